@@ -1,0 +1,541 @@
+/*
+ * cxmetrics.h - public API of libcxmetrics.
+ *
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ */
+/**
+ * @file cxmetrics.h
+ * @brief Incremental customer-experience KPIs over event streams.
+ *
+ * libcxmetrics keeps incremental accumulators (per KPI, per segment, per
+ * channel, per segment x channel, per day) that are updated as events are
+ * added, so that every KPI can be read at any moment without rescanning the
+ * history.
+ *
+ * Conventions used throughout:
+ * - Every function that can fail returns a status code (::cxm_status);
+ *   ::CXM_OK is 0. After a failure on a handle, cxm_ctx_errmsg() returns a
+ *   message that names the argument, line or limit involved. Messages never
+ *   quote a customer id.
+ * - Pointer arguments marked "out" are written only on success.
+ * - A handle (::cxm_ctx) is used by one thread at a time; distinct handles
+ *   may be used concurrently from different threads. The library has no
+ *   global mutable state.
+ * - Times are Unix seconds (int64). Accepted event times lie in
+ *   [::CXM_TIME_FIRST, ::CXM_TIME_LAST] (1970-01-01 to 2105-12-31 UTC).
+ * - Money is kept as 64-bit integers in minor units (see ::CXM_OPT_DECIMALS);
+ *   sums are exact and independent of the order of events.
+ */
+#ifndef CXMETRICS_H
+#define CXMETRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief Export macro for public functions.
+ *
+ * Defined to default visibility when unset; the library itself is built with
+ * -fvisibility=hidden. A project that vendors the sources may define it
+ * (e.g. to `static`) before including this header.
+ */
+#ifndef CXM_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define CXM_API __attribute__((visibility("default")))
+#else
+#define CXM_API
+#endif
+#endif
+
+/** @name Version
+ *  The version of the header; compare with cxm_version_number() at run time.
+ *  @{ */
+#define CXM_VERSION_MAJOR 0 /**< Incompatible API changes. */
+#define CXM_VERSION_MINOR 1 /**< Compatible additions. */
+#define CXM_VERSION_PATCH 0 /**< Fixes. */
+/** One comparable number: major * 10000 + minor * 100 + patch. */
+#define CXM_VERSION_NUMBER \
+  (CXM_VERSION_MAJOR * 10000 + CXM_VERSION_MINOR * 100 + CXM_VERSION_PATCH)
+/** @} */
+
+/** @brief The library's version number, as ::CXM_VERSION_NUMBER. */
+CXM_API int cxm_version_number(void);
+/** @brief The library's version as a static string "MAJOR.MINOR.PATCH". */
+CXM_API const char *cxm_version_string(void);
+
+/**
+ * @brief Status codes. Values are pinned and never renumbered; a retired
+ * code keeps its number.
+ */
+typedef enum cxm_status {
+  CXM_OK = 0,              /**< Success. */
+  CXM_E_NOMEM = 1,         /**< An allocation failed; no state was changed. */
+  CXM_E_NULL = 2,          /**< A required pointer argument was NULL. */
+  CXM_E_RANGE = 3,         /**< A number is out of its documented range. */
+  CXM_E_TYPE = 4,          /**< Unknown event type. */
+  CXM_E_PARSE = 5,         /**< Malformed input (CSV line, time, number). */
+  CXM_E_STATE = 6,         /**< Not allowed in the handle's current state. */
+  CXM_E_LIMIT = 7,         /**< A documented limit was reached. */
+  CXM_E_LATE = 8,          /**< Event older than the lateness bound. */
+  CXM_E_NOTFOUND = 9,      /**< No such label, customer or id. */
+  CXM_E_IO = 10,           /**< A read or write failed. */
+  CXM_E_CORRUPT = 11,      /**< Corrupt or truncated serialized state. */
+  CXM_E_VERSION = 12,      /**< Serialized state from a future version. */
+  CXM_E_MISMATCH = 13,     /**< Incompatible handles or wrong key. */
+  CXM_E_UNSUPPORTED = 14,  /**< The operation does not apply here. */
+  CXM_E_ARG = 15,          /**< An argument is invalid (unknown id, bad size). */
+  CXM_E_MISSING = 16       /**< A required value is absent (id, amount). */
+} cxm_status;
+
+/** @brief A static, human-readable description of a status code. Never NULL. */
+CXM_API const char *cxm_strerror(int status);
+
+/* ------------------------------------------------------------------------ */
+/** @name Handle
+ *  @{ */
+
+/** @brief Opaque handle holding all accumulated state. */
+typedef struct cxm_ctx cxm_ctx;
+
+/** @brief Allocation hook: like malloc(3). Must return NULL on failure. */
+typedef void *(*cxm_malloc_fn)(void *opaque, size_t size);
+/** @brief Reallocation hook: like realloc(3). Must return NULL on failure and
+ *  leave @p ptr valid. */
+typedef void *(*cxm_realloc_fn)(void *opaque, void *ptr, size_t size);
+/** @brief Free hook: like free(3); receives NULL never. */
+typedef void (*cxm_free_fn)(void *opaque, void *ptr);
+
+/**
+ * @brief Create a handle with the C library's allocator.
+ * @param[out] out receives the new handle; the caller owns it and releases it
+ *   with cxm_ctx_destroy().
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_NOMEM.
+ *
+ * The customer-id hash key is drawn at random (from /dev/urandom when
+ * available, else from the clock and addresses); set it with cxm_key_set()
+ * so that independent processes agree on customer hashes.
+ */
+CXM_API int cxm_ctx_create(cxm_ctx **out);
+
+/**
+ * @brief Create a handle whose every allocation goes through the given hooks.
+ * @param[out] out receives the new handle (caller owns it).
+ * @param malloc_fn, realloc_fn, free_fn the hooks; all three are required.
+ * @param opaque passed to each hook unchanged; may be NULL.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_ctx_create_with_allocator(cxm_ctx **out,
+                                          cxm_malloc_fn malloc_fn,
+                                          cxm_realloc_fn realloc_fn,
+                                          cxm_free_fn free_fn, void *opaque);
+
+/** @brief Release a handle and everything it owns. Accepts NULL. */
+CXM_API void cxm_ctx_destroy(cxm_ctx *ctx);
+
+/**
+ * @brief The message of the last failure on this handle.
+ * @return a NUL-terminated string owned by the handle, valid until the next
+ *   call on it; "" when the last call succeeded or none failed yet. Returns
+ *   a static string for a NULL handle.
+ */
+CXM_API const char *cxm_ctx_errmsg(const cxm_ctx *ctx);
+
+/** @brief The status of the last failure on this handle (::CXM_OK if none). */
+CXM_API int cxm_ctx_errcode(const cxm_ctx *ctx);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Options
+ *  Set through one setter keyed by an enum with pinned values, so that no
+ *  settings struct is ever frozen into the ABI. Options that change how
+ *  events are stored can only be set before the first event (::CXM_E_STATE).
+ *  @{ */
+
+/** @brief Option keys. */
+typedef enum cxm_option {
+  /** Offset of the handle's days from UTC, in seconds (e.g. 25200 for
+   *  UTC+07:00). Range -50400..50400, default 0. Before the first event. */
+  CXM_OPT_UTC_OFFSET = 1,
+  /** Decimals of the money minor unit: amounts are stored as
+   *  round(amount * 10^decimals), halves away from zero. Range 0..6,
+   *  default 2. Before the first event. */
+  CXM_OPT_DECIMALS = 2,
+  /** Lateness bound in seconds: an event older than the newest event already
+   *  seen for its customer (for `spend`: for its channel) by more than this
+   *  is rejected with ::CXM_E_LATE. Range 0..31622400 (366 days), default
+   *  604800 (7 days). May be changed at any time. */
+  CXM_OPT_MAX_LATENESS = 3
+} cxm_option;
+
+/** @brief Set an option. @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown
+ *  option), ::CXM_E_RANGE, ::CXM_E_STATE. */
+CXM_API int cxm_option_set(cxm_ctx *ctx, int option, int64_t value);
+/** @brief Read an option's current value into @p value. */
+CXM_API int cxm_option_get(const cxm_ctx *ctx, int option, int64_t *value);
+/** @brief The accepted range [@p lo, @p hi] and the default of an option.
+ *  Any of the out pointers may be NULL. @return ::CXM_OK or ::CXM_E_ARG. */
+CXM_API int cxm_option_bounds(int option, int64_t *lo, int64_t *hi,
+                              int64_t *dflt);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Customer identity
+ *  Customer ids are arbitrary byte strings (emails, UUIDs, account numbers).
+ *  The library keeps only a keyed 64-bit SipHash-2-4 of each id, never the
+ *  id itself: state is pseudonymised, not anonymous (whoever holds the key
+ *  can test a guessed id). Two distinct ids share a hash with probability
+ *  about n^2 / 2^65 among n customers, and are then counted as one customer.
+ *  @{ */
+
+/** @brief Length in bytes of the hash key. */
+#define CXM_KEY_SIZE 16
+
+/** @brief Set the 16-byte hash key. Only before the first event or segment
+ *  assignment (::CXM_E_STATE after). */
+CXM_API int cxm_key_set(cxm_ctx *ctx, const uint8_t *key, size_t key_len);
+
+/** @brief The hash of customer id @p id (@p len bytes) under the handle's key,
+ *  as reported by lists and callbacks. Empty ids give ::CXM_E_MISSING. */
+CXM_API int cxm_customer_hash(const cxm_ctx *ctx, const void *id, size_t len,
+                              uint64_t *out);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Labels: channels and segments
+ *  Labels are interned to small ids (0, 1, 2, ... in order of first use).
+ *  Limits: a label is 1..::CXM_LABEL_MAX bytes; at most ::CXM_CHANNELS_MAX
+ *  channels and ::CXM_SEGMENTS_MAX segments per handle; a customer holds at
+ *  most ::CXM_SEGMENTS_PER_CUSTOMER_MAX segments at once. Past a limit the
+ *  call returns ::CXM_E_LIMIT and nothing changes. Labels are never removed.
+ *  @{ */
+
+#define CXM_LABEL_MAX 64                 /**< Bytes in a label, at most. */
+#define CXM_CHANNELS_MAX 255             /**< Channels per handle, at most. */
+#define CXM_SEGMENTS_MAX 1024            /**< Segments per handle, at most. */
+#define CXM_SEGMENTS_PER_CUSTOMER_MAX 8  /**< Segments per customer, at most. */
+#define CXM_SEGSETS_MAX 1048576          /**< Distinct segment sets, at most. */
+/** Scope argument meaning "all channels" or "all segments". */
+#define CXM_ALL (-1)
+/** Channel argument meaning "no channel". */
+#define CXM_NO_CHANNEL (-1)
+
+/** @brief Intern a channel label (@p len bytes), creating it if new. */
+CXM_API int cxm_channel_intern(cxm_ctx *ctx, const char *label, size_t len,
+                               int32_t *id);
+/** @brief Find a channel label without creating it (::CXM_E_NOTFOUND). */
+CXM_API int cxm_channel_find(const cxm_ctx *ctx, const char *label, size_t len,
+                             int32_t *id);
+/** @brief Number of channels interned so far. */
+CXM_API int cxm_channel_count(const cxm_ctx *ctx, int32_t *count);
+/** @brief The label of channel @p id: a pointer into the handle (not
+ *  NUL-terminated; valid until the handle is destroyed) and its length. */
+CXM_API int cxm_channel_label(const cxm_ctx *ctx, int32_t id,
+                              const char **label, size_t *len);
+
+/** @brief Intern a segment label, creating it if new. */
+CXM_API int cxm_segment_intern(cxm_ctx *ctx, const char *label, size_t len,
+                               int32_t *id);
+/** @brief Find a segment label without creating it (::CXM_E_NOTFOUND). */
+CXM_API int cxm_segment_find(const cxm_ctx *ctx, const char *label, size_t len,
+                             int32_t *id);
+/** @brief Number of segments interned so far. */
+CXM_API int cxm_segment_count(const cxm_ctx *ctx, int32_t *count);
+/** @brief The label of segment @p id (see cxm_channel_label()). */
+CXM_API int cxm_segment_label(const cxm_ctx *ctx, int32_t id,
+                              const char **label, size_t *len);
+
+/**
+ * @brief Intern a set of segments, for the batch path's segment column.
+ * @param segments @p n segment ids (order and duplicates do not matter);
+ *   may be NULL when @p n is 0.
+ * @param[out] set_id the set's id; the empty set is always id 0.
+ * @return ::CXM_OK, ::CXM_E_ARG (unknown segment id), ::CXM_E_LIMIT (more
+ *   than ::CXM_SEGMENTS_PER_CUSTOMER_MAX distinct segments, or too many sets).
+ */
+CXM_API int cxm_segset_intern(cxm_ctx *ctx, const int32_t *segments, size_t n,
+                              int32_t *set_id);
+
+/**
+ * @brief Set the segments a customer holds from now on (creating the customer
+ * if new). Customer-level KPIs move with the customer: they always describe
+ * customers by the segments they hold now. Event-level KPIs are credited to
+ * the segments held when each event is added.
+ */
+CXM_API int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
+                                      int32_t set_id);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Events
+ *  Events are not deduplicated: adding the same event twice counts it twice
+ *  (exactly-once delivery comes from the caller's stream positions).
+ *  @{ */
+
+/** @brief First and last accepted event time (1970-01-01, 2105-12-31 23:59:59). */
+#define CXM_TIME_FIRST INT64_C(0)
+#define CXM_TIME_LAST INT64_C(4291747199)
+/** Unbounded ends for query windows. */
+#define CXM_TIME_MIN INT64_MIN
+#define CXM_TIME_MAX INT64_MAX
+
+/**
+ * @brief Event types (pinned values). The numbers that each type takes are
+ * given as (value, value2); "-" means ignored. A number that is "absent" is
+ * passed as NaN.
+ */
+typedef enum cxm_event_type {
+  CXM_EV_TOUCH = 1,          /**< Exposure or contact. (-, -) */
+  CXM_EV_SESSION = 2,        /**< Web/app session. (pageviews >= 0 or absent,
+                                  duration seconds >= 0 or absent) */
+  CXM_EV_ENGAGE = 3,         /**< Meaningful interaction. (-, -) */
+  CXM_EV_MESSAGE_SENT = 4,   /**< Outbound message sent. (-, -) */
+  CXM_EV_MESSAGE_OPEN = 5,   /**< Message opened. (-, -) */
+  CXM_EV_MESSAGE_CLICK = 6,  /**< Message clicked. (-, -) */
+  CXM_EV_LEAD = 7,           /**< Became a prospect. (-, -) */
+  CXM_EV_PURCHASE = 8,       /**< Order. (amount >= 0, required; -) */
+  CXM_EV_REFUND = 9,         /**< Money returned. (amount >= 0, required; -) */
+  CXM_EV_SPEND = 10,         /**< Marketing cost on a channel, no customer.
+                                  (amount >= 0, required; -) */
+  CXM_EV_NPS = 11,           /**< Recommend score. (integer 0..10; -) */
+  CXM_EV_CSAT = 12,          /**< Satisfaction. (integer 1..5; -) */
+  CXM_EV_CES = 13,           /**< Effort score. (integer 1..7; -) */
+  CXM_EV_CHURN = 14          /**< Explicit cancellation. (-, -) */
+} cxm_event_type;
+
+/** @brief Map an event type's name ("touch", "message_open", ...) to its
+ *  value. @return ::CXM_OK or ::CXM_E_TYPE. */
+CXM_API int cxm_event_type_from_name(const char *name, size_t len, int32_t *type);
+/** @brief The name of an event type, or NULL if unknown. */
+CXM_API const char *cxm_event_type_name(int32_t type);
+
+/**
+ * @brief Add one event.
+ * @param time Unix seconds.
+ * @param type a ::cxm_event_type.
+ * @param customer, customer_len the customer id; required (non-empty) for
+ *   every type but ::CXM_EV_SPEND, for which it is ignored.
+ * @param channel an interned channel id or ::CXM_NO_CHANNEL.
+ * @param value, value2 the event's numbers (see ::cxm_event_type), NaN when
+ *   absent.
+ * @return ::CXM_OK, or the reason the event was rejected (nothing of it is
+ *   kept then): ::CXM_E_TYPE, ::CXM_E_RANGE, ::CXM_E_MISSING, ::CXM_E_LATE,
+ *   ::CXM_E_ARG (unknown channel), ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type,
+                          const void *customer, size_t customer_len,
+                          int32_t channel, double value, double value2);
+
+/**
+ * @brief Add a batch of events given as columns (the fast path).
+ *
+ * Arrays are read only during the call; ownership stays with the caller.
+ * @param n number of events.
+ * @param times n Unix times.
+ * @param types n ::cxm_event_type values.
+ * @param id_data customer id bytes, concatenated.
+ * @param id_offsets n + 1 offsets into @p id_data (Arrow "large binary"
+ *   layout): the id of event i is id_data[id_offsets[i] .. id_offsets[i+1]).
+ * @param channels n channel ids or ::CXM_NO_CHANNEL; NULL means no channel.
+ * @param values, values2 n numbers each (NaN = absent); NULL means all absent.
+ * @param segsets n segment-set ids applied to the customer before the event
+ *   is credited (-1 = unchanged); NULL means unchanged for all.
+ * @param[out] accepted if not NULL, receives the number of events accepted.
+ * @param[out] statuses if not NULL, receives n status codes, one per event.
+ * @return ::CXM_OK when every event was accepted; otherwise the status of the
+ *   first rejected event (its index is in cxm_ctx_errmsg()). Rejected events
+ *   are skipped; every valid event of the batch is accepted either way.
+ */
+CXM_API int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
+                           const int32_t *types, const uint8_t *id_data,
+                           const int64_t *id_offsets, const int32_t *channels,
+                           const double *values, const double *values2,
+                           const int32_t *segsets, size_t *accepted,
+                           int32_t *statuses);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name KPIs
+ *  @{ */
+
+/**
+ * @brief KPI ids (pinned values). "Event-level" KPIs count the events of a
+ * scope and accept any window; "customer-level" KPIs count each customer
+ * once (per segment: the segments it holds now; per channel: the channel
+ * that acquired it) and are all-time only.
+ */
+typedef enum cxm_kpi {
+  CXM_KPI_NPS = 1,                  /**< Net Promoter Score, -100..100; n = answers. */
+  CXM_KPI_NPS_MOE95 = 2,            /**< 95% margin of error of NPS, points. */
+  CXM_KPI_NPS_PROMOTERS = 3,        /**< Answers 9-10. */
+  CXM_KPI_NPS_PASSIVES = 4,         /**< Answers 7-8. */
+  CXM_KPI_NPS_DETRACTORS = 5,       /**< Answers 0-6. */
+  CXM_KPI_CSAT = 6,                 /**< % of CSAT answers that are 4 or 5. */
+  CXM_KPI_CSAT_MEAN = 7,            /**< Mean CSAT score. */
+  CXM_KPI_CES = 8,                  /**< Mean CES score. */
+  CXM_KPI_REVENUE = 9,              /**< Gross purchase amount. */
+  CXM_KPI_REFUNDS = 10,             /**< Refunded amount. */
+  CXM_KPI_NET_REVENUE = 11,         /**< Revenue minus refunds. */
+  CXM_KPI_ORDERS = 12,              /**< Purchase events. */
+  CXM_KPI_BUYERS = 13,              /**< Customers with an order (customer-level). */
+  CXM_KPI_AOV = 14,                 /**< Revenue / orders. */
+  CXM_KPI_PURCHASE_FREQUENCY = 15,  /**< Orders / buyers (customer-level). */
+  CXM_KPI_REPEAT_PURCHASE_RATE = 16,/**< Buyers with 2+ orders / buyers (customer-level). */
+  CXM_KPI_CLV_HISTORICAL = 17,      /**< Buyers' net revenue / buyers (customer-level). */
+  CXM_KPI_LEAD_CONVERSION_RATE = 18,/**< Leads who purchased at or after their first lead / leads (customer-level). */
+  CXM_KPI_SESSIONS = 19,            /**< Session events. */
+  CXM_KPI_BOUNCE_RATE = 20,         /**< Sessions with exactly 1 pageview / sessions. */
+  CXM_KPI_ENGAGED_SESSION_RATE = 21,/**< Sessions with 2+ pageviews or 10+ s / sessions. */
+  CXM_KPI_ENGAGEMENT_RATE = 22,     /**< Interactions / customers with one (customer-level). */
+  CXM_KPI_OPEN_RATE = 23,           /**< Opens / messages sent. */
+  CXM_KPI_CLICK_RATE = 24,          /**< Clicks / messages sent. */
+  CXM_KPI_CLICK_TO_OPEN_RATE = 25,  /**< Clicks / opens. */
+  CXM_KPI_SPEND = 26,               /**< Marketing spend (not in segment scopes). */
+  CXM_KPI_CPL = 27,                 /**< Spend / lead events. */
+  CXM_KPI_CPA = 28,                 /**< Spend / orders. */
+  CXM_KPI_CAC = 29,                 /**< Spend / new buyers. */
+  CXM_KPI_LEADS = 30,               /**< Lead events. */
+  CXM_KPI_NEW_BUYERS = 31,          /**< First purchases (credited to their channel). */
+  CXM_KPI_MESSAGES_SENT = 32,       /**< message_sent events. */
+  CXM_KPI_MESSAGES_OPENED = 33,     /**< message_open events. */
+  CXM_KPI_MESSAGES_CLICKED = 34,    /**< message_click events. */
+  CXM_KPI_INTERACTIONS = 35,        /**< touch + engage + session + message_click events. */
+  CXM_KPI_EVENTS = 36               /**< All accepted events of the scope. */
+} cxm_kpi;
+
+/** @brief The highest KPI id of this library version (ids run 1..this). */
+CXM_API int cxm_kpi_max(void);
+/** @brief The report key of a KPI ("nps", "aov", ...), or NULL if unknown. */
+CXM_API const char *cxm_kpi_name(int kpi);
+/** @brief Map a report key to its KPI id. @return ::CXM_OK or ::CXM_E_NOTFOUND. */
+CXM_API int cxm_kpi_from_name(const char *name, size_t len, int *kpi);
+/** @brief 1 if the KPI is customer-level (all-time only), else 0; -1 if unknown. */
+CXM_API int cxm_kpi_is_customer_level(int kpi);
+/** @brief 1 if the KPI is an amount of money, else 0; -1 if unknown. */
+CXM_API int cxm_kpi_is_money(int kpi);
+
+/**
+ * @brief Read a KPI for a scope and a window, without rescanning events.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param from, to the window [from, to) in Unix seconds, both floored to days
+ *   in the handle's UTC offset; ::CXM_TIME_MIN / ::CXM_TIME_MAX for unbounded.
+ *   Customer-level KPIs require the unbounded window (::CXM_E_UNSUPPORTED).
+ * @param[out] value the KPI; NaN when undefined (a ratio whose denominator is
+ *   0, or a spend-based KPI in a segment scope). Money in major units.
+ * @param[out] n if not NULL: a ratio's denominator, or for a sum or count the
+ *   number of contributing events (customers for customer-level counts).
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown KPI, segment or channel),
+ *   ::CXM_E_UNSUPPORTED.
+ */
+CXM_API int cxm_kpi_get(cxm_ctx *ctx, int kpi, int32_t segment,
+                        int32_t channel, int64_t from, int64_t to,
+                        double *value, int64_t *n);
+
+/**
+ * @brief Like cxm_kpi_get() for counts and sums, exactly: money in minor
+ * units. ::CXM_E_UNSUPPORTED for ratio KPIs.
+ */
+CXM_API int cxm_kpi_get_int(cxm_ctx *ctx, int kpi, int32_t segment,
+                            int32_t channel, int64_t from, int64_t to,
+                            int64_t *value, int64_t *n);
+
+/**
+ * @brief The window [*from, *to) of the trailing @p days days ending with the
+ * day of @p as_of (inclusive), in the handle's UTC offset.
+ */
+CXM_API int cxm_window_trailing(const cxm_ctx *ctx, int64_t as_of, int32_t days,
+                                int64_t *from, int64_t *to);
+
+/** @brief Day number (days since 1970-01-01 in the handle's offset) of a time. */
+CXM_API int cxm_time_day(const cxm_ctx *ctx, int64_t time, int64_t *day);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Statistics
+ *  @{ */
+
+/** @brief Statistic keys for cxm_stat_get() (pinned values). */
+typedef enum cxm_stat {
+  CXM_STAT_EVENTS_ACCEPTED = 1, /**< Events accepted so far. */
+  CXM_STAT_EVENTS_REJECTED = 2, /**< Events rejected so far (any reason). */
+  CXM_STAT_EVENTS_LATE = 3,     /**< Of those, rejected as late. */
+  CXM_STAT_CUSTOMERS = 4,       /**< Customers known. */
+  CXM_STAT_MEMORY_BYTES = 5,    /**< Bytes currently allocated by the handle. */
+  CXM_STAT_FIRST_TIME = 6,      /**< Earliest accepted event time (0 if none). */
+  CXM_STAT_LAST_TIME = 7        /**< Latest accepted event time (0 if none). */
+} cxm_stat;
+
+/** @brief Read a statistic. @return ::CXM_OK or ::CXM_E_ARG. */
+CXM_API int cxm_stat_get(const cxm_ctx *ctx, int stat, int64_t *value);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name CSV input
+ *  The canonical CSV: a header row naming columns, found by name:
+ *  `time,customer,type,channel,value,value2,segments` (`time` and `type`
+ *  required; unknown columns such as `text` are ignored, whatever bytes they
+ *  hold). RFC 4180 quoting; LF or CRLF line ends. `time` is Unix seconds or
+ *  ISO-8601 (`YYYY-MM-DD`, `YYYY-MM-DDThh:mm[:ss[.frac]]` with `Z` or
+ *  `+hh:mm`/`-hh:mm`; without a zone, or a bare date, the time is in the
+ *  handle's UTC offset). `segments` is `;`-separated labels: non-empty sets
+ *  the customer's segments from that event on, `-` clears them. Empty
+ *  numbers are absent. A malformed line is rejected with its line number and
+ *  reason (the error handler, and counted); the stream goes on.
+ *  @{ */
+
+/** @brief Opaque CSV reader bound to a handle. */
+typedef struct cxm_csv cxm_csv;
+
+/** @brief Called for every rejected line: 1-based physical line number,
+ *  status, message (valid during the call only). */
+typedef void (*cxm_csv_error_fn)(void *user, uint64_t line, int status,
+                                  const char *message);
+
+/** @brief Create a CSV reader that adds events to @p ctx. The reader must be
+ *  destroyed before the handle. */
+CXM_API int cxm_csv_create(cxm_ctx *ctx, cxm_csv **out);
+/** @brief Destroy a CSV reader. Accepts NULL. Does not flush: call
+ *  cxm_csv_finish() first. */
+CXM_API void cxm_csv_destroy(cxm_csv *csv);
+/** @brief Set (or clear, with NULL) the handler for rejected lines. */
+CXM_API int cxm_csv_set_error_handler(cxm_csv *csv, cxm_csv_error_fn fn,
+                                      void *user);
+/** @brief Feed bytes; lines may be split across calls arbitrarily.
+ *  @return ::CXM_OK (rejected lines are reported, not returned),
+ *  ::CXM_E_PARSE when the header lacks a required column, ::CXM_E_NOMEM. */
+CXM_API int cxm_csv_feed(cxm_csv *csv, const void *data, size_t len);
+/** @brief End of input: processes a last line without a line end. */
+CXM_API int cxm_csv_finish(cxm_csv *csv);
+/** @brief Counters of the reader; any pointer may be NULL. @p lines counts
+ *  data records (not the header). */
+CXM_API int cxm_csv_stats(const cxm_csv *csv, uint64_t *lines,
+                          uint64_t *accepted, uint64_t *rejected);
+/** @brief Read a whole file (or standard input for "-") through the reader,
+ *  including cxm_csv_finish(). ::CXM_E_IO if it cannot be read. */
+CXM_API int cxm_csv_feed_file(cxm_csv *csv, const char *path);
+
+/**
+ * @brief Parse a time as the CSV reader does (Unix seconds or ISO-8601),
+ * zone-less times in the handle's UTC offset. @return ::CXM_OK or ::CXM_E_PARSE.
+ */
+CXM_API int cxm_time_parse(const cxm_ctx *ctx, const char *text, size_t len,
+                           int64_t *time);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CXMETRICS_H */
