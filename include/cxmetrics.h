@@ -139,8 +139,9 @@ CXM_API void cxm_ctx_destroy(cxm_ctx *ctx);
 /**
  * @brief The message of the last failure on this handle.
  * @return a NUL-terminated string owned by the handle, valid until the next
- *   call on it; "" when the last call succeeded or none failed yet. Returns
- *   a static string for a NULL handle.
+ *   failing call on it; "" when no call has failed yet. A successful call
+ *   does not clear it (compare the status you got with ::CXM_OK). Returns a
+ *   static string for a NULL handle.
  */
 CXM_API const char *cxm_ctx_errmsg(const cxm_ctx *ctx);
 
@@ -176,7 +177,7 @@ typedef enum cxm_option {
  *  option), ::CXM_E_RANGE, ::CXM_E_STATE. */
 CXM_API int cxm_option_set(cxm_ctx *ctx, int option, int64_t value);
 /** @brief Read an option's current value into @p value. */
-CXM_API int cxm_option_get(const cxm_ctx *ctx, int option, int64_t *value);
+CXM_API int cxm_option_get(cxm_ctx *ctx, int option, int64_t *value);
 /** @brief The accepted range [@p lo, @p hi] and the default of an option.
  *  Any of the out pointers may be NULL. @return ::CXM_OK or ::CXM_E_ARG. */
 CXM_API int cxm_option_bounds(int option, int64_t *lo, int64_t *hi,
@@ -202,7 +203,7 @@ CXM_API int cxm_key_set(cxm_ctx *ctx, const uint8_t *key, size_t key_len);
 
 /** @brief The hash of customer id @p id (@p len bytes) under the handle's key,
  *  as reported by lists and callbacks. Empty ids give ::CXM_E_MISSING. */
-CXM_API int cxm_customer_hash(const cxm_ctx *ctx, const void *id, size_t len,
+CXM_API int cxm_customer_hash(cxm_ctx *ctx, const void *id, size_t len,
                               uint64_t *out);
 
 /** @} */
@@ -230,25 +231,25 @@ CXM_API int cxm_customer_hash(const cxm_ctx *ctx, const void *id, size_t len,
 CXM_API int cxm_channel_intern(cxm_ctx *ctx, const char *label, size_t len,
                                int32_t *id);
 /** @brief Find a channel label without creating it (::CXM_E_NOTFOUND). */
-CXM_API int cxm_channel_find(const cxm_ctx *ctx, const char *label, size_t len,
+CXM_API int cxm_channel_find(cxm_ctx *ctx, const char *label, size_t len,
                              int32_t *id);
 /** @brief Number of channels interned so far. */
-CXM_API int cxm_channel_count(const cxm_ctx *ctx, int32_t *count);
+CXM_API int cxm_channel_count(cxm_ctx *ctx, int32_t *count);
 /** @brief The label of channel @p id: a pointer into the handle (not
  *  NUL-terminated; valid until the handle is destroyed) and its length. */
-CXM_API int cxm_channel_label(const cxm_ctx *ctx, int32_t id,
+CXM_API int cxm_channel_label(cxm_ctx *ctx, int32_t id,
                               const char **label, size_t *len);
 
 /** @brief Intern a segment label, creating it if new. */
 CXM_API int cxm_segment_intern(cxm_ctx *ctx, const char *label, size_t len,
                                int32_t *id);
 /** @brief Find a segment label without creating it (::CXM_E_NOTFOUND). */
-CXM_API int cxm_segment_find(const cxm_ctx *ctx, const char *label, size_t len,
+CXM_API int cxm_segment_find(cxm_ctx *ctx, const char *label, size_t len,
                              int32_t *id);
 /** @brief Number of segments interned so far. */
-CXM_API int cxm_segment_count(const cxm_ctx *ctx, int32_t *count);
+CXM_API int cxm_segment_count(cxm_ctx *ctx, int32_t *count);
 /** @brief The label of segment @p id (see cxm_channel_label()). */
-CXM_API int cxm_segment_label(const cxm_ctx *ctx, int32_t id,
+CXM_API int cxm_segment_label(cxm_ctx *ctx, int32_t id,
                               const char **label, size_t *len);
 
 /**
@@ -452,11 +453,11 @@ CXM_API int cxm_kpi_get_int(cxm_ctx *ctx, int kpi, int32_t segment,
  * @brief The window [*from, *to) of the trailing @p days days ending with the
  * day of @p as_of (inclusive), in the handle's UTC offset.
  */
-CXM_API int cxm_window_trailing(const cxm_ctx *ctx, int64_t as_of, int32_t days,
+CXM_API int cxm_window_trailing(cxm_ctx *ctx, int64_t as_of, int32_t days,
                                 int64_t *from, int64_t *to);
 
 /** @brief Day number (days since 1970-01-01 in the handle's offset) of a time. */
-CXM_API int cxm_time_day(const cxm_ctx *ctx, int64_t time, int64_t *day);
+CXM_API int cxm_time_day(cxm_ctx *ctx, int64_t time, int64_t *day);
 
 /** @} */
 
@@ -476,7 +477,7 @@ typedef enum cxm_stat {
 } cxm_stat;
 
 /** @brief Read a statistic. @return ::CXM_OK or ::CXM_E_ARG. */
-CXM_API int cxm_stat_get(const cxm_ctx *ctx, int stat, int64_t *value);
+CXM_API int cxm_stat_get(cxm_ctx *ctx, int stat, int64_t *value);
 
 /** @} */
 
@@ -529,7 +530,7 @@ CXM_API int cxm_csv_feed_file(cxm_csv *csv, const char *path);
  * @brief Parse a time as the CSV reader does (Unix seconds or ISO-8601),
  * zone-less times in the handle's UTC offset. @return ::CXM_OK or ::CXM_E_PARSE.
  */
-CXM_API int cxm_time_parse(const cxm_ctx *ctx, const char *text, size_t len,
+CXM_API int cxm_time_parse(cxm_ctx *ctx, const char *text, size_t len,
                            int64_t *time);
 
 /** @} */

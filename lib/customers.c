@@ -1,0 +1,103 @@
+/*
+ * customers.c - the customer table: a dense array of 64-byte records plus an
+ * open-addressing index of 8-byte slots (32-bit hash tag, 32-bit record
+ * index). Records stay dense so that memory is about 64 bytes per customer
+ * plus 8 to 16 bytes of index; the tag lets a probe skip records it does not
+ * need to read.
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define SLOT_TAG(h) ((h) >> 32)
+
+static inline uint64_t slot_home(const cxm_custtab *t, uint64_t hash) {
+  /* The low bits pick the slot and the high bits form the tag, so the two
+     are independent. */
+  return hash & t->mask;
+}
+
+void cxm__custtab_free(cxm_ctx *ctx, cxm_custtab *t) {
+  if (t->slots) cxm__free(ctx, t->slots, (t->mask + 1) * sizeof(uint64_t));
+  cxm__free(ctx, t->recs_raw, t->recs_raw_size);
+  memset(t, 0, sizeof *t);
+}
+
+int64_t cxm__custtab_find(const cxm_custtab *t, uint64_t hash) {
+  if (!t->slots) return -1;
+  uint64_t i = slot_home(t, hash);
+  uint64_t tag = SLOT_TAG(hash);
+  for (;;) {
+    uint64_t s = t->slots[i];
+    if (s == 0) return -1;
+    if ((s >> 32) == tag) {
+      uint32_t idx = (uint32_t)s - 1;
+      if (t->recs[idx].hash == hash) return idx;
+    }
+    i = (i + 1) & t->mask;
+  }
+}
+
+void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash) {
+  if (t->slots) CXM_PREFETCH_W(&t->slots[slot_home(t, hash)]);
+}
+
+/* Reads the (already prefetched) home slot and prefetches the record it points
+   to when its tag matches; a miss costs nothing more. */
+void cxm__custtab_prefetch_rec(const cxm_custtab *t, uint64_t hash) {
+  if (!t->slots) return;
+  uint64_t s = t->slots[slot_home(t, hash)];
+  if (s && (s >> 32) == SLOT_TAG(hash)) CXM_PREFETCH_W(&t->recs[(uint32_t)s - 1]);
+}
+
+static void index_put(cxm_custtab *t, uint64_t hash, uint32_t idx) {
+  uint64_t i = slot_home(t, hash);
+  while (t->slots[i]) i = (i + 1) & t->mask;
+  t->slots[i] = (SLOT_TAG(hash) << 32) | ((uint64_t)idx + 1);
+}
+
+/* Makes room for `extra` more customers; on failure nothing changes. */
+int cxm__custtab_reserve(cxm_ctx *ctx, cxm_custtab *t, uint32_t extra) {
+  uint64_t need = (uint64_t)t->count + extra;
+  if (need >= UINT32_MAX - 1) return CXM_E_LIMIT;
+  if (need > t->cap) {
+    uint64_t ncap = t->cap ? t->cap : 1024;
+    while (ncap < need) ncap *= 2;
+    if (ncap > UINT32_MAX - 1) ncap = UINT32_MAX - 1;
+    size_t raw = (size_t)ncap * sizeof(cxm_cust) + 64;
+    void *nraw = cxm__malloc(ctx, raw);
+    if (!nraw) return CXM_E_NOMEM;
+    cxm_cust *nrecs = (cxm_cust *)(((uintptr_t)nraw + 63) & ~(uintptr_t)63);
+    if (t->count) memcpy(nrecs, t->recs, (size_t)t->count * sizeof(cxm_cust));
+    cxm__free(ctx, t->recs_raw, t->recs_raw_size);
+    t->recs_raw = nraw;
+    t->recs_raw_size = raw;
+    t->recs = nrecs;
+    t->cap = (uint32_t)ncap;
+  }
+  uint64_t nslots = t->slots ? t->mask + 1 : 0;
+  if (need * 2 > nslots) { /* load factor at most 1/2 */
+    uint64_t ns = nslots ? nslots : 2048;
+    while (need * 2 > ns) ns *= 2;
+    uint64_t *nsl = (uint64_t *)cxm__calloc(ctx, ns * sizeof(uint64_t));
+    if (!nsl) return CXM_E_NOMEM;
+    uint64_t *old = t->slots;
+    t->slots = nsl;
+    t->mask = ns - 1;
+    for (uint32_t i = 0; i < t->count; i++) index_put(t, t->recs[i].hash, i);
+    if (old) cxm__free(ctx, old, nslots * sizeof(uint64_t));
+  }
+  return CXM_OK;
+}
+
+/* Appends a zeroed record; the caller reserved room and checked absence. */
+uint32_t cxm__custtab_insert(cxm_custtab *t, uint64_t hash) {
+  uint32_t idx = t->count++;
+  cxm_cust *r = &t->recs[idx];
+  memset(r, 0, sizeof *r);
+  r->hash = hash;
+  r->ch_purchase = r->ch_lead = r->ch_interact = CXM_CH_NONE;
+  index_put(t, hash, idx);
+  return idx;
+}

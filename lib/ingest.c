@@ -1,0 +1,506 @@
+/*
+ * ingest.c - validating and crediting events: the hot path.
+ *
+ * An event is first validated and every allocation it needs is made (customer
+ * slot, day rows of its scopes); only then is state changed, so a rejected or
+ * failed event leaves no trace. Customer-level counters are kept as each
+ * customer's contribution (buyer, orders, net revenue, lead, converted,
+ * interactions) added to the cells of the segments it holds now and of its
+ * acquisition channels; when any of those change, the old contribution is
+ * taken out and the new one put in.
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define NO_INDEX SIZE_MAX
+#define CHUNK 256
+#define AHEAD_SLOT 16
+#define AHEAD_REC 8
+
+typedef struct ev_in {
+  int64_t time;
+  int32_t type;
+  int32_t channel;
+  double v1, v2;
+  int32_t segset;
+  size_t idlen;
+} ev_in;
+
+static int reject(cxm_ctx *ctx, size_t idx, int status, const char *fmt, ...)
+    CXM_PRINTF(4, 5);
+
+static int reject(cxm_ctx *ctx, size_t idx, int status, const char *fmt, ...) {
+  char detail[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  if (idx == NO_INDEX)
+    cxm__seterr(ctx, status, "%s", detail);
+  else
+    cxm__seterr(ctx, status, "event %zu: %s", idx, detail);
+  ctx->n_rejected++;
+  if (status == CXM_E_LATE) ctx->n_late++;
+  return status;
+}
+
+/* ---- customer contributions ---------------------------------------------- */
+
+static void contrib(const cxm_cust *r, int64_t v[NCC]) {
+  int64_t buyer = (r->flags & CF_PURCHASE) != 0;
+  int64_t lead = (r->flags & CF_LEAD) != 0;
+  v[CC_BUYERS] = buyer;
+  v[CC_REPEAT] = buyer && r->orders >= 2;
+  v[CC_ORDERS] = buyer ? (int64_t)r->orders : 0;
+  v[CC_NET] = buyer ? r->net : 0;
+  v[CC_LEADS] = lead;
+  v[CC_CONVERTED] = lead && buyer && r->last_purchase >= r->first_lead;
+  v[CC_INTERACTORS] = (r->flags & CF_INTERACT) != 0;
+  v[CC_INTERACTIONS] = r->interactions;
+}
+
+static const uint8_t group_lo[NCG] = {CC_BUYERS, CC_LEADS, CC_INTERACTORS};
+static const uint8_t group_hi[NCG] = {CC_NET + 1, CC_CONVERTED + 1, NCC};
+
+static void apply_row_cc(cxm_row *row, const uint8_t ch[NCG],
+                         const int64_t d[NCC]) {
+  for (int k = 0; k < NCC; k++) row->cc[0].v[k] += d[k];
+  for (int g = 0; g < NCG; g++) {
+    if (ch[g] == CXM_CH_NONE) continue;
+    cxm_ccell *c = &row->cc[1 + ch[g]];
+    for (int k = group_lo[g]; k < group_hi[g]; k++) c->v[k] += d[k];
+  }
+}
+
+static void apply_cc(cxm_ctx *ctx, uint32_t set, const uint8_t ch[NCG],
+                     const int64_t d[NCC]) {
+  const cxm_segset *ss = &ctx->segsets.sets[set];
+  apply_row_cc(ctx->rows[0], ch, d);
+  for (uint32_t i = 0; i < ss->n; i++)
+    apply_row_cc(ctx->rows[1 + ss->seg[i]], ch, d);
+}
+
+static void negate(int64_t v[NCC]) {
+  for (int k = 0; k < NCC; k++) v[k] = -v[k];
+}
+
+static void cust_channels(const cxm_cust *r, uint8_t ch[NCG]) {
+  ch[CG_BUY] = r->ch_purchase;
+  ch[CG_LEAD] = r->ch_lead;
+  ch[CG_ENGAGE] = r->ch_interact;
+}
+
+/* Moves a customer to another segment set, with its contribution. */
+static void cust_move_segset(cxm_ctx *ctx, cxm_cust *r, uint32_t set) {
+  if (r->segset == set) return;
+  int64_t c[NCC];
+  uint8_t ch[NCG];
+  contrib(r, c);
+  cust_channels(r, ch);
+  uint32_t old = r->segset;
+  r->segset = set;
+  int any = 0;
+  for (int k = 0; k < NCC; k++) any |= c[k] != 0;
+  if (!any) return;
+  apply_cc(ctx, set, ch, c);
+  negate(c);
+  apply_cc(ctx, old, ch, c);
+}
+
+/* ---- event-level counters ------------------------------------------------- */
+
+typedef struct evdelta {
+  int n;
+  uint8_t idx[5];
+  int64_t val[5];
+} evdelta;
+
+static inline void dput(evdelta *d, int idx, int64_t v) {
+  d->idx[d->n] = (uint8_t)idx;
+  d->val[d->n] = v;
+  d->n++;
+}
+
+static inline void series_add(cxm_series *s, int32_t day, const evdelta *d) {
+  int64_t *row = s->cells + (size_t)(uint32_t)(day - s->day0) * NEV;
+  for (int i = 0; i < d->n; i++) row[d->idx[i]] += d->val[i];
+}
+
+/* Allocates the day rows an event will touch (all scopes of its segments and
+   channel); nothing is counted yet, so a failure here changes no KPI. */
+static int ensure_scopes(cxm_ctx *ctx, uint32_t set, int rows_all_only,
+                         uint32_t col, int32_t day) {
+  const cxm_segset *ss = &ctx->segsets.sets[set];
+  uint32_t nrows = rows_all_only ? 0 : ss->n;
+  for (uint32_t i = 0; i <= nrows; i++) {
+    cxm_row *row = ctx->rows[i == 0 ? 0 : 1 + ss->seg[i - 1]];
+    if (cxm__series_ensure(ctx, &row->ev[0], day)) return CXM_E_NOMEM;
+    if (col && cxm__series_ensure(ctx, &row->ev[col], day)) return CXM_E_NOMEM;
+  }
+  return CXM_OK;
+}
+
+static void credit_scopes(cxm_ctx *ctx, uint32_t set, int rows_all_only,
+                          uint32_t col, int32_t day, const evdelta *d) {
+  const cxm_segset *ss = &ctx->segsets.sets[set];
+  uint32_t nrows = rows_all_only ? 0 : ss->n;
+  for (uint32_t i = 0; i <= nrows; i++) {
+    cxm_row *row = ctx->rows[i == 0 ? 0 : 1 + ss->seg[i - 1]];
+    series_add(&row->ev[0], day, d);
+    if (col) series_add(&row->ev[col], day, d);
+  }
+}
+
+/* New buyers live in the all-segments row only: when a late, earlier purchase
+   becomes the first one, its old day and channel are known but not the
+   segments held back then. */
+static void new_buyer(cxm_ctx *ctx, int32_t day, uint8_t ch, int64_t v) {
+  evdelta d = {0, {0}, {0}};
+  dput(&d, E_NEW_BUYERS, v);
+  cxm_row *row = ctx->rows[0];
+  series_add(&row->ev[0], day, &d);
+  if (ch != CXM_CH_NONE) series_add(&row->ev[1 + ch], day, &d);
+}
+
+/* ---- validation ------------------------------------------------------------- */
+
+static int score_ok(double v, int lo, int hi) {
+  return v >= lo && v <= hi && v == floor(v);
+}
+
+static int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
+  if (e->type < CXM_EV_TOUCH || e->type > CXM_EV_CHURN)
+    return reject(ctx, idx, CXM_E_TYPE, "type: unknown event type %d", (int)e->type);
+  if (e->time < CXM_TIME_FIRST || e->time > CXM_TIME_LAST)
+    return reject(ctx, idx, CXM_E_RANGE,
+                  "time: %lld is outside 1970-01-01..2105-12-31", (long long)e->time);
+  if (e->channel != CXM_NO_CHANNEL &&
+      (e->channel < 0 || (uint32_t)e->channel >= ctx->channels.count))
+    return reject(ctx, idx, CXM_E_ARG, "channel: no channel with id %d", (int)e->channel);
+  const char *tn = cxm_event_type_name(e->type);
+  switch (e->type) {
+    case CXM_EV_PURCHASE:
+    case CXM_EV_REFUND:
+    case CXM_EV_SPEND: {
+      if (isnan(e->v1)) return reject(ctx, idx, CXM_E_MISSING, "value: %s needs an amount", tn);
+      double m = e->v1 * ctx->money_scale;
+      if (!(e->v1 >= 0) || !(m < 9.0e15))
+        return reject(ctx, idx, CXM_E_RANGE,
+                      "value: %s amount must be finite, >= 0 and < 9e15 minor units", tn);
+      *minor = llround(m);
+      break;
+    }
+    case CXM_EV_NPS:
+      if (isnan(e->v1)) return reject(ctx, idx, CXM_E_MISSING, "value: nps needs a score");
+      if (!score_ok(e->v1, 0, 10))
+        return reject(ctx, idx, CXM_E_RANGE, "value: nps score must be an integer 0..10, got %g", e->v1);
+      break;
+    case CXM_EV_CSAT:
+      if (isnan(e->v1)) return reject(ctx, idx, CXM_E_MISSING, "value: csat needs a score");
+      if (!score_ok(e->v1, 1, 5))
+        return reject(ctx, idx, CXM_E_RANGE, "value: csat score must be an integer 1..5, got %g", e->v1);
+      break;
+    case CXM_EV_CES:
+      if (isnan(e->v1)) return reject(ctx, idx, CXM_E_MISSING, "value: ces needs a score");
+      if (!score_ok(e->v1, 1, 7))
+        return reject(ctx, idx, CXM_E_RANGE, "value: ces score must be an integer 1..7, got %g", e->v1);
+      break;
+    case CXM_EV_SESSION:
+      if (!isnan(e->v1) && !(e->v1 >= 0 && e->v1 < 1e15))
+        return reject(ctx, idx, CXM_E_RANGE, "value: session pageviews must be >= 0, got %g", e->v1);
+      if (!isnan(e->v2) && !(e->v2 >= 0 && e->v2 < 1e15))
+        return reject(ctx, idx, CXM_E_RANGE, "value2: session duration must be >= 0 s, got %g", e->v2);
+      break;
+    default:
+      break;
+  }
+  if (e->type != CXM_EV_SPEND) {
+    if (e->idlen == 0) return reject(ctx, idx, CXM_E_MISSING, "customer: %s needs a customer id", tn);
+    if (e->segset >= 0 && (uint32_t)e->segset >= ctx->segsets.count)
+      return reject(ctx, idx, CXM_E_ARG, "segsets: no segment set with id %d", (int)e->segset);
+  }
+  return CXM_OK;
+}
+
+static void event_deltas(const ev_in *e, int64_t minor, evdelta *d) {
+  d->n = 0;
+  dput(d, E_EVENTS, 1);
+  switch (e->type) {
+    case CXM_EV_TOUCH: dput(d, E_TOUCH, 1); dput(d, E_INTERACTIONS, 1); break;
+    case CXM_EV_SESSION:
+      dput(d, E_SES_N, 1);
+      dput(d, E_INTERACTIONS, 1);
+      if (e->v1 == 1.0) dput(d, E_SES_BOUNCE, 1);
+      if (e->v1 >= 2.0 || e->v2 >= 10.0) dput(d, E_SES_ENGAGED, 1);
+      break;
+    case CXM_EV_ENGAGE: dput(d, E_ENGAGE, 1); dput(d, E_INTERACTIONS, 1); break;
+    case CXM_EV_MESSAGE_SENT: dput(d, E_MSG_SENT, 1); break;
+    case CXM_EV_MESSAGE_OPEN: dput(d, E_MSG_OPEN, 1); break;
+    case CXM_EV_MESSAGE_CLICK: dput(d, E_MSG_CLICK, 1); dput(d, E_INTERACTIONS, 1); break;
+    case CXM_EV_LEAD: dput(d, E_LEADS, 1); break;
+    case CXM_EV_PURCHASE: dput(d, E_PUR_N, 1); dput(d, E_PUR_SUM, minor); break;
+    case CXM_EV_REFUND: dput(d, E_REF_N, 1); dput(d, E_REF_SUM, minor); break;
+    case CXM_EV_SPEND: dput(d, E_SPEND_N, 1); dput(d, E_SPEND_SUM, minor); break;
+    case CXM_EV_NPS:
+      dput(d, e->v1 >= 9 ? E_NPS_PRO : e->v1 >= 7 ? E_NPS_PAS : E_NPS_DET, 1);
+      break;
+    case CXM_EV_CSAT:
+      dput(d, E_CSAT_N, 1);
+      dput(d, E_CSAT_SUM, (int64_t)e->v1);
+      if (e->v1 >= 4) dput(d, E_CSAT_POS, 1);
+      break;
+    case CXM_EV_CES: dput(d, E_CES_N, 1); dput(d, E_CES_SUM, (int64_t)e->v1); break;
+    case CXM_EV_CHURN: dput(d, E_CHURN, 1); break;
+    default: break;
+  }
+}
+
+static void note_accepted(cxm_ctx *ctx, uint32_t t) {
+  if (ctx->n_accepted == 0 || t < ctx->first_time) ctx->first_time = t;
+  if (ctx->n_accepted == 0 || t > ctx->last_time) ctx->last_time = t;
+  ctx->n_accepted++;
+  ctx->started = 1;
+}
+
+static int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
+  uint32_t t = (uint32_t)e->time;
+  uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
+  uint32_t newest = ctx->spend_last[col];
+  if (newest > t && (int64_t)(newest - t) > ctx->max_lateness)
+    return reject(ctx, idx, CXM_E_LATE,
+                  "time: spend %lld s older than the channel's newest (bound %lld s)",
+                  (long long)(newest - t), (long long)ctx->max_lateness);
+  int32_t day = (int32_t)cxm__day_of(ctx, e->time);
+  if (ensure_scopes(ctx, 0, 1, col, day))
+    return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
+  evdelta d;
+  event_deltas(e, minor, &d);
+  credit_scopes(ctx, 0, 1, col, day, &d);
+  if (t > newest) ctx->spend_last[col] = t;
+  note_accepted(ctx, t);
+  return CXM_OK;
+}
+
+static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
+                              size_t idx, int64_t minor) {
+  cxm_custtab *tab = &ctx->customers;
+  uint32_t t = (uint32_t)e->time;
+  int64_t found = cxm__custtab_find(tab, hash);
+  uint32_t set;
+  if (found >= 0) {
+    cxm_cust *r = &tab->recs[found];
+    if (r->last_time > t && (int64_t)(r->last_time - t) > ctx->max_lateness)
+      return reject(ctx, idx, CXM_E_LATE,
+                    "time: %lld s older than the customer's newest event (bound %lld s)",
+                    (long long)(r->last_time - t), (long long)ctx->max_lateness);
+    set = e->segset >= 0 ? (uint32_t)e->segset : r->segset;
+  } else {
+    int rc = cxm__custtab_reserve(ctx, tab, 1);
+    if (rc) return reject(ctx, idx, rc, "no room for a new customer");
+    set = e->segset >= 0 ? (uint32_t)e->segset : 0;
+  }
+  uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
+  int32_t day = (int32_t)cxm__day_of(ctx, e->time);
+  if (ensure_scopes(ctx, set, 0, col, day))
+    return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
+
+  /* From here on nothing can fail. */
+  uint32_t ri = found >= 0 ? (uint32_t)found : cxm__custtab_insert(tab, hash);
+  cxm_cust *r = &tab->recs[ri];
+  cust_move_segset(ctx, r, set);
+
+  evdelta d;
+  event_deltas(e, minor, &d);
+  credit_scopes(ctx, set, 0, col, day, &d);
+
+  int64_t before[NCC], after[NCC];
+  uint8_t chb[NCG], cha[NCG];
+  contrib(r, before);
+  cust_channels(r, chb);
+
+  uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
+  if (!(r->flags & CF_EVENT) || t < r->first_seen) r->first_seen = t;
+  if (!(r->flags & CF_EVENT) || t > r->last_time) r->last_time = t;
+  r->flags |= CF_EVENT;
+  switch (e->type) {
+    case CXM_EV_PURCHASE:
+      r->orders++;
+      r->net += minor;
+      if (!(r->flags & CF_PURCHASE)) {
+        r->flags |= CF_PURCHASE;
+        r->first_purchase = r->last_purchase = t;
+        r->ch_purchase = ch;
+        new_buyer(ctx, day, ch, 1);
+      } else {
+        if (t < r->first_purchase) {
+          new_buyer(ctx, (int32_t)cxm__day_of(ctx, r->first_purchase), r->ch_purchase, -1);
+          new_buyer(ctx, day, ch, 1);
+          r->first_purchase = t;
+          r->ch_purchase = ch;
+        }
+        if (t > r->last_purchase) r->last_purchase = t;
+      }
+      break;
+    case CXM_EV_REFUND:
+      r->net -= minor;
+      break;
+    case CXM_EV_LEAD:
+      if (!(r->flags & CF_LEAD) || t < r->first_lead) {
+        r->first_lead = t;
+        r->ch_lead = ch;
+      }
+      r->flags |= CF_LEAD;
+      break;
+    case CXM_EV_TOUCH:
+    case CXM_EV_SESSION:
+    case CXM_EV_ENGAGE:
+    case CXM_EV_MESSAGE_CLICK:
+      r->interactions++;
+      if (!(r->flags & CF_INTERACT) || t < r->first_interaction) {
+        r->first_interaction = t;
+        r->ch_interact = ch;
+      }
+      r->flags |= CF_INTERACT;
+      break;
+    case CXM_EV_NPS:
+      if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
+        unsigned cat = e->v1 >= 9 ? 3u : e->v1 >= 7 ? 2u : 1u;
+        r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
+        r->last_nps_time = t;
+      }
+      break;
+    default:
+      break;
+  }
+
+  contrib(r, after);
+  cust_channels(r, cha);
+  if (memcmp(cha, chb, NCG) == 0) {
+    int any = 0;
+    for (int k = 0; k < NCC; k++) {
+      after[k] -= before[k];
+      any |= after[k] != 0;
+    }
+    if (any) apply_cc(ctx, r->segset, cha, after);
+  } else {
+    negate(before);
+    apply_cc(ctx, r->segset, chb, before);
+    apply_cc(ctx, r->segset, cha, after);
+  }
+  note_accepted(ctx, t);
+  return CXM_OK;
+}
+
+static int add_one(cxm_ctx *ctx, const ev_in *e, uint64_t hash, size_t idx) {
+  int64_t minor = 0;
+  int rc = validate(ctx, e, idx, &minor);
+  if (rc) return rc;
+  if (e->type == CXM_EV_SPEND) return add_spend(ctx, e, idx, minor);
+  return add_customer_event(ctx, e, hash, idx, minor);
+}
+
+/* ---- public entry points ---------------------------------------------------------- */
+
+int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type, const void *customer,
+                  size_t customer_len, int32_t channel, double value,
+                  double value2) {
+  if (!ctx) return CXM_E_NULL;
+  ev_in e = {time, type, channel, value, value2, -1, customer_len};
+  uint64_t h = 0;
+  if (type != CXM_EV_SPEND) {
+    if (!customer && customer_len)
+      return reject(ctx, NO_INDEX, CXM_E_NULL, "customer: NULL with length %zu", customer_len);
+    if (customer_len) h = cxm__siphash24(ctx->key, customer, customer_len);
+  }
+  return add_one(ctx, &e, h, NO_INDEX);
+}
+
+int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
+                              int32_t set_id) {
+  if (!ctx) return CXM_E_NULL;
+  if (!id && len) return cxm__seterr(ctx, CXM_E_NULL, "id: NULL");
+  if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
+  if (set_id < 0 || (uint32_t)set_id >= ctx->segsets.count)
+    return cxm__seterr(ctx, CXM_E_ARG, "set_id: no segment set with id %d", (int)set_id);
+  uint64_t h = cxm__siphash24(ctx->key, id, len);
+  int64_t found = cxm__custtab_find(&ctx->customers, h);
+  if (found < 0) {
+    int rc = cxm__custtab_reserve(ctx, &ctx->customers, 1);
+    if (rc) return cxm__seterr(ctx, rc, "no room for a new customer");
+    found = cxm__custtab_insert(&ctx->customers, h);
+    ctx->started = 1;
+  }
+  cust_move_segset(ctx, &ctx->customers.recs[found], (uint32_t)set_id);
+  return CXM_OK;
+}
+
+int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
+                   const int32_t *types, const uint8_t *id_data,
+                   const int64_t *id_offsets, const int32_t *channels,
+                   const double *values, const double *values2,
+                   const int32_t *segsets, size_t *accepted, int32_t *statuses) {
+  if (!ctx) return CXM_E_NULL;
+  if (n && (!times || !types))
+    return cxm__seterr(ctx, CXM_E_NULL, "%s: NULL", times ? "types" : "times");
+  if (n && id_offsets && !id_data && id_offsets[n] != id_offsets[0])
+    return cxm__seterr(ctx, CXM_E_NULL, "id_data: NULL");
+  uint64_t hashes[CHUNK];
+  size_t ok = 0;
+  int first_rc = CXM_OK;
+  char first_msg[sizeof ctx->errmsg];
+  first_msg[0] = 0;
+  for (size_t base = 0; base < n; base += CHUNK) {
+    size_t m = n - base < CHUNK ? n - base : CHUNK;
+    /* Hash the chunk's ids first: pure computation, no cache misses. */
+    for (size_t j = 0; j < m; j++) {
+      size_t i = base + j;
+      hashes[j] = 0;
+      if (types[i] == CXM_EV_SPEND || !id_offsets) continue;
+      int64_t a = id_offsets[i], b = id_offsets[i + 1];
+      if (a < 0 || b <= a) continue;
+      hashes[j] = cxm__siphash24(ctx->key, id_data + a, (size_t)(b - a));
+    }
+    for (size_t j = 0; j < m && j < AHEAD_SLOT; j++)
+      cxm__custtab_prefetch_slot(&ctx->customers, hashes[j]);
+    for (size_t j = 0; j < m; j++) {
+      if (j + AHEAD_SLOT < m)
+        cxm__custtab_prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
+      if (j + AHEAD_REC < m)
+        cxm__custtab_prefetch_rec(&ctx->customers, hashes[j + AHEAD_REC]);
+      size_t i = base + j;
+      ev_in e;
+      e.time = times[i];
+      e.type = types[i];
+      e.channel = channels ? channels[i] : CXM_NO_CHANNEL;
+      e.v1 = values ? values[i] : NAN;
+      e.v2 = values2 ? values2[i] : NAN;
+      e.segset = segsets ? segsets[i] : -1;
+      e.idlen = 0;
+      int rc;
+      if (id_offsets && e.type != CXM_EV_SPEND &&
+          (id_offsets[i] < 0 || id_offsets[i + 1] < id_offsets[i])) {
+        rc = reject(ctx, i, CXM_E_ARG, "id_offsets: decreasing or negative offsets");
+      } else {
+        if (id_offsets) e.idlen = (size_t)(id_offsets[i + 1] - id_offsets[i]);
+        rc = add_one(ctx, &e, hashes[j], i);
+      }
+      if (statuses) statuses[i] = rc;
+      if (rc == CXM_OK) {
+        ok++;
+      } else if (first_rc == CXM_OK) {
+        first_rc = rc;
+        memcpy(first_msg, ctx->errmsg, sizeof first_msg);
+      }
+    }
+  }
+  if (accepted) *accepted = ok;
+  if (first_rc != CXM_OK) {
+    memcpy(ctx->errmsg, first_msg, sizeof first_msg);
+    ctx->errcode = first_rc;
+  }
+  return first_rc;
+}

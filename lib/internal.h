@@ -1,0 +1,219 @@
+/*
+ * internal.h - private structures shared by the library's source files.
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ */
+#ifndef CXM_INTERNAL_H
+#define CXM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cxmetrics.h"
+
+#if defined(__GNUC__)
+#define CXM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CXM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CXM_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+#define CXM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define CXM_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define CXM_LIKELY(x) (x)
+#define CXM_UNLIKELY(x) (x)
+#define CXM_PREFETCH_W(p) ((void)(p))
+#define CXM_PRINTF(a, b)
+#define CXM_HIDDEN
+#endif
+
+/* ---- event-level counters kept per scope and per day ------------------- */
+enum {
+  E_EVENTS,
+  E_NPS_PRO,
+  E_NPS_PAS,
+  E_NPS_DET,
+  E_CSAT_N,
+  E_CSAT_POS,
+  E_CSAT_SUM,
+  E_CES_N,
+  E_CES_SUM,
+  E_PUR_N,
+  E_PUR_SUM,
+  E_REF_N,
+  E_REF_SUM,
+  E_SES_N,
+  E_SES_BOUNCE,
+  E_SES_ENGAGED,
+  E_MSG_SENT,
+  E_MSG_OPEN,
+  E_MSG_CLICK,
+  E_LEADS,
+  E_SPEND_N,
+  E_SPEND_SUM,
+  E_NEW_BUYERS,
+  E_TOUCH,
+  E_ENGAGE,
+  E_CHURN,
+  E_INTERACTIONS,
+  NEV
+};
+
+/* A scope's counters as a time series of days [day0, day0 + ndays). */
+typedef struct cxm_series {
+  int32_t day0;
+  uint32_t ndays;
+  uint32_t cap;  /* rows allocated */
+  int64_t *cells; /* ndays * NEV, row-major */
+} cxm_series;
+
+/* ---- customer-level counters per (segment row, acquisition channel) ----- */
+enum {
+  CC_BUYERS,       /* channel: first purchase's */
+  CC_REPEAT,
+  CC_ORDERS,
+  CC_NET,
+  CC_LEADS,        /* channel: first lead's */
+  CC_CONVERTED,
+  CC_INTERACTORS,  /* channel: first interaction's */
+  CC_INTERACTIONS,
+  NCC
+};
+enum { CG_BUY, CG_LEAD, CG_ENGAGE, NCG };
+
+typedef struct cxm_ccell {
+  int64_t v[NCC];
+} cxm_ccell;
+
+/* Grid columns: 0 = all channels, 1 + channel id. Rows: 0 = all, 1 + segment. */
+#define CXM_GRID_COLS (1 + CXM_CHANNELS_MAX)
+#define CXM_GRID_ROWS (1 + CXM_SEGMENTS_MAX)
+#define CXM_CH_NONE 0xFFu
+
+typedef struct cxm_row {
+  cxm_series ev[CXM_GRID_COLS];
+  cxm_ccell cc[CXM_GRID_COLS];
+} cxm_row;
+
+/* ---- customers --------------------------------------------------------- */
+enum {
+  CF_PURCHASE = 1u << 0,
+  CF_LEAD = 1u << 1,
+  CF_INTERACT = 1u << 2,
+  CF_EVENT = 1u << 3,
+  CF_NPS_SHIFT = 4, /* 2 bits: 0 none, 1 detractor, 2 passive, 3 promoter */
+  CF_NPS_MASK = 3u << 4
+};
+
+/* One customer's record: 64 bytes, one cache line (the array is aligned). */
+typedef struct cxm_cust {
+  uint64_t hash;
+  int64_t net;              /* purchases - refunds, minor units */
+  uint32_t segset;
+  uint32_t orders;
+  uint32_t interactions;
+  uint32_t last_time;       /* newest event time: the lateness reference */
+  uint32_t first_seen;
+  uint32_t first_purchase;
+  uint32_t last_purchase;
+  uint32_t first_lead;
+  uint32_t first_interaction;
+  uint32_t last_nps_time;
+  uint8_t ch_purchase, ch_lead, ch_interact, flags;
+  uint32_t spare;
+} cxm_cust;
+
+typedef struct cxm_custtab {
+  uint64_t *slots;   /* 0 = empty, else (hash >> 32) << 32 | (record index + 1) */
+  uint64_t mask;     /* slot count - 1 */
+  cxm_cust *recs;    /* aligned view into recs_raw */
+  void *recs_raw;
+  size_t recs_raw_size;
+  uint32_t count, cap;
+} cxm_custtab;
+
+/* ---- labels -------------------------------------------------------------- */
+typedef struct cxm_labels {
+  uint32_t count, max;
+  char *text;        /* max * CXM_LABEL_MAX bytes */
+  uint8_t *len;
+  int32_t *index;    /* open addressing: id + 1, 0 = empty; size index_mask + 1 */
+  uint32_t index_mask;
+} cxm_labels;
+
+typedef struct cxm_segset {
+  uint32_t n;
+  int32_t seg[CXM_SEGMENTS_PER_CUSTOMER_MAX];
+} cxm_segset;
+
+typedef struct cxm_segsets {
+  uint32_t count, cap;
+  cxm_segset *sets;
+  uint32_t *index;   /* id + 1, 0 = empty */
+  uint32_t index_mask;
+} cxm_segsets;
+
+/* ---- the handle ---------------------------------------------------------- */
+struct cxm_ctx {
+  cxm_malloc_fn a_malloc;
+  cxm_realloc_fn a_realloc;
+  cxm_free_fn a_free;
+  void *a_opaque;
+  int64_t mem_bytes;
+
+  int errcode;
+  char errmsg[256];
+
+  uint64_t key[2];
+  int started; /* an event or customer exists: key and layout options fixed */
+
+  int64_t utc_offset;
+  int64_t decimals;
+  int64_t max_lateness;
+  double money_scale; /* 10^decimals */
+
+  int64_t n_accepted, n_rejected, n_late;
+  uint32_t first_time, last_time;
+
+  cxm_labels channels;
+  cxm_labels segments;
+  cxm_segsets segsets;
+  cxm_custtab customers;
+  cxm_row *rows[CXM_GRID_ROWS];
+  uint32_t spend_last[CXM_GRID_COLS]; /* newest spend time per column */
+};
+
+/* ---- helpers --------------------------------------------------------------- */
+CXM_HIDDEN void *cxm__malloc(cxm_ctx *ctx, size_t size);
+CXM_HIDDEN void *cxm__calloc(cxm_ctx *ctx, size_t size);
+CXM_HIDDEN void *cxm__realloc(cxm_ctx *ctx, void *ptr, size_t old_size,
+                              size_t new_size);
+CXM_HIDDEN void cxm__free(cxm_ctx *ctx, void *ptr, size_t size);
+CXM_HIDDEN int cxm__seterr(cxm_ctx *ctx, int status, const char *fmt, ...)
+    CXM_PRINTF(3, 4);
+CXM_HIDDEN int cxm__vseterr(cxm_ctx *ctx, int status, const char *fmt,
+                            va_list ap);
+
+CXM_HIDDEN uint64_t cxm__siphash24(const uint64_t key[2], const void *data,
+                                   size_t len);
+
+CXM_HIDDEN int cxm__labels_init(cxm_ctx *ctx, cxm_labels *l, uint32_t max);
+CXM_HIDDEN void cxm__labels_free(cxm_ctx *ctx, cxm_labels *l);
+CXM_HIDDEN int cxm__segsets_init(cxm_ctx *ctx, cxm_segsets *s);
+CXM_HIDDEN void cxm__segsets_free(cxm_ctx *ctx, cxm_segsets *s);
+
+CXM_HIDDEN void cxm__custtab_free(cxm_ctx *ctx, cxm_custtab *t);
+CXM_HIDDEN int64_t cxm__custtab_find(const cxm_custtab *t, uint64_t hash);
+CXM_HIDDEN int cxm__custtab_reserve(cxm_ctx *ctx, cxm_custtab *t, uint32_t extra);
+CXM_HIDDEN uint32_t cxm__custtab_insert(cxm_custtab *t, uint64_t hash);
+CXM_HIDDEN void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash);
+CXM_HIDDEN void cxm__custtab_prefetch_rec(const cxm_custtab *t, uint64_t hash);
+
+CXM_HIDDEN int cxm__row_ensure(cxm_ctx *ctx, uint32_t row);
+CXM_HIDDEN void cxm__rows_free(cxm_ctx *ctx);
+CXM_HIDDEN int cxm__series_ensure(cxm_ctx *ctx, cxm_series *s, int32_t day);
+CXM_HIDDEN void cxm__series_sum(const cxm_series *s, int64_t from_day,
+                                int64_t to_day, int64_t out[NEV]);
+
+CXM_HIDDEN int64_t cxm__floor_div(int64_t a, int64_t b);
+CXM_HIDDEN int64_t cxm__day_of(const cxm_ctx *ctx, int64_t t);
+
+#endif /* CXM_INTERNAL_H */
