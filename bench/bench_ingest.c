@@ -1,0 +1,359 @@
+/*
+ * bench_ingest.c - ingest speed and state size of libcxmetrics.
+ *
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ *
+ * Usage: bench_ingest CUSTOMERS EVENTS DAYS SEED [CSV] [BATCH]
+ *
+ * 1. Builds the workload of workload.h in memory as column arrays and times
+ *    cxm_events_add() over it in batches of BATCH events (default 4096).
+ * 2. Reports the state size: CXM_STAT_MEMORY_BYTES after the ingest minus
+ *    the same statistic of an empty handle, per customer; and the same
+ *    difference as counted by this program's own allocator hooks.
+ * 3. If CSV is given (the same workload written by gen_events), times
+ *    cxm_csv_feed_file() on it into a fresh handle and reports MB/s
+ *    (1 MB = 10^6 bytes).
+ * It runs on whatever cores it is given; run it under `taskset -c 0` for the
+ * one-core figures.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "workload.h"
+
+#define TARGET_EVENTS_PER_S 10e6
+#define TARGET_CSV_MB_PER_S 150.0
+#define TARGET_BYTES_PER_CUSTOMER 96.0
+
+static const uint8_t bench_key[CXM_KEY_SIZE] = {1, 2,  3,  4,  5,  6,  7,  8,
+                                                9, 10, 11, 12, 13, 14, 15, 16};
+
+/* ---- Counting allocator: a 16-byte header keeps each block's size. ---- */
+typedef struct counter {
+  int64_t live;
+  int64_t peak;
+} counter;
+
+static void *cnt_malloc(void *opaque, size_t size) {
+  counter *c = opaque;
+  size_t *p = malloc(size + 16);
+  if (!p) return NULL;
+  p[0] = size;
+  c->live += (int64_t)size;
+  if (c->live > c->peak) c->peak = c->live;
+  return (char *)p + 16;
+}
+
+static void *cnt_realloc(void *opaque, void *ptr, size_t size) {
+  counter *c = opaque;
+  if (!ptr) return cnt_malloc(opaque, size);
+  size_t *old = (size_t *)((char *)ptr - 16);
+  size_t old_size = old[0];
+  size_t *p = realloc(old, size + 16);
+  if (!p) return NULL;
+  p[0] = size;
+  c->live += (int64_t)size - (int64_t)old_size;
+  if (c->live > c->peak) c->peak = c->live;
+  return (char *)p + 16;
+}
+
+static void cnt_free(void *opaque, void *ptr) {
+  counter *c = opaque;
+  size_t *p = (size_t *)((char *)ptr - 16);
+  c->live -= (int64_t)p[0];
+  free(p);
+}
+
+/* ---- Helpers. ------------------------------------------------------------ */
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end || s[0] == '-') return -1;
+  *out = v;
+  return 0;
+}
+
+static void die(const char *what, cxm_ctx *ctx, int rc) {
+  fprintf(stderr, "bench_ingest: %s: %s (%s)\n", what, cxm_strerror(rc),
+          ctx ? cxm_ctx_errmsg(ctx) : "");
+  exit(1);
+}
+
+static void print_machine(void) {
+  char model[256] = "unknown";
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (f) {
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+      if (strncmp(line, "model name", 10) == 0) {
+        char *colon = strchr(line, ':');
+        if (colon) {
+          colon++;
+          while (*colon == ' ' || *colon == '\t') colon++;
+          snprintf(model, sizeof model, "%s", colon);
+          model[strcspn(model, "\n")] = 0;
+        }
+        break;
+      }
+    }
+    fclose(f);
+  }
+  time_t t = time(NULL);
+  struct tm tm;
+  char date[64];
+  gmtime_r(&t, &tm);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  printf("machine: nproc=%ld, cpu=%s\n", sysconf(_SC_NPROCESSORS_ONLN), model);
+  printf("date: %s\n", date);
+  printf("libcxmetrics: %s\n", cxm_version_string());
+}
+
+static cxm_ctx *new_handle(counter *cnt) {
+  cxm_ctx *ctx = NULL;
+  int rc = cxm_ctx_create_with_allocator(&ctx, cnt_malloc, cnt_realloc,
+                                         cnt_free, cnt);
+  if (rc) die("cxm_ctx_create_with_allocator", NULL, rc);
+  rc = cxm_key_set(ctx, bench_key, sizeof bench_key);
+  if (rc) die("cxm_key_set", ctx, rc);
+  return ctx;
+}
+
+static int64_t stat_of(cxm_ctx *ctx, int which) {
+  int64_t v = 0;
+  int rc = cxm_stat_get(ctx, which, &v);
+  if (rc) die("cxm_stat_get", ctx, rc);
+  return v;
+}
+
+/* ---- The workload as columns. --------------------------------------------- */
+typedef struct columns {
+  size_t n;
+  int64_t *times;
+  int32_t *types;
+  uint8_t *id_data;
+  int64_t *id_offsets;
+  int32_t *channels; /* wl channel index; mapped to library ids below */
+  double *values, *values2;
+  int32_t *segsets; /* wl segment code or -1; mapped below */
+} columns;
+
+static void build_columns(columns *c, wl_gen *g) {
+  size_t n = (size_t)g->events;
+  c->n = n;
+  c->times = malloc(n * sizeof *c->times);
+  c->types = malloc(n * sizeof *c->types);
+  c->id_data = malloc(n * WL_ID_LEN + 1);
+  c->id_offsets = malloc((n + 1) * sizeof *c->id_offsets);
+  c->channels = malloc(n * sizeof *c->channels);
+  c->values = malloc(n * sizeof *c->values);
+  c->values2 = malloc(n * sizeof *c->values2);
+  c->segsets = malloc(n * sizeof *c->segsets);
+  if (!c->times || !c->types || !c->id_data || !c->id_offsets ||
+      !c->channels || !c->values || !c->values2 || !c->segsets) {
+    fprintf(stderr, "bench_ingest: out of memory for %zu events\n", n);
+    exit(1);
+  }
+  int64_t off = 0;
+  for (size_t i = 0; i < n; i++) {
+    wl_event e;
+    wl_gen_next(g, &e);
+    c->times[i] = e.time;
+    c->types[i] = e.type;
+    c->id_offsets[i] = off;
+    if (e.customer >= 0) {
+      memcpy(c->id_data + off, g->ids + (size_t)e.customer * WL_ID_LEN,
+             WL_ID_LEN);
+      off += WL_ID_LEN;
+    }
+    c->channels[i] = e.channel;
+    c->values[i] = wl_value(&e);
+    c->values2[i] = wl_value2(&e);
+    c->segsets[i] = e.segcode;
+  }
+  c->id_offsets[n] = off;
+}
+
+static void free_columns(columns *c) {
+  free(c->times);
+  free(c->types);
+  free(c->id_data);
+  free(c->id_offsets);
+  free(c->channels);
+  free(c->values);
+  free(c->values2);
+  free(c->segsets);
+}
+
+/* Intern the workload's labels and segment sets; rewrites the channel and
+ * segment-set columns into library ids. */
+static void map_labels(cxm_ctx *ctx, columns *c) {
+  int32_t chan_id[WL_NCHANNELS], seg_id[WL_NSEGLABELS], set_id[WL_NSEGCODES];
+  int rc;
+  for (int k = 0; k < WL_NCHANNELS; k++) {
+    rc = cxm_channel_intern(ctx, wl_channels[k], strlen(wl_channels[k]),
+                            &chan_id[k]);
+    if (rc) die("cxm_channel_intern", ctx, rc);
+  }
+  for (int k = 0; k < WL_NSEGLABELS; k++) {
+    rc = cxm_segment_intern(ctx, wl_seglabels[k], strlen(wl_seglabels[k]),
+                            &seg_id[k]);
+    if (rc) die("cxm_segment_intern", ctx, rc);
+  }
+  for (int code = 0; code < WL_NSEGCODES; code++) {
+    int labels[3];
+    int32_t segs[3];
+    int m = wl_segcode_labels(code, labels);
+    for (int k = 0; k < m; k++) segs[k] = seg_id[labels[k]];
+    rc = cxm_segset_intern(ctx, segs, (size_t)m, &set_id[code]);
+    if (rc) die("cxm_segset_intern", ctx, rc);
+  }
+  for (size_t i = 0; i < c->n; i++) {
+    c->channels[i] = chan_id[c->channels[i]];
+    if (c->segsets[i] >= 0) c->segsets[i] = set_id[c->segsets[i]];
+  }
+}
+
+/* ---- Benchmarks. ----------------------------------------------------------- */
+static void bench_batch(uint64_t customers, uint64_t events, uint64_t days,
+                        uint64_t seed, size_t batch) {
+  wl_gen g;
+  columns c;
+  counter cnt = {0, 0};
+  if (wl_gen_init(&g, customers, events, days, seed)) {
+    fprintf(stderr, "bench_ingest: bad sizes or out of memory\n");
+    exit(1);
+  }
+  double t0 = now_s();
+  build_columns(&c, &g);
+  double t_build = now_s() - t0;
+  wl_gen_free(&g);
+
+  cxm_ctx *ctx = new_handle(&cnt);
+  int64_t mem0 = stat_of(ctx, CXM_STAT_MEMORY_BYTES);
+  int64_t cnt0 = cnt.live;
+  map_labels(ctx, &c);
+  printf("workload: %llu customers, %zu events, %llu days, seed %llu "
+         "(built in %.2f s, not timed below)\n",
+         (unsigned long long)customers, c.n, (unsigned long long)days,
+         (unsigned long long)seed, t_build);
+
+  size_t accepted_total = 0;
+  int first_rc = 0;
+  double w0 = now_s(), c0 = cpu_s();
+  for (size_t i = 0; i < c.n; i += batch) {
+    size_t m = c.n - i < batch ? c.n - i : batch;
+    size_t accepted = 0;
+    int rc = cxm_events_add(ctx, m, c.times + i, c.types + i, c.id_data,
+                            c.id_offsets + i, c.channels + i, c.values + i,
+                            c.values2 + i, c.segsets + i, &accepted, NULL);
+    if (rc && !first_rc) {
+      first_rc = rc;
+      fprintf(stderr, "bench_ingest: batch at %zu: %s (%s)\n", i,
+              cxm_strerror(rc), cxm_ctx_errmsg(ctx));
+    }
+    accepted_total += accepted;
+  }
+  double wall = now_s() - w0, cpu = cpu_s() - c0;
+  double eps = (double)c.n / wall;
+  printf("batch ingest: %zu events in %.3f s wall (%.3f s cpu), batch %zu: "
+         "%.2f M events/s  [target >= %.0f M/s: %s]\n",
+         c.n, wall, cpu, batch, eps / 1e6, TARGET_EVENTS_PER_S / 1e6,
+         eps >= TARGET_EVENTS_PER_S ? "met" : "NOT met");
+  printf("  accepted %zu, rejected %lld, late %lld\n", accepted_total,
+         (long long)stat_of(ctx, CXM_STAT_EVENTS_REJECTED),
+         (long long)stat_of(ctx, CXM_STAT_EVENTS_LATE));
+
+  int64_t ncust = stat_of(ctx, CXM_STAT_CUSTOMERS);
+  int64_t mem1 = stat_of(ctx, CXM_STAT_MEMORY_BYTES);
+  int64_t cnt1 = cnt.live;
+  double bpc = ncust ? (double)(mem1 - mem0) / (double)ncust : 0.0;
+  double bpc_cnt = ncust ? (double)(cnt1 - cnt0) / (double)ncust : 0.0;
+  printf("state: %lld customers, CXM_STAT_MEMORY_BYTES %lld (empty handle "
+         "%lld): %.1f bytes/customer  [target <= %.0f: %s]\n",
+         (long long)ncust, (long long)mem1, (long long)mem0, bpc,
+         TARGET_BYTES_PER_CUSTOMER,
+         bpc <= TARGET_BYTES_PER_CUSTOMER ? "met" : "NOT met");
+  printf("  allocator hooks: %lld bytes live (empty %lld), peak %lld: "
+         "%.1f bytes/customer\n",
+         (long long)cnt1, (long long)cnt0, (long long)cnt.peak, bpc_cnt);
+  cxm_ctx_destroy(ctx);
+  if (cnt.live != 0)
+    printf("  WARNING: %lld bytes still allocated after cxm_ctx_destroy\n",
+           (long long)cnt.live);
+  free_columns(&c);
+}
+
+static void on_csv_error(void *user, uint64_t line, int status,
+                         const char *message) {
+  uint64_t *shown = user;
+  if ((*shown)++ < 5)
+    fprintf(stderr, "bench_ingest: csv line %llu: %s: %s\n",
+            (unsigned long long)line, cxm_strerror(status), message);
+}
+
+static void bench_csv(const char *path) {
+  struct stat st;
+  if (stat(path, &st)) {
+    fprintf(stderr, "bench_ingest: %s: %s\n", path, strerror(errno));
+    exit(1);
+  }
+  counter cnt = {0, 0};
+  cxm_ctx *ctx = new_handle(&cnt);
+  cxm_csv *csv = NULL;
+  int rc = cxm_csv_create(ctx, &csv);
+  if (rc) die("cxm_csv_create", ctx, rc);
+  uint64_t shown = 0;
+  cxm_csv_set_error_handler(csv, on_csv_error, &shown);
+  double w0 = now_s(), c0 = cpu_s();
+  rc = cxm_csv_feed_file(csv, path);
+  double wall = now_s() - w0, cpu = cpu_s() - c0;
+  if (rc) die("cxm_csv_feed_file", ctx, rc);
+  uint64_t lines = 0, accepted = 0, rejected = 0;
+  cxm_csv_stats(csv, &lines, &accepted, &rejected);
+  double mbps = (double)st.st_size / 1e6 / wall;
+  printf("csv ingest: %.1f MB (%llu lines) in %.3f s wall (%.3f s cpu): "
+         "%.1f MB/s, %.2f M events/s  [target >= %.0f MB/s: %s]\n",
+         (double)st.st_size / 1e6, (unsigned long long)lines, wall, cpu, mbps,
+         (double)accepted / wall / 1e6, TARGET_CSV_MB_PER_S,
+         mbps >= TARGET_CSV_MB_PER_S ? "met" : "NOT met");
+  printf("  accepted %llu, rejected %llu\n", (unsigned long long)accepted,
+         (unsigned long long)rejected);
+  cxm_csv_destroy(csv);
+  cxm_ctx_destroy(ctx);
+}
+
+int main(int argc, char **argv) {
+  uint64_t customers, events, days, seed, batch = 4096;
+  if (argc < 5 || argc > 7 || parse_u64(argv[1], &customers) ||
+      parse_u64(argv[2], &events) || parse_u64(argv[3], &days) ||
+      parse_u64(argv[4], &seed) ||
+      (argc == 7 && (parse_u64(argv[6], &batch) || batch == 0))) {
+    fprintf(stderr,
+            "usage: bench_ingest CUSTOMERS EVENTS DAYS SEED [CSV] [BATCH]\n");
+    return 2;
+  }
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  print_machine();
+  bench_batch(customers, events, days, seed, (size_t)batch);
+  if (argc >= 6 && argv[5][0]) bench_csv(argv[5]);
+  return 0;
+}
