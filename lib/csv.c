@@ -1,0 +1,1049 @@
+/*
+ * csv.c - the canonical CSV reader: a streaming RFC 4180 tokenizer that
+ * turns records into column batches for cxm_events_add().
+ *
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ *
+ * Design
+ * - Bytes may be split anywhere across cxm_csv_feed() calls. Complete
+ *   records are parsed straight from the caller's buffer; only the one
+ *   record that straddles two calls is copied (the "carry").
+ * - A record without any '"' (the common case) is found with memchr('\n')
+ *   and split with memchr(','); a record with quotes goes through a small
+ *   state machine that also knows where quoted newlines are. Quotes count
+ *   only at the start of a field; a quote inside an unquoted field, or
+ *   bytes after a closing quote, are kept literally (lenient, like most
+ *   readers), so a free-text column can never desynchronise the stream
+ *   except by an unterminated quoted field, which runs to the end of input
+ *   and is then rejected.
+ * - Events are buffered as columns (CXM_CSV_BATCH of them) and committed
+ *   with cxm_events_add(); all are committed by cxm_csv_finish(). Rejected
+ *   lines (by the parser or by the core) are reported to the error handler
+ *   in line order, at the time their batch is committed.
+ * - Nothing is allocated per field or per record; channel labels, event
+ *   type names and `segments` strings go through small caches.
+ */
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include "internal.h"
+#include "timeparse.h"
+
+#define CXM_CSV_BATCH 4096        /* events per cxm_events_add() call */
+#define CXM_CSV_PENDING 256       /* parser rejections held per batch */
+#define CXM_CSV_MSG 192           /* bytes of a rejection message */
+#define CXM_CSV_CH_CACHE 16       /* channel label cache entries (2^k) */
+#define CXM_CSV_SEG_CACHE 64      /* segments string cache entries (2^k) */
+#define CXM_CSV_SEG_CACHE_LEN 184 /* longest cached segments string */
+#define CXM_CSV_SEG_LABELS 64     /* labels in one segments field, at most */
+#define CXM_CSV_FILE_CHUNK ((size_t)1 << 20)
+
+/* Column roles. */
+enum { R_TIME, R_CUSTOMER, R_TYPE, R_CHANNEL, R_VALUE, R_VALUE2, R_SEGMENTS,
+       R_COUNT };
+static const char *const role_names[R_COUNT] = {
+    "time", "customer", "type", "channel", "value", "value2", "segments"};
+
+/* Record scanner states. */
+enum { S_START, S_UNQ, S_QUO, S_QQ };
+
+typedef struct fld {
+  const char *p;
+  size_t n;
+} fld;
+
+typedef struct pending {
+  uint64_t line;
+  int status;
+  char msg[CXM_CSV_MSG];
+} pending;
+
+typedef struct chc_entry {
+  int32_t id; /* -2 = empty */
+  uint8_t len;
+  char label[CXM_LABEL_MAX];
+} chc_entry;
+
+typedef struct segc_entry {
+  int32_t id; /* -2 = empty */
+  uint16_t len;
+  char text[CXM_CSV_SEG_CACHE_LEN];
+} segc_entry;
+
+typedef struct type_entry {
+  uint8_t len;
+  int32_t type;
+  char name[23];
+} type_entry;
+
+struct cxm_csv {
+  cxm_ctx *ctx;
+  cxm_csv_error_fn err_fn;
+  void *err_user;
+
+  /* the current stream */
+  int have_header;
+  int failed;       /* sticky status of a bad header, until finish */
+  uint64_t line;    /* physical lines consumed */
+  uint8_t bom_n;    /* bytes of a UTF-8 BOM matched at the stream start */
+  uint8_t bom_done;
+
+  /* header: role of each column (-1 = ignored) */
+  int8_t *roles;
+  size_t roles_cap;
+  size_t ncols;
+  size_t maxcol; /* 1 + the last column with a role */
+
+  /* the record straddling two feeds */
+  char *carry;
+  size_t carry_len, carry_cap;
+  int carry_state;
+  uint64_t carry_nl; /* newlines inside quotes so far */
+
+  /* unquoted field bytes of the current record */
+  char *scratch;
+  size_t scratch_cap;
+
+  /* the batch */
+  size_t n;
+  int64_t *times;
+  int32_t *types;
+  int32_t *channels;
+  double *values;
+  double *values2;
+  int32_t *segsets;
+  int64_t *offs; /* n + 1 */
+  int32_t *statuses;
+  uint64_t *lines;
+  uint8_t *ids;
+  size_t ids_len, ids_cap;
+
+  /* parser rejections of the batch, in line order */
+  pending *pend;
+  size_t npend;
+
+  /* status to return from the current call (e.g. an event hit NOMEM) */
+  int deferred;
+
+  /* caches */
+  type_entry types_tab[32];
+  int ntypes;
+  int32_t last_type;
+  uint8_t last_type_len;
+  char last_type_name[23];
+  chc_entry chc[CXM_CSV_CH_CACHE];
+  segc_entry segc[CXM_CSV_SEG_CACHE];
+
+  /* counters, over all streams */
+  uint64_t n_lines, n_acc, n_rej;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint32_t fnv1a(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 16777619u;
+  }
+  return h;
+}
+
+static void trim(const char **p, size_t *n) {
+  const char *s = *p;
+  size_t k = *n;
+  while (k > 0 && (s[0] == ' ' || s[0] == '\t')) {
+    s++;
+    k--;
+  }
+  while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t')) k--;
+  *p = s;
+  *n = k;
+}
+
+static int grow(cxm_ctx *ctx, void **buf, size_t *cap, size_t need,
+                size_t elem) {
+  size_t nc = *cap ? *cap : 64;
+  void *nb;
+  if (need <= *cap) return CXM_OK;
+  while (nc < need) {
+    if (nc > SIZE_MAX / 2 / elem) return CXM_E_NOMEM;
+    nc *= 2;
+  }
+  nb = cxm__realloc(ctx, *buf, *cap * elem, nc * elem);
+  if (!nb) return CXM_E_NOMEM;
+  *buf = nb;
+  *cap = nc;
+  return CXM_OK;
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+static const double pow10_tab[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static int isdig(char c) { return c >= '0' && c <= '9'; }
+
+/* Slow path: strtod on a NUL-terminated copy, with '.' replaced by the
+ * current locale's decimal point (strtod follows LC_NUMERIC). */
+static int num_strtod(const char *s, size_t n, double *out) {
+  char buf[128];
+  const char *dp = localeconv()->decimal_point;
+  size_t dpl = dp ? strlen(dp) : 0;
+  size_t k = 0;
+  char *end;
+  double v;
+  if (dpl == 0) {
+    dp = ".";
+    dpl = 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '.') {
+      if (k + dpl >= sizeof buf) return CXM_E_PARSE;
+      memcpy(buf + k, dp, dpl);
+      k += dpl;
+    } else {
+      if (k + 1 >= sizeof buf) return CXM_E_PARSE;
+      buf[k++] = s[i];
+    }
+  }
+  buf[k] = '\0';
+  v = strtod(buf, &end);
+  if (end != buf + k || !isfinite(v)) return CXM_E_PARSE;
+  *out = v;
+  return CXM_OK;
+}
+
+/*
+ * A decimal number: [+-]digits[.digits][(e|E)[+-]digits], or with the
+ * digits only after the point (".5"). Blanks around it are ignored; empty
+ * means absent (NaN). The result is the double nearest to the decimal
+ * value, as strtod() gives: when the significant digits fit in 2^53 and the
+ * power of ten is at most 22, the digits and the power are exact doubles and
+ * one IEEE multiplication or division rounds correctly; otherwise strtod().
+ */
+static int parse_num(const char *s, size_t n, double *out) {
+  size_t i = 0;
+  int neg = 0, nd = 0, seen = 0, inexact = 0;
+  int64_t dexp = 0;
+  uint64_t m = 0;
+  trim(&s, &n);
+  if (n == 0) {
+    *out = NAN;
+    return CXM_OK;
+  }
+  if (s[0] == '+' || s[0] == '-') {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  for (; i < n && isdig(s[i]); i++) {
+    seen = 1;
+    if (m == 0 && s[i] == '0') continue;
+    if (nd < 19) {
+      m = m * 10 + (uint64_t)(s[i] - '0');
+      nd++;
+    } else {
+      dexp++;
+      inexact = 1;
+    }
+  }
+  if (i < n && s[i] == '.') {
+    for (i++; i < n && isdig(s[i]); i++) {
+      seen = 1;
+      if (m == 0 && s[i] == '0') {
+        dexp--;
+        continue;
+      }
+      if (nd < 19) {
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        nd++;
+        dexp--;
+      } else {
+        inexact = 1;
+      }
+    }
+  }
+  if (!seen) return CXM_E_PARSE;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    int eneg = 0, ed = 0;
+    int64_t e = 0;
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+    for (; i < n && isdig(s[i]); i++, ed++)
+      if (e < 100000) e = e * 10 + (s[i] - '0');
+    if (ed == 0) return CXM_E_PARSE;
+    dexp += eneg ? -e : e;
+  }
+  if (i != n) return CXM_E_PARSE;
+  if (m == 0) {
+    *out = neg ? -0.0 : 0.0;
+    return CXM_OK;
+  }
+  if (!inexact && m <= ((uint64_t)1 << 53) && dexp >= -22 && dexp <= 22) {
+    double v = (double)m;
+    v = dexp >= 0 ? v * pow10_tab[dexp] : v / pow10_tab[-dexp];
+    *out = neg ? -v : v;
+    return CXM_OK;
+  }
+  return num_strtod(s, n, out);
+}
+
+/* ---- rejections --------------------------------------------------------- */
+
+static void report(cxm_csv *r, uint64_t line, int status, const char *msg) {
+  r->n_rej++;
+  if (r->err_fn) r->err_fn(r->err_user, line, status, msg);
+}
+
+static void core_detail(char *buf, size_t cap, uint64_t line, int status,
+                        int32_t type) {
+  const char *tn = cxm_event_type_name(type);
+  const char *why;
+  switch (status) {
+    case CXM_E_RANGE:
+      why = "time outside 1970..2105 or a number outside its range";
+      break;
+    case CXM_E_MISSING:
+      why = "customer id or required number missing";
+      break;
+    case CXM_E_LATE:
+      why = "older than the lateness bound for its customer or channel";
+      break;
+    case CXM_E_TYPE:
+      why = "event type not accepted";
+      break;
+    default:
+      why = "event not accepted";
+      break;
+  }
+  snprintf(buf, cap, "line %llu: %s (%s event): %s", (unsigned long long)line,
+           why, tn ? tn : "unknown", cxm_strerror(status));
+}
+
+/* Commit the batch and report its rejections (parser and core) in order. */
+static int flush(cxm_csv *r) {
+  size_t n = r->n, j = 0;
+  int rc = CXM_OK, st = CXM_OK;
+  char msg[CXM_CSV_MSG + 64];
+  if (n > 0) {
+    size_t acc = 0;
+    r->offs[n] = (int64_t)r->ids_len;
+    for (size_t i = 0; i < n; i++) r->statuses[i] = -1;
+    st = cxm_events_add(r->ctx, n, r->times, r->types, r->ids, r->offs,
+                        r->channels, r->values, r->values2, r->segsets, &acc,
+                        r->statuses);
+  }
+  for (size_t i = 0; i < n; i++) {
+    int s = r->statuses[i];
+    if (s == -1) s = st; /* not written: the batch's status applies */
+    while (j < r->npend && r->pend[j].line < r->lines[i]) {
+      report(r, r->pend[j].line, r->pend[j].status, r->pend[j].msg);
+      j++;
+    }
+    if (s == CXM_OK) {
+      r->n_acc++;
+      continue;
+    }
+    if (s == CXM_E_NOMEM) rc = CXM_E_NOMEM;
+    core_detail(msg, sizeof msg, r->lines[i], s, r->types[i]);
+    report(r, r->lines[i], s, msg);
+  }
+  for (; j < r->npend; j++)
+    report(r, r->pend[j].line, r->pend[j].status, r->pend[j].msg);
+  r->n = 0;
+  r->npend = 0;
+  r->ids_len = 0;
+  if (rc != CXM_OK) {
+    cxm__seterr(r->ctx, rc, "CSV: events were rejected for lack of memory");
+    r->deferred = rc;
+  }
+  return rc;
+}
+
+static void reject(cxm_csv *r, uint64_t line, int status, const char *fmt,
+                   ...) CXM_PRINTF(4, 5);
+
+/* A line the parser rejects: held until its batch is committed. */
+static void reject(cxm_csv *r, uint64_t line, int status, const char *fmt,
+                   ...) {
+  pending *p;
+  va_list ap;
+  int k;
+  if (r->npend == CXM_CSV_PENDING) flush(r);
+  p = &r->pend[r->npend++];
+  p->line = line;
+  p->status = status;
+  k = snprintf(p->msg, sizeof p->msg, "line %llu: ", (unsigned long long)line);
+  if (k < 0) k = 0;
+  va_start(ap, fmt);
+  vsnprintf(p->msg + k, sizeof p->msg - (size_t)k, fmt, ap);
+  va_end(ap);
+  k = (int)strlen(p->msg);
+  snprintf(p->msg + k, sizeof p->msg - (size_t)k, ": %s",
+           cxm_strerror(status));
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static int lookup_type(cxm_csv *r, const char *s, size_t n, int32_t *type) {
+  trim(&s, &n);
+  if (n == r->last_type_len && memcmp(s, r->last_type_name, n) == 0) {
+    *type = r->last_type;
+    return CXM_OK;
+  }
+  for (int i = 0; i < r->ntypes; i++) {
+    const type_entry *e = &r->types_tab[i];
+    if (e->len == n && memcmp(e->name, s, n) == 0) {
+      *type = e->type;
+      r->last_type = e->type;
+      r->last_type_len = e->len;
+      memcpy(r->last_type_name, e->name, n);
+      return CXM_OK;
+    }
+  }
+  return cxm_event_type_from_name(s, n, type) == CXM_OK ? CXM_OK : CXM_E_TYPE;
+}
+
+static int lookup_channel(cxm_csv *r, const char *s, size_t n, int32_t *id) {
+  chc_entry *e;
+  int rc;
+  trim(&s, &n);
+  if (n == 0) {
+    *id = CXM_NO_CHANNEL;
+    return CXM_OK;
+  }
+  if (n > CXM_LABEL_MAX) return CXM_E_LIMIT;
+  e = &r->chc[fnv1a(s, n) & (CXM_CSV_CH_CACHE - 1)];
+  if (e->id >= 0 && e->len == n && memcmp(e->label, s, n) == 0) {
+    *id = e->id;
+    return CXM_OK;
+  }
+  rc = cxm_channel_intern(r->ctx, s, n, id);
+  if (rc != CXM_OK) return rc;
+  e->id = *id;
+  e->len = (uint8_t)n;
+  memcpy(e->label, s, n);
+  return CXM_OK;
+}
+
+static int lookup_segments(cxm_csv *r, const char *s, size_t n, int32_t *set,
+                           const char **why) {
+  int32_t ids[CXM_CSV_SEG_LABELS];
+  size_t k = 0, i = 0;
+  segc_entry *e = NULL;
+  int rc;
+  trim(&s, &n);
+  if (n == 0) {
+    *set = -1;
+    return CXM_OK;
+  }
+  if (n == 1 && s[0] == '-') {
+    *set = 0;
+    return CXM_OK;
+  }
+  if (n <= CXM_CSV_SEG_CACHE_LEN) {
+    e = &r->segc[fnv1a(s, n) & (CXM_CSV_SEG_CACHE - 1)];
+    if (e->id >= 0 && e->len == n && memcmp(e->text, s, n) == 0) {
+      *set = e->id;
+      return CXM_OK;
+    }
+  }
+  while (i <= n) {
+    const char *lp = s + i;
+    const char *semi = memchr(lp, ';', n - i);
+    size_t ln = semi ? (size_t)(semi - lp) : n - i;
+    i += ln + 1;
+    trim(&lp, &ln);
+    if (ln == 0) continue;
+    if (k == CXM_CSV_SEG_LABELS) {
+      *why = "too many segment labels";
+      return CXM_E_LIMIT;
+    }
+    if (ln > CXM_LABEL_MAX) {
+      *why = "segment label too long";
+      return CXM_E_LIMIT;
+    }
+    rc = cxm_segment_intern(r->ctx, lp, ln, &ids[k]);
+    if (rc != CXM_OK) {
+      *why = "segment label not accepted";
+      return rc;
+    }
+    k++;
+  }
+  if (k == 0) {
+    *why = "segments without a label (use '-' to clear)";
+    return CXM_E_PARSE;
+  }
+  rc = cxm_segset_intern(r->ctx, ids, k, set);
+  if (rc != CXM_OK) {
+    *why = "segment set not accepted";
+    return rc;
+  }
+  if (e) {
+    e->id = *set;
+    e->len = (uint16_t)n;
+    memcpy(e->text, s, n);
+  }
+  return CXM_OK;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
+  int64_t t;
+  int32_t type, ch, set;
+  double v, v2;
+  const char *why = "";
+  int rc;
+  size_t i, cn;
+
+  if (f[R_TIME].n == 0) {
+    reject(r, line, CXM_E_PARSE, "missing time");
+    return CXM_OK;
+  }
+  if (cxm__time_parse(f[R_TIME].p, f[R_TIME].n, r->ctx->utc_offset, &t) !=
+      CXM_OK) {
+    reject(r, line, CXM_E_PARSE,
+           "bad time (%zu bytes; expected Unix seconds or ISO-8601)",
+           f[R_TIME].n);
+    return CXM_OK;
+  }
+  if (f[R_TYPE].n == 0) {
+    reject(r, line, CXM_E_PARSE, "missing event type");
+    return CXM_OK;
+  }
+  if (lookup_type(r, f[R_TYPE].p, f[R_TYPE].n, &type) != CXM_OK) {
+    reject(r, line, CXM_E_TYPE, "unknown event type (%zu bytes)",
+           f[R_TYPE].n);
+    return CXM_OK;
+  }
+  if (parse_num(f[R_VALUE].p, f[R_VALUE].n, &v) != CXM_OK) {
+    reject(r, line, CXM_E_PARSE, "bad number in column 'value' (%zu bytes)",
+           f[R_VALUE].n);
+    return CXM_OK;
+  }
+  if (parse_num(f[R_VALUE2].p, f[R_VALUE2].n, &v2) != CXM_OK) {
+    reject(r, line, CXM_E_PARSE, "bad number in column 'value2' (%zu bytes)",
+           f[R_VALUE2].n);
+    return CXM_OK;
+  }
+  rc = lookup_channel(r, f[R_CHANNEL].p, f[R_CHANNEL].n, &ch);
+  if (rc != CXM_OK) {
+    if (rc == CXM_E_NOMEM) return rc;
+    reject(r, line, rc, "channel label not accepted (%zu bytes)",
+           f[R_CHANNEL].n);
+    return CXM_OK;
+  }
+  rc = lookup_segments(r, f[R_SEGMENTS].p, f[R_SEGMENTS].n, &set, &why);
+  if (rc != CXM_OK) {
+    if (rc == CXM_E_NOMEM) return rc;
+    reject(r, line, rc, "%s", why);
+    return CXM_OK;
+  }
+
+  cn = f[R_CUSTOMER].n;
+  if (r->ids_cap - r->ids_len < cn) {
+    void *b = r->ids;
+    rc = grow(r->ctx, &b, &r->ids_cap, r->ids_len + cn, 1);
+    if (rc != CXM_OK) return rc;
+    r->ids = b;
+  }
+  i = r->n;
+  if (cn) memcpy(r->ids + r->ids_len, f[R_CUSTOMER].p, cn);
+  r->offs[i] = (int64_t)r->ids_len;
+  r->ids_len += cn;
+  r->times[i] = t;
+  r->types[i] = type;
+  r->channels[i] = ch;
+  r->values[i] = v;
+  r->values2[i] = v2;
+  r->segsets[i] = set;
+  r->lines[i] = line;
+  r->n = i + 1;
+  if (r->n == CXM_CSV_BATCH) flush(r);
+  return CXM_OK;
+}
+
+static void put_field(cxm_csv *r, fld *f, size_t col, const char *p,
+                      size_t n) {
+  if (col < r->ncols) {
+    int role = r->roles[col];
+    if (role >= 0) {
+      f[role].p = p;
+      f[role].n = n;
+    }
+  }
+}
+
+/* Split a record that holds no '"'. */
+static void split_plain(cxm_csv *r, const char *rec, size_t len, fld *f) {
+  const char *p = rec, *end = rec + len;
+  size_t col = 0, maxcol = r->maxcol;
+  for (;;) {
+    const char *c = memchr(p, ',', (size_t)(end - p));
+    const char *fe = c ? c : end;
+    put_field(r, f, col, p, (size_t)(fe - p));
+    if (!c || ++col >= maxcol) break;
+    p = c + 1;
+  }
+}
+
+/*
+ * The field at rec[*i] of a record that may hold quotes. A quoted field is
+ * unescaped into *out (advanced); an unquoted one is returned in place.
+ * Returns 1 when a comma follows (*i then points past it), 0 at the end.
+ */
+static int next_field(const char *rec, size_t len, size_t *i, char **out,
+                      fld *f) {
+  size_t k = *i;
+  if (k < len && rec[k] == '"') {
+    char *o = *out, *o0 = o;
+    k++;
+    while (k < len) {
+      char c = rec[k++];
+      if (c != '"') {
+        *o++ = c;
+      } else if (k < len && rec[k] == '"') {
+        *o++ = '"';
+        k++;
+      } else {
+        break;
+      }
+    }
+    while (k < len && rec[k] != ',') *o++ = rec[k++]; /* lenient */
+    f->p = o0;
+    f->n = (size_t)(o - o0);
+    *out = o;
+  } else {
+    const char *c = memchr(rec + k, ',', len - k);
+    size_t e = c ? (size_t)(c - rec) : len;
+    f->p = rec + k;
+    f->n = e - k;
+    k = e;
+  }
+  if (k >= len) {
+    *i = len;
+    return 0;
+  }
+  *i = k + 1;
+  return 1;
+}
+
+/* Split a record with quotes; scratch must hold at least @p len bytes. */
+static void split_quoted(cxm_csv *r, const char *rec, size_t len, fld *f) {
+  size_t i = 0, col = 0;
+  char *out = r->scratch;
+  for (;;) {
+    fld x;
+    int more = next_field(rec, len, &i, &out, &x);
+    put_field(r, f, col, x.p, x.n);
+    if (!more || ++col >= r->maxcol) break;
+  }
+}
+
+static int header_fail(cxm_csv *r, uint64_t line, const char *fmt,
+                       const char *what) {
+  char detail[128];
+  snprintf(detail, sizeof detail, fmt, what);
+  r->failed = cxm__seterr(r->ctx, CXM_E_PARSE, "CSV header (line %llu): %s",
+                          (unsigned long long)line, detail);
+  return r->failed;
+}
+
+static int on_header(cxm_csv *r, const char *rec, size_t len, uint64_t line) {
+  int seen[R_COUNT] = {0};
+  size_t i = 0, col = 0;
+  char *out = r->scratch;
+  int more = 1;
+  while (more) {
+    fld x;
+    int role = -1;
+    more = next_field(rec, len, &i, &out, &x);
+    trim(&x.p, &x.n);
+    for (int k = 0; k < R_COUNT && role < 0; k++) {
+      size_t kl = strlen(role_names[k]), m = 0;
+      if (kl != x.n) continue;
+      while (m < kl && (x.p[m] | 0x20) == role_names[k][m]) m++;
+      if (m == kl) role = k;
+    }
+    if (col >= r->roles_cap) {
+      void *b = r->roles;
+      int rc = grow(r->ctx, &b, &r->roles_cap, col + 1, 1);
+      if (rc != CXM_OK) return rc;
+      r->roles = b;
+    }
+    r->roles[col] = -1;
+    if (role >= 0) {
+      if (seen[role])
+        return header_fail(r, line, "column '%s' appears twice",
+                           role_names[role]);
+      seen[role] = 1;
+      r->roles[col] = (int8_t)role;
+      r->maxcol = col + 1;
+    }
+    col++;
+  }
+  r->ncols = col;
+  if (!seen[R_TIME])
+    return header_fail(r, line, "no '%s' column (time and type are required)",
+                       "time");
+  if (!seen[R_TYPE])
+    return header_fail(r, line, "no '%s' column (time and type are required)",
+                       "type");
+  r->have_header = 1;
+  return CXM_OK;
+}
+
+/* One complete record (without its '\n'); @p nl newlines inside quotes. */
+static int on_record(cxm_csv *r, const char *rec, size_t len, uint64_t nl,
+                     int maybe_quoted) {
+  uint64_t line = r->line + 1;
+  fld f[R_COUNT];
+  int quoted;
+  r->line += 1 + nl;
+  if (len > 0 && rec[len - 1] == '\r') len--;
+  if (len == 0) return CXM_OK; /* blank line */
+  quoted = maybe_quoted && memchr(rec, '"', len) != NULL;
+  if (quoted && r->scratch_cap < len) {
+    void *b = r->scratch;
+    int rc = grow(r->ctx, &b, &r->scratch_cap, len, 1);
+    if (rc != CXM_OK) return rc;
+    r->scratch = b;
+  }
+  if (!r->have_header) return on_header(r, rec, len, line);
+  r->n_lines++;
+  memset(f, 0, sizeof f);
+  if (quoted)
+    split_quoted(r, rec, len, f);
+  else
+    split_plain(r, rec, len, f);
+  return add_event(r, f, line);
+}
+
+/*
+ * Advance the record scanner over [p, end) from state *st. Returns the
+ * '\n' that ends the record, or NULL (then *st is the state at end).
+ * Counts newlines inside quotes into *nl.
+ */
+static const char *scan_end(int *st, const char *p, const char *end,
+                            uint64_t *nl) {
+  int s = *st;
+  while (p < end) {
+    char c;
+    if (s == S_QUO) {
+      const char *q = memchr(p, '"', (size_t)(end - p));
+      const char *lim = q ? q : end;
+      const char *x = p;
+      while ((x = memchr(x, '\n', (size_t)(lim - x))) != NULL) {
+        (*nl)++;
+        x++;
+      }
+      if (!q) {
+        p = end;
+        break;
+      }
+      p = q + 1;
+      s = S_QQ;
+      continue;
+    }
+    c = *p;
+    if (c == '\n') {
+      *st = S_START;
+      return p;
+    }
+    if (c == ',')
+      s = S_START;
+    else if (c == '"')
+      s = (s == S_START || s == S_QQ) ? S_QUO : S_UNQ;
+    else
+      s = S_UNQ;
+    p++;
+  }
+  *st = s;
+  return NULL;
+}
+
+static int carry_append(cxm_csv *r, const char *p, size_t n) {
+  if (r->carry_cap - r->carry_len < n) {
+    void *b = r->carry;
+    int rc = grow(r->ctx, &b, &r->carry_cap, r->carry_len + n, 1);
+    if (rc != CXM_OK) return rc;
+    r->carry = b;
+  }
+  memcpy(r->carry + r->carry_len, p, n);
+  r->carry_len += n;
+  return CXM_OK;
+}
+
+static int consume(cxm_csv *r, const char *p, size_t n) {
+  const char *end = p + n;
+  int rc;
+  if (r->carry_len > 0) {
+    const char *re = scan_end(&r->carry_state, p, end, &r->carry_nl);
+    size_t take = re ? (size_t)(re - p) : n;
+    rc = carry_append(r, p, take);
+    if (rc != CXM_OK)
+      return cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
+                         "%zu bytes", r->carry_len + take);
+    if (!re) return CXM_OK;
+    rc = on_record(r, r->carry, r->carry_len, r->carry_nl, 1);
+    r->carry_len = 0;
+    r->carry_nl = 0;
+    r->carry_state = S_START;
+    if (rc != CXM_OK) return rc;
+    p = re + 1;
+  }
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *q;
+    if (!nl) break;
+    q = memchr(p, '"', (size_t)(nl - p));
+    if (!q) {
+      rc = on_record(r, p, (size_t)(nl - p), 0, 0);
+      if (rc != CXM_OK) return rc;
+      p = nl + 1;
+    } else {
+      int st = S_START;
+      uint64_t qn = 0;
+      const char *re = scan_end(&st, p, end, &qn);
+      if (!re) break;
+      rc = on_record(r, p, (size_t)(re - p), qn, 1);
+      if (rc != CXM_OK) return rc;
+      p = re + 1;
+    }
+    if (r->failed) return r->failed;
+  }
+  if (p < end) {
+    r->carry_state = S_START;
+    r->carry_nl = 0;
+    scan_end(&r->carry_state, p, end, &r->carry_nl);
+    rc = carry_append(r, p, (size_t)(end - p));
+    if (rc != CXM_OK)
+      return cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
+                         "%zu bytes", (size_t)(end - p));
+  }
+  return CXM_OK;
+}
+
+static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+
+static void reset_stream(cxm_csv *r) {
+  r->have_header = 0;
+  r->failed = CXM_OK;
+  r->line = 0;
+  r->bom_n = 0;
+  r->bom_done = 0;
+  r->ncols = 0;
+  r->maxcol = 0;
+  r->carry_len = 0;
+  r->carry_state = S_START;
+  r->carry_nl = 0;
+}
+
+static int nomem_msg(cxm_csv *r, int rc) {
+  if (rc == CXM_E_NOMEM && r->ctx->errcode != CXM_E_NOMEM)
+    cxm__seterr(r->ctx, rc, "CSV: no memory");
+  return rc;
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+int cxm_csv_create(cxm_ctx *ctx, cxm_csv **out) {
+  cxm_csv *r;
+  size_t B = CXM_CSV_BATCH;
+  if (!ctx) return CXM_E_NULL;
+  if (!out) return cxm__seterr(ctx, CXM_E_NULL, "out: NULL");
+  r = cxm__malloc(ctx, sizeof *r);
+  if (!r) return cxm__seterr(ctx, CXM_E_NOMEM, "CSV reader: no memory");
+  memset(r, 0, sizeof *r);
+  r->ctx = ctx;
+  r->times = cxm__malloc(ctx, B * sizeof *r->times);
+  r->types = cxm__malloc(ctx, B * sizeof *r->types);
+  r->channels = cxm__malloc(ctx, B * sizeof *r->channels);
+  r->values = cxm__malloc(ctx, B * sizeof *r->values);
+  r->values2 = cxm__malloc(ctx, B * sizeof *r->values2);
+  r->segsets = cxm__malloc(ctx, B * sizeof *r->segsets);
+  r->offs = cxm__malloc(ctx, (B + 1) * sizeof *r->offs);
+  r->statuses = cxm__malloc(ctx, B * sizeof *r->statuses);
+  r->lines = cxm__malloc(ctx, B * sizeof *r->lines);
+  r->pend = cxm__malloc(ctx, CXM_CSV_PENDING * sizeof *r->pend);
+  r->ids_cap = B * 32;
+  r->ids = cxm__malloc(ctx, r->ids_cap);
+  if (!r->times || !r->types || !r->channels || !r->values || !r->values2 ||
+      !r->segsets || !r->offs || !r->statuses || !r->lines || !r->pend ||
+      !r->ids) {
+    cxm_csv_destroy(r);
+    return cxm__seterr(ctx, CXM_E_NOMEM, "CSV reader: no memory");
+  }
+  for (int32_t t = 1; t < 64 && r->ntypes < 32; t++) {
+    const char *nm = cxm_event_type_name(t);
+    size_t l = nm ? strlen(nm) : 0;
+    if (l == 0 || l >= sizeof r->types_tab[0].name) continue;
+    r->types_tab[r->ntypes].len = (uint8_t)l;
+    r->types_tab[r->ntypes].type = t;
+    memcpy(r->types_tab[r->ntypes].name, nm, l);
+    r->ntypes++;
+  }
+  r->last_type_len = 0xFF; /* matches no name */
+  for (int i = 0; i < CXM_CSV_CH_CACHE; i++) r->chc[i].id = -2;
+  for (int i = 0; i < CXM_CSV_SEG_CACHE; i++) r->segc[i].id = -2;
+  reset_stream(r);
+  *out = r;
+  return CXM_OK;
+}
+
+void cxm_csv_destroy(cxm_csv *r) {
+  cxm_ctx *ctx;
+  size_t B = CXM_CSV_BATCH;
+  if (!r) return;
+  ctx = r->ctx;
+#define CXM_CSV_FREE(ptr, size) \
+  if (ptr) cxm__free(ctx, ptr, size)
+  CXM_CSV_FREE(r->times, B * sizeof *r->times);
+  CXM_CSV_FREE(r->types, B * sizeof *r->types);
+  CXM_CSV_FREE(r->channels, B * sizeof *r->channels);
+  CXM_CSV_FREE(r->values, B * sizeof *r->values);
+  CXM_CSV_FREE(r->values2, B * sizeof *r->values2);
+  CXM_CSV_FREE(r->segsets, B * sizeof *r->segsets);
+  CXM_CSV_FREE(r->offs, (B + 1) * sizeof *r->offs);
+  CXM_CSV_FREE(r->statuses, B * sizeof *r->statuses);
+  CXM_CSV_FREE(r->lines, B * sizeof *r->lines);
+  CXM_CSV_FREE(r->pend, CXM_CSV_PENDING * sizeof *r->pend);
+  CXM_CSV_FREE(r->ids, r->ids_cap);
+  CXM_CSV_FREE(r->carry, r->carry_cap);
+  CXM_CSV_FREE(r->scratch, r->scratch_cap);
+  CXM_CSV_FREE(r->roles, r->roles_cap);
+#undef CXM_CSV_FREE
+  cxm__free(ctx, r, sizeof *r);
+}
+
+int cxm_csv_set_error_handler(cxm_csv *r, cxm_csv_error_fn fn, void *user) {
+  if (!r) return CXM_E_NULL;
+  r->err_fn = fn;
+  r->err_user = fn ? user : NULL;
+  return CXM_OK;
+}
+
+int cxm_csv_feed(cxm_csv *r, const void *data, size_t len) {
+  const char *p = data;
+  int rc;
+  if (!r) return CXM_E_NULL;
+  if (!data && len) return cxm__seterr(r->ctx, CXM_E_NULL, "data: NULL");
+  if (r->failed) return r->failed;
+  r->deferred = CXM_OK;
+  if (!r->bom_done) {
+    while (len > 0 && r->bom_n < 3 && (unsigned char)*p == bom[r->bom_n]) {
+      r->bom_n++;
+      p++;
+      len--;
+    }
+    if (r->bom_n == 3) {
+      r->bom_done = 1; /* dropped */
+    } else if (len > 0) {
+      r->bom_done = 1; /* not a BOM: its matched bytes are data */
+      if (r->bom_n) {
+        rc = consume(r, (const char *)bom, r->bom_n);
+        if (rc != CXM_OK) return nomem_msg(r, rc);
+      }
+    } else {
+      return CXM_OK; /* wait for more bytes */
+    }
+  }
+  rc = consume(r, p, len);
+  if (rc != CXM_OK) return nomem_msg(r, rc);
+  return r->deferred;
+}
+
+int cxm_csv_finish(cxm_csv *r) {
+  int rc = CXM_OK;
+  if (!r) return CXM_E_NULL;
+  r->deferred = CXM_OK;
+  if (r->failed) {
+    rc = r->failed;
+    reset_stream(r);
+    return rc;
+  }
+  if (!r->bom_done && r->bom_n > 0 && r->bom_n < 3) {
+    r->bom_done = 1;
+    rc = consume(r, (const char *)bom, r->bom_n);
+  }
+  if (rc == CXM_OK && r->carry_len > 0) {
+    if (r->carry_state == S_QUO) {
+      uint64_t line = r->line + 1;
+      r->line += 1 + r->carry_nl;
+      if (!r->have_header) {
+        rc = cxm__seterr(r->ctx, CXM_E_PARSE,
+                         "CSV header (line %llu): unterminated quoted field",
+                         (unsigned long long)line);
+      } else {
+        r->n_lines++;
+        reject(r, line, CXM_E_PARSE,
+               "unterminated quoted field (runs to the end of input)");
+      }
+    } else {
+      rc = on_record(r, r->carry, r->carry_len, r->carry_nl, 1);
+    }
+    r->carry_len = 0;
+  }
+  if (rc == CXM_OK && r->failed) rc = r->failed;
+  {
+    int frc = flush(r);
+    if (rc == CXM_OK) rc = frc;
+  }
+  if (rc == CXM_OK) rc = r->deferred;
+  reset_stream(r);
+  return rc == CXM_E_NOMEM ? nomem_msg(r, rc) : rc;
+}
+
+int cxm_csv_stats(const cxm_csv *r, uint64_t *lines, uint64_t *accepted,
+                  uint64_t *rejected) {
+  if (!r) return CXM_E_NULL;
+  if (lines) *lines = r->n_lines;
+  if (accepted) *accepted = r->n_acc;
+  if (rejected) *rejected = r->n_rej;
+  return CXM_OK;
+}
+
+int cxm_csv_feed_file(cxm_csv *r, const char *path) {
+  FILE *fp;
+  char *buf;
+  int rc = CXM_OK, frc, is_stdin;
+  if (!r) return CXM_E_NULL;
+  if (!path) return cxm__seterr(r->ctx, CXM_E_NULL, "path: NULL");
+  is_stdin = strcmp(path, "-") == 0;
+  buf = cxm__malloc(r->ctx, CXM_CSV_FILE_CHUNK);
+  if (!buf) return cxm__seterr(r->ctx, CXM_E_NOMEM, "CSV: no memory");
+  fp = is_stdin ? stdin : fopen(path, "rb");
+  if (!fp) {
+    int e = errno;
+    cxm__free(r->ctx, buf, CXM_CSV_FILE_CHUNK);
+    return cxm__seterr(r->ctx, CXM_E_IO, "cannot open '%s': %s", path,
+                       strerror(e));
+  }
+  for (;;) {
+    size_t got = fread(buf, 1, CXM_CSV_FILE_CHUNK, fp);
+    if (got > 0) {
+      rc = cxm_csv_feed(r, buf, got);
+      if (rc != CXM_OK && rc != CXM_E_NOMEM) break;
+    }
+    if (got < CXM_CSV_FILE_CHUNK) {
+      if (ferror(fp)) {
+        int e = errno;
+        rc = cxm__seterr(r->ctx, CXM_E_IO, "cannot read '%s': %s", path,
+                         strerror(e));
+      }
+      break;
+    }
+  }
+  if (!is_stdin) fclose(fp);
+  else clearerr(stdin);
+  cxm__free(r->ctx, buf, CXM_CSV_FILE_CHUNK);
+  frc = cxm_csv_finish(r);
+  return rc != CXM_OK ? rc : frc;
+}
