@@ -7,7 +7,9 @@ Usage: /usr/bin/python3 compare.py [--max-lines N] A.json B.json
 Counts (every `n`, promoters/passives/detractors, orders, buyers, sessions)
 must be equal exactly; money (revenue, refunds, net_revenue, spend values)
 must be equal to the cent; every other number within a relative 1e-9; null
-only equals null. Scopes or keys present on one side only are differences.
+only equals null. Scopes or keys present on one side only are differences. Top-level keys
+other than all/segments/channels/segment_channels (cxm's "meta", "window")
+are not compared.
 Prints each difference with its path, then a summary line; exits 0 when the
 reports agree, 1 when they do not, 2 on bad input.
 """
@@ -19,6 +21,7 @@ MONEY = {"revenue", "refunds", "net_revenue", "spend"}
 COUNTS = {"orders", "buyers", "sessions"}
 COUNT_FIELDS = {"n", "promoters", "passives", "detractors"}
 REL = 1e-9
+SCOPES = ("all", "segments", "channels", "segment_channels")
 
 
 def is_num(x):
@@ -92,6 +95,8 @@ def kpi_walk(a, b, out, counter):
                 out.append(f"{'/'.join(p)}: not a KPI object on one side")
 
     for top in sorted(set(a) | set(b)):
+        if top not in SCOPES:
+            continue  # "meta", "window": about the run, not KPIs
         if top not in a or top not in b:
             out.append(f"{top}: only in {'B' if top not in a else 'A'}")
             continue

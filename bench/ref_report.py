@@ -238,7 +238,9 @@ def main(argv):
     out = {"all": kpis(("A", None, None)),
            "segments": {s: kpis(("S", s, None)) for s in sorted(segments)},
            "channels": {ch: kpis(("C", None, ch)) for ch in sorted(channels)},
-           "segment_channels": {s: {ch: kpis(("X", s, ch)) for ch in sorted(channels)}
+           # like cxm: a segment x channel pair is listed when it has an event
+           "segment_channels": {s: {ch: kpis(("X", s, ch)) for ch in sorted(channels)
+                                    if E[("X", s, ch)]["events"]}
                                 for s in sorted(segments)}}
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -240,7 +240,9 @@ const scopes = await rows(`
     SELECT 'A' AS kind, NULL::VARCHAR AS seg, NULL::VARCHAR AS ch
     UNION ALL SELECT 'C', NULL, ch FROM chans
     UNION ALL SELECT 'S', seg, NULL FROM segl
-    UNION ALL SELECT 'X', seg, ch FROM segl, chans),
+    -- like cxm: a segment x channel pair is listed when it has an event
+    UNION ALL SELECT DISTINCT 'X', seg, ch FROM eagg, unnest(segs) AS u(seg)
+      WHERE ch <> ''),
   e AS (${scopesOf('eagg', ECOLS, 'ch')}),
   ${CGROUPS.map(([chCol, cols], i) => `c${i} AS (${scopesOf('cagg', cols, chCol)})`).join(',\n  ')},
   base AS (
