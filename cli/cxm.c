@@ -88,10 +88,17 @@ static void on_reject(void *user, uint64_t line, int status,
                       const char *message)
 {
   errsink *s = user;
-  (void)status;
+  const char *m = message && *message ? message : cxm_strerror(status);
+  /* The library's message may start with "line N: "; we print FILE:N. */
+  if (strncmp(m, "line ", 5) == 0) {
+    const char *q = m + 5;
+    while (*q >= '0' && *q <= '9')
+      q++;
+    if (q > m + 5 && q[0] == ':' && q[1] == ' ')
+      m = q + 2;
+  }
   if (s->printed < s->max_print)
-    fprintf(stderr, "%s:%" PRIu64 ": %s\n", s->file, line,
-            message && *message ? message : cxm_strerror(status));
+    fprintf(stderr, "%s:%" PRIu64 ": %s\n", s->file, line, m);
   s->printed++;
 }
 

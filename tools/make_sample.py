@@ -11,8 +11,9 @@ eight channels, segments `tier=...` and `region=...` (some customers move to
 another tier; a few have their segments cleared with `-`), survey answers with
 free-text comments in a `text` column (commas, quotes, a line break, UTF-8),
 times in several ISO-8601 forms and as Unix seconds, marketing spend per
-channel and day, and a handful of deliberately malformed lines (listed at the
-end of this file) so that `cxm report` shows how it rejects them.
+channel and day, a handful of deliberately malformed lines (listed below in
+BAD_ROWS) and, last, one event too late for the default lateness bound, so
+that `cxm report` shows how it rejects them.
 
 Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
 """
@@ -154,8 +155,10 @@ def simulate_customer(rng, s, cid):
     if rng.random() < p_buy:
         orders = rng.choice([1, 1, 1, 2, 2, 3, 4, 5])
     for k in range(orders):
-        ch = acq if acq in ("web", "app", "store") and k == 0 else \
-            rng.choice(["web", "web", "app", "store"])
+        if k == 0 and rng.random() < 0.6:
+            ch = acq  # converted by the channel that brought it
+        else:
+            ch = rng.choice(["web", "web", "app", "store"])
         amount = round(min(rng.lognormvariate(3.9, 0.6), 900.0), 2)
         if rng.random() < 0.03:
             value = "%.3f" % (amount + 0.005)  # 3 decimals: rounded half away
@@ -242,12 +245,22 @@ def main():
                   "segments", "text"])
     bad_at = {len(rows) * (i + 1) // (len(BAD_ROWS) + 1): b
               for i, b in enumerate(BAD_ROWS)}
+    # One event older than its customer's newest by more than the default
+    # lateness bound (7 days), written last: rejected as late.
+    last_seen = {}
+    for when, _, r in rows:
+        last_seen[r["customer"]] = when
+    late_cid = min(c for c, w in last_seen.items()
+                   if c and w >= int(START.timestamp()) + (DAYS - 3) * 86400)
+    late_row = ["2026-02-10T12:00:00Z", late_cid, "purchase", "web", "49.90",
+                "", "", "entered late by a batch job"]
     for i, (when, _, r) in enumerate(rows):
         if i in bad_at:
             out.writerow(bad_at[i])
         out.writerow([s.time_text(when, r["type"]), r["customer"], r["type"],
                       r["channel"], r["value"], r["value2"], r["segments"],
                       r["text"]])
+    out.writerow(late_row)
     sys.stdout.flush()
 
 
