@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# scripts/deps.sh [--all]: make sure the Debian packages libcxmetrics needs
+# are installed. Missing ones are installed with apt-get when running as
+# root; otherwise the command to run is printed and the script fails.
+# Without --all: what building and `make check` need; --all adds what CI
+# needs besides (abigail-tools for the ABI check).
+set -euo pipefail
+pkgs=(build-essential g++ autoconf automake libtool pkg-config check doxygen
+      python3 python3-numpy python3-pandas)
+if [ "${1-}" = --all ]; then
+  pkgs+=(abigail-tools binutils)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
