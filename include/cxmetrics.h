@@ -188,7 +188,7 @@ CXM_API int cxm_option_bounds(int option, int64_t *lo, int64_t *hi,
 /* ------------------------------------------------------------------------ */
 /** @name Customer identity
  *  Customer ids are arbitrary byte strings (emails, UUIDs, account numbers).
- *  The library keeps only a keyed 64-bit SipHash-2-4 of each id, never the
+ *  The library keeps only a keyed 64-bit SipHash-1-3 of each id, never the
  *  id itself: state is pseudonymised, not anonymous (whoever holds the key
  *  can test a guessed id). Two distinct ids share a hash with probability
  *  about n^2 / 2^65 among n customers, and are then counted as one customer.

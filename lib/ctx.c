@@ -90,8 +90,8 @@ static void random_key(uint64_t key[2]) {
   struct timespec ts;
   if (timespec_get(&ts, TIME_UTC)) seed[1] ^= (uint64_t)ts.tv_nsec << 20;
   uint64_t addr = (uint64_t)(uintptr_t)&got ^ (uint64_t)(uintptr_t)key;
-  key[0] = cxm__siphash24(seed, &addr, sizeof addr);
-  key[1] = cxm__siphash24(seed, key, sizeof key[0]);
+  key[0] = cxm__siphash13(seed, &addr, sizeof addr);
+  key[1] = cxm__siphash13(seed, key, sizeof key[0]);
 }
 
 /* ---- create / destroy ----------------------------------------------------- */
@@ -115,6 +115,8 @@ int cxm_ctx_create_with_allocator(cxm_ctx **out, cxm_malloc_fn malloc_fn,
   if (cxm__labels_init(ctx, &ctx->channels, CXM_CHANNELS_MAX) != CXM_OK ||
       cxm__labels_init(ctx, &ctx->segments, CXM_SEGMENTS_MAX) != CXM_OK ||
       cxm__segsets_init(ctx, &ctx->segsets) != CXM_OK ||
+      cxm__stage_init(ctx, &ctx->stage_ev, 2048, NEV) != CXM_OK ||
+      cxm__stage_init(ctx, &ctx->stage_cc, 1024, NCC) != CXM_OK ||
       cxm__row_ensure(ctx, 0) != CXM_OK) {
     cxm_ctx_destroy(ctx);
     return CXM_E_NOMEM;
@@ -130,6 +132,8 @@ int cxm_ctx_create(cxm_ctx **out) {
 
 void cxm_ctx_destroy(cxm_ctx *ctx) {
   if (!ctx) return;
+  cxm__stage_free(ctx, &ctx->stage_cc);
+  cxm__stage_free(ctx, &ctx->stage_ev);
   cxm__rows_free(ctx);
   cxm__custtab_free(ctx, &ctx->customers);
   cxm__segsets_free(ctx, &ctx->segsets);
@@ -232,7 +236,7 @@ int cxm_customer_hash(cxm_ctx *ctx, const void *id, size_t len, uint64_t *out) {
   if (!id && len) return cxm__seterr(ctx, CXM_E_NULL, "id: NULL");
   if (!out) return cxm__seterr(ctx, CXM_E_NULL, "out: NULL");
   if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
-  *out = cxm__siphash24(ctx->key, id, len);
+  *out = cxm__siphash13(ctx->key, id, len);
   return CXM_OK;
 }
 

@@ -66,22 +66,17 @@ static void contrib(const cxm_cust *r, int64_t v[NCC]) {
 static const uint8_t group_lo[NCG] = {CC_BUYERS, CC_LEADS, CC_INTERACTORS};
 static const uint8_t group_hi[NCG] = {CC_NET + 1, CC_CONVERTED + 1, NCC};
 
-static void apply_row_cc(cxm_row *row, const uint8_t ch[NCG],
-                         const int64_t d[NCC]) {
-  for (int k = 0; k < NCC; k++) row->cc[0].v[k] += d[k];
-  for (int g = 0; g < NCG; g++) {
-    if (ch[g] == CXM_CH_NONE) continue;
-    cxm_ccell *c = &row->cc[1 + ch[g]];
-    for (int k = group_lo[g]; k < group_hi[g]; k++) c->v[k] += d[k];
-  }
-}
-
+/* Adds d (the fields of each group in it) to the customer-level cells of
+   segment set `set` and the group's acquisition channel. */
 static void apply_cc(cxm_ctx *ctx, uint32_t set, const uint8_t ch[NCG],
                      const int64_t d[NCC]) {
-  const cxm_segset *ss = &ctx->segsets.sets[set];
-  apply_row_cc(ctx->rows[0], ch, d);
-  for (uint32_t i = 0; i < ss->n; i++)
-    apply_row_cc(ctx->rows[1 + ss->seg[i]], ch, d);
+  for (int g = 0; g < NCG; g++) {
+    int any = 0;
+    for (int k = group_lo[g]; k < group_hi[g]; k++) any |= d[k] != 0;
+    if (!any) continue;
+    int64_t *cell = cxm__stage_cc(ctx, set, g, ch[g]);
+    for (int k = group_lo[g]; k < group_hi[g]; k++) cell[k] += d[k];
+  }
 }
 
 static void negate(int64_t v[NCC]) {
@@ -125,45 +120,17 @@ static inline void dput(evdelta *d, int idx, int64_t v) {
   d->n++;
 }
 
-static inline void series_add(cxm_series *s, int32_t day, const evdelta *d) {
-  int64_t *row = s->cells + (size_t)(uint32_t)(day - s->day0) * NEV;
-  for (int i = 0; i < d->n; i++) row[d->idx[i]] += d->val[i];
+static inline void stage_add(int64_t *cell, const evdelta *d) {
+  for (int i = 0; i < d->n; i++) cell[d->idx[i]] += d->val[i];
 }
 
-/* Allocates the day rows an event will touch (all scopes of its segments and
-   channel); nothing is counted yet, so a failure here changes no KPI. */
-static int ensure_scopes(cxm_ctx *ctx, uint32_t set, int rows_all_only,
-                         uint32_t col, int32_t day) {
-  const cxm_segset *ss = &ctx->segsets.sets[set];
-  uint32_t nrows = rows_all_only ? 0 : ss->n;
-  for (uint32_t i = 0; i <= nrows; i++) {
-    cxm_row *row = ctx->rows[i == 0 ? 0 : 1 + ss->seg[i - 1]];
-    if (cxm__series_ensure(ctx, &row->ev[0], day)) return CXM_E_NOMEM;
-    if (col && cxm__series_ensure(ctx, &row->ev[col], day)) return CXM_E_NOMEM;
-  }
-  return CXM_OK;
-}
-
-static void credit_scopes(cxm_ctx *ctx, uint32_t set, int rows_all_only,
-                          uint32_t col, int32_t day, const evdelta *d) {
-  const cxm_segset *ss = &ctx->segsets.sets[set];
-  uint32_t nrows = rows_all_only ? 0 : ss->n;
-  for (uint32_t i = 0; i <= nrows; i++) {
-    cxm_row *row = ctx->rows[i == 0 ? 0 : 1 + ss->seg[i - 1]];
-    series_add(&row->ev[0], day, d);
-    if (col) series_add(&row->ev[col], day, d);
-  }
-}
-
-/* New buyers live in the all-segments row only: when a late, earlier purchase
-   becomes the first one, its old day and channel are known but not the
-   segments held back then. */
+/* New buyers live in the all-segments row only (set 0): when a late, earlier
+   purchase becomes the first one, its old day and channel are known but not
+   the segments held back then. Cells of the event's day and channel exist
+   already (staged before), the old first day's too. */
 static void new_buyer(cxm_ctx *ctx, int32_t day, uint8_t ch, int64_t v) {
-  evdelta d = {0, {0}, {0}};
-  dput(&d, E_NEW_BUYERS, v);
-  cxm_row *row = ctx->rows[0];
-  series_add(&row->ev[0], day, &d);
-  if (ch != CXM_CH_NONE) series_add(&row->ev[1 + ch], day, &d);
+  int64_t *cell = cxm__stage_ev(ctx, day, 0, ch == CXM_CH_NONE ? 0 : 1u + ch);
+  if (cell) cell[E_NEW_BUYERS] += v;
 }
 
 /* ---- validation ------------------------------------------------------------- */
@@ -228,19 +195,17 @@ static int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
 
 static void event_deltas(const ev_in *e, int64_t minor, evdelta *d) {
   d->n = 0;
-  dput(d, E_EVENTS, 1);
   switch (e->type) {
-    case CXM_EV_TOUCH: dput(d, E_TOUCH, 1); dput(d, E_INTERACTIONS, 1); break;
+    case CXM_EV_TOUCH: dput(d, E_TOUCH, 1); break;
     case CXM_EV_SESSION:
       dput(d, E_SES_N, 1);
-      dput(d, E_INTERACTIONS, 1);
       if (e->v1 == 1.0) dput(d, E_SES_BOUNCE, 1);
       if (e->v1 >= 2.0 || e->v2 >= 10.0) dput(d, E_SES_ENGAGED, 1);
       break;
-    case CXM_EV_ENGAGE: dput(d, E_ENGAGE, 1); dput(d, E_INTERACTIONS, 1); break;
+    case CXM_EV_ENGAGE: dput(d, E_ENGAGE, 1); break;
     case CXM_EV_MESSAGE_SENT: dput(d, E_MSG_SENT, 1); break;
     case CXM_EV_MESSAGE_OPEN: dput(d, E_MSG_OPEN, 1); break;
-    case CXM_EV_MESSAGE_CLICK: dput(d, E_MSG_CLICK, 1); dput(d, E_INTERACTIONS, 1); break;
+    case CXM_EV_MESSAGE_CLICK: dput(d, E_MSG_CLICK, 1); break;
     case CXM_EV_LEAD: dput(d, E_LEADS, 1); break;
     case CXM_EV_PURCHASE: dput(d, E_PUR_N, 1); dput(d, E_PUR_SUM, minor); break;
     case CXM_EV_REFUND: dput(d, E_REF_N, 1); dput(d, E_REF_SUM, minor); break;
@@ -266,66 +231,16 @@ static void note_accepted(cxm_ctx *ctx, uint32_t t) {
   ctx->started = 1;
 }
 
-static int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
-  uint32_t t = (uint32_t)e->time;
-  uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
-  uint32_t newest = ctx->spend_last[col];
-  if (newest > t && (int64_t)(newest - t) > ctx->max_lateness)
-    return reject(ctx, idx, CXM_E_LATE,
-                  "time: spend %lld s older than the channel's newest (bound %lld s)",
-                  (long long)(newest - t), (long long)ctx->max_lateness);
-  int32_t day = (int32_t)cxm__day_of(ctx, e->time);
-  if (ensure_scopes(ctx, 0, 1, col, day))
-    return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
-  evdelta d;
-  event_deltas(e, minor, &d);
-  credit_scopes(ctx, 0, 1, col, day, &d);
-  if (t > newest) ctx->spend_last[col] = t;
-  note_accepted(ctx, t);
-  return CXM_OK;
-}
-
-static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
-                              size_t idx, int64_t minor) {
-  cxm_custtab *tab = &ctx->customers;
-  uint32_t t = (uint32_t)e->time;
-  int64_t found = cxm__custtab_find(tab, hash);
-  uint32_t set;
-  if (found >= 0) {
-    cxm_cust *r = &tab->recs[found];
-    if (r->last_time > t && (int64_t)(r->last_time - t) > ctx->max_lateness)
-      return reject(ctx, idx, CXM_E_LATE,
-                    "time: %lld s older than the customer's newest event (bound %lld s)",
-                    (long long)(r->last_time - t), (long long)ctx->max_lateness);
-    set = e->segset >= 0 ? (uint32_t)e->segset : r->segset;
-  } else {
-    int rc = cxm__custtab_reserve(ctx, tab, 1);
-    if (rc) return reject(ctx, idx, rc, "no room for a new customer");
-    set = e->segset >= 0 ? (uint32_t)e->segset : 0;
-  }
-  uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
-  int32_t day = (int32_t)cxm__day_of(ctx, e->time);
-  if (ensure_scopes(ctx, set, 0, col, day))
-    return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
-
-  /* From here on nothing can fail. */
-  uint32_t ri = found >= 0 ? (uint32_t)found : cxm__custtab_insert(tab, hash);
-  cxm_cust *r = &tab->recs[ri];
-  cust_move_segset(ctx, r, set);
-
-  evdelta d;
-  event_deltas(e, minor, &d);
-  credit_scopes(ctx, set, 0, col, day, &d);
-
+/* Customer-level update in general: the contribution before and after the
+   event, moved between channels when an acquisition channel changes. */
+static void update_customer_level(cxm_ctx *ctx, cxm_cust *r, const ev_in *e,
+                                  uint32_t t, uint8_t ch, int32_t day,
+                                  int64_t minor) {
   int64_t before[NCC], after[NCC];
   uint8_t chb[NCG], cha[NCG];
   contrib(r, before);
   cust_channels(r, chb);
 
-  uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
-  if (!(r->flags & CF_EVENT) || t < r->first_seen) r->first_seen = t;
-  if (!(r->flags & CF_EVENT) || t > r->last_time) r->last_time = t;
-  r->flags |= CF_EVENT;
   switch (e->type) {
     case CXM_EV_PURCHASE:
       r->orders++;
@@ -366,13 +281,6 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
       }
       r->flags |= CF_INTERACT;
       break;
-    case CXM_EV_NPS:
-      if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
-        unsigned cat = e->v1 >= 9 ? 3u : e->v1 >= 7 ? 2u : 1u;
-        r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
-        r->last_nps_time = t;
-      }
-      break;
     default:
       break;
   }
@@ -390,6 +298,103 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     negate(before);
     apply_cc(ctx, r->segset, chb, before);
     apply_cc(ctx, r->segset, cha, after);
+  }
+}
+
+static void bump_cc(cxm_ctx *ctx, uint32_t set, int k, int g, uint8_t ch,
+                    int64_t v) {
+  cxm__stage_cc(ctx, set, g, ch)[k] += v;
+}
+
+static int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
+  uint32_t t = (uint32_t)e->time;
+  uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
+  uint32_t newest = ctx->spend_last[col];
+  if (newest > t && (int64_t)(newest - t) > ctx->max_lateness)
+    return reject(ctx, idx, CXM_E_LATE,
+                  "time: spend %lld s older than the channel's newest (bound %lld s)",
+                  (long long)(newest - t), (long long)ctx->max_lateness);
+  int32_t day = (int32_t)cxm__day_of(ctx, e->time);
+  int64_t *cell = cxm__stage_ev(ctx, day, 0, col);
+  if (!cell) return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
+  evdelta d;
+  event_deltas(e, minor, &d);
+  stage_add(cell, &d);
+  if (t > newest) ctx->spend_last[col] = t;
+  note_accepted(ctx, t);
+  return CXM_OK;
+}
+
+static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
+                              size_t idx, int64_t minor) {
+  cxm_custtab *tab = &ctx->customers;
+  uint32_t t = (uint32_t)e->time;
+  int64_t found = cxm__custtab_find(tab, hash);
+  uint32_t set;
+  if (found >= 0) {
+    cxm_cust *r = &tab->recs[found];
+    if (r->last_time > t && (int64_t)(r->last_time - t) > ctx->max_lateness)
+      return reject(ctx, idx, CXM_E_LATE,
+                    "time: %lld s older than the customer's newest event (bound %lld s)",
+                    (long long)(r->last_time - t), (long long)ctx->max_lateness);
+    set = e->segset >= 0 ? (uint32_t)e->segset : r->segset;
+  } else {
+    int rc = cxm__custtab_reserve(ctx, tab, 1);
+    if (rc) return reject(ctx, idx, rc, "no room for a new customer");
+    set = e->segset >= 0 ? (uint32_t)e->segset : 0;
+  }
+  uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
+  int32_t day = (int32_t)cxm__day_of(ctx, e->time);
+  int64_t *cell = cxm__stage_ev(ctx, day, set, col);
+  if (!cell) return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
+  /* A first purchase also counts a new buyer in the (day, no segment, col)
+     cell; it must exist before anything changes. */
+  if (e->type == CXM_EV_PURCHASE && set != 0) {
+    if (!cxm__stage_ev(ctx, day, 0, col))
+      return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
+    cell = cxm__stage_ev(ctx, day, set, col); /* a flush may have moved it */
+  }
+
+  /* From here on nothing can fail. */
+  uint32_t ri = found >= 0 ? (uint32_t)found : cxm__custtab_insert(tab, hash);
+  cxm_cust *r = &tab->recs[ri];
+  cust_move_segset(ctx, r, set);
+
+  evdelta d;
+  event_deltas(e, minor, &d);
+  stage_add(cell, &d);
+
+  uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
+  if (!(r->flags & CF_EVENT) || t < r->first_seen) r->first_seen = t;
+  if (!(r->flags & CF_EVENT) || t > r->last_time) r->last_time = t;
+  r->flags |= CF_EVENT;
+  switch (e->type) {
+    case CXM_EV_NPS:
+      if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
+        unsigned cat = e->v1 >= 9 ? 3u : e->v1 >= 7 ? 2u : 1u;
+        r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
+        r->last_nps_time = t;
+      }
+      break;
+    case CXM_EV_TOUCH:
+    case CXM_EV_SESSION:
+    case CXM_EV_ENGAGE:
+    case CXM_EV_MESSAGE_CLICK:
+      if ((r->flags & CF_INTERACT) && t >= r->first_interaction) {
+        /* the common case: one more interaction, acquisition unchanged */
+        r->interactions++;
+        bump_cc(ctx, r->segset, CC_INTERACTIONS, CG_ENGAGE, r->ch_interact, 1);
+      } else {
+        update_customer_level(ctx, r, e, t, ch, day, minor);
+      }
+      break;
+    case CXM_EV_PURCHASE:
+    case CXM_EV_REFUND:
+    case CXM_EV_LEAD:
+      update_customer_level(ctx, r, e, t, ch, day, minor);
+      break;
+    default: /* csat, ces, messages sent and opened, churn: event-level only */
+      break;
   }
   note_accepted(ctx, t);
   return CXM_OK;
@@ -414,7 +419,7 @@ int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type, const void *customer
   if (type != CXM_EV_SPEND) {
     if (!customer && customer_len)
       return reject(ctx, NO_INDEX, CXM_E_NULL, "customer: NULL with length %zu", customer_len);
-    if (customer_len) h = cxm__siphash24(ctx->key, customer, customer_len);
+    if (customer_len) h = cxm__siphash13(ctx->key, customer, customer_len);
   }
   return add_one(ctx, &e, h, NO_INDEX);
 }
@@ -426,7 +431,7 @@ int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
   if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
   if (set_id < 0 || (uint32_t)set_id >= ctx->segsets.count)
     return cxm__seterr(ctx, CXM_E_ARG, "set_id: no segment set with id %d", (int)set_id);
-  uint64_t h = cxm__siphash24(ctx->key, id, len);
+  uint64_t h = cxm__siphash13(ctx->key, id, len);
   int64_t found = cxm__custtab_find(&ctx->customers, h);
   if (found < 0) {
     int rc = cxm__custtab_reserve(ctx, &ctx->customers, 1);
@@ -462,7 +467,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       if (types[i] == CXM_EV_SPEND || !id_offsets) continue;
       int64_t a = id_offsets[i], b = id_offsets[i + 1];
       if (a < 0 || b <= a) continue;
-      hashes[j] = cxm__siphash24(ctx->key, id_data + a, (size_t)(b - a));
+      hashes[j] = cxm__siphash13(ctx->key, id_data + a, (size_t)(b - a));
     }
     for (size_t j = 0; j < m && j < AHEAD_SLOT; j++)
       cxm__custtab_prefetch_slot(&ctx->customers, hashes[j]);

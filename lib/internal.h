@@ -26,8 +26,9 @@
 #endif
 
 /* ---- event-level counters kept per scope and per day ------------------- */
+/* Totals (events, interactions) are sums of these, not counters of their own:
+   fewer counters per event on the hot path. */
 enum {
-  E_EVENTS,
   E_NPS_PRO,
   E_NPS_PAS,
   E_NPS_DET,
@@ -53,7 +54,6 @@ enum {
   E_TOUCH,
   E_ENGAGE,
   E_CHURN,
-  E_INTERACTIONS,
   NEV
 };
 
@@ -151,6 +151,15 @@ typedef struct cxm_segsets {
   uint32_t index_mask;
 } cxm_segsets;
 
+/* ---- staged fine cells (stage.c) ------------------------------------------ */
+typedef struct cxm_stage {
+  uint64_t *keys;
+  int64_t *vals;    /* cap * width */
+  uint32_t *index;  /* 2 * cap slots: cell + 1, 0 = empty */
+  uint32_t mask, count, cap;
+  int width;
+} cxm_stage;
+
 /* ---- the handle ---------------------------------------------------------- */
 struct cxm_ctx {
   cxm_malloc_fn a_malloc;
@@ -178,6 +187,8 @@ struct cxm_ctx {
   cxm_segsets segsets;
   cxm_custtab customers;
   cxm_row *rows[CXM_GRID_ROWS];
+  cxm_stage stage_ev; /* event-level updates not yet added to their scopes */
+  cxm_stage stage_cc; /* customer-level ditto */
   uint32_t spend_last[CXM_GRID_COLS]; /* newest spend time per column */
 };
 
@@ -192,7 +203,7 @@ CXM_HIDDEN int cxm__seterr(cxm_ctx *ctx, int status, const char *fmt, ...)
 CXM_HIDDEN int cxm__vseterr(cxm_ctx *ctx, int status, const char *fmt,
                             va_list ap);
 
-CXM_HIDDEN uint64_t cxm__siphash24(const uint64_t key[2], const void *data,
+CXM_HIDDEN uint64_t cxm__siphash13(const uint64_t key[2], const void *data,
                                    size_t len);
 
 CXM_HIDDEN int cxm__labels_init(cxm_ctx *ctx, cxm_labels *l, uint32_t max);
@@ -212,6 +223,13 @@ CXM_HIDDEN void cxm__rows_free(cxm_ctx *ctx);
 CXM_HIDDEN int cxm__series_ensure(cxm_ctx *ctx, cxm_series *s, int32_t day);
 CXM_HIDDEN void cxm__series_sum(const cxm_series *s, int64_t from_day,
                                 int64_t to_day, int64_t out[NEV]);
+
+CXM_HIDDEN int cxm__stage_init(cxm_ctx *ctx, cxm_stage *s, uint32_t cap, int width);
+CXM_HIDDEN void cxm__stage_free(cxm_ctx *ctx, cxm_stage *s);
+CXM_HIDDEN int64_t *cxm__stage_ev(cxm_ctx *ctx, int32_t day, uint32_t set, uint32_t col);
+CXM_HIDDEN int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t ch);
+/* Adds every staged update to its scopes; needed before any read of rows. */
+CXM_HIDDEN void cxm__flush(cxm_ctx *ctx);
 
 CXM_HIDDEN int64_t cxm__floor_div(int64_t a, int64_t b);
 CXM_HIDDEN int64_t cxm__day_of(const cxm_ctx *ctx, int64_t t);

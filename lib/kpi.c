@@ -113,6 +113,10 @@ static void as_ratio(kres *r, int64_t num, int64_t den, int64_t n) {
 
 static void eval_events(int kpi, const int64_t s[NEV], kres *r) {
   int64_t nps_n = s[E_NPS_PRO] + s[E_NPS_PAS] + s[E_NPS_DET];
+  int64_t interactions = s[E_TOUCH] + s[E_ENGAGE] + s[E_SES_N] + s[E_MSG_CLICK];
+  int64_t events = interactions + nps_n + s[E_CSAT_N] + s[E_CES_N] + s[E_PUR_N] +
+                   s[E_REF_N] + s[E_SPEND_N] + s[E_MSG_SENT] + s[E_MSG_OPEN] +
+                   s[E_LEADS] + s[E_CHURN];
   switch (kpi) {
     case CXM_KPI_NPS:
       r->set_value = 1;
@@ -162,8 +166,8 @@ static void eval_events(int kpi, const int64_t s[NEV], kres *r) {
     case CXM_KPI_MESSAGES_SENT: as_count(r, s[E_MSG_SENT], s[E_MSG_SENT]); break;
     case CXM_KPI_MESSAGES_OPENED: as_count(r, s[E_MSG_OPEN], s[E_MSG_OPEN]); break;
     case CXM_KPI_MESSAGES_CLICKED: as_count(r, s[E_MSG_CLICK], s[E_MSG_CLICK]); break;
-    case CXM_KPI_INTERACTIONS: as_count(r, s[E_INTERACTIONS], s[E_INTERACTIONS]); break;
-    case CXM_KPI_EVENTS: as_count(r, s[E_EVENTS], s[E_EVENTS]); break;
+    case CXM_KPI_INTERACTIONS: as_count(r, interactions, interactions); break;
+    case CXM_KPI_EVENTS: as_count(r, events, events); break;
     default: break;
   }
 }
@@ -200,6 +204,7 @@ static int evaluate(cxm_ctx *ctx, int kpi, int32_t segment, int32_t channel,
   if (channel != CXM_ALL && (channel < 0 || (uint32_t)channel >= ctx->channels.count))
     return cxm__seterr(ctx, CXM_E_ARG, "channel: no channel with id %d", (int)channel);
   const kpi_info *ki = &kpis[kpi];
+  cxm__flush(ctx);
   const cxm_row *row = ctx->rows[segment == CXM_ALL ? 0 : 1 + segment];
   uint32_t col = channel == CXM_ALL ? 0 : 1 + (uint32_t)channel;
   if (ki->customer_level) {
