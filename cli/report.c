@@ -203,7 +203,7 @@ static int64_t floor_day(cxm_ctx *ctx, int64_t t, int64_t off)
   return day * 86400 - off;
 }
 
-static int64_t stat(cxm_ctx *ctx, int which)
+static int64_t ctx_stat(cxm_ctx *ctx, int which)
 {
   int64_t v = 0;
   (void)cxm_stat_get(ctx, which, &v);
@@ -230,20 +230,20 @@ static int write_json(cxm_ctx *ctx, const report_params *p, FILE *out)
   fprintf(out, "    \"accepted\": %llu,\n", (unsigned long long)p->accepted);
   fprintf(out, "    \"rejected\": %llu,\n", (unsigned long long)p->rejected);
   fprintf(out, "    \"events_accepted\": %lld,\n",
-          (long long)stat(ctx, CXM_STAT_EVENTS_ACCEPTED));
+          (long long)ctx_stat(ctx, CXM_STAT_EVENTS_ACCEPTED));
   fprintf(out, "    \"events_rejected\": %lld,\n",
-          (long long)stat(ctx, CXM_STAT_EVENTS_REJECTED));
+          (long long)ctx_stat(ctx, CXM_STAT_EVENTS_REJECTED));
   fprintf(out, "    \"events_late\": %lld,\n",
-          (long long)stat(ctx, CXM_STAT_EVENTS_LATE));
+          (long long)ctx_stat(ctx, CXM_STAT_EVENTS_LATE));
   fprintf(out, "    \"customers\": %lld,\n",
-          (long long)stat(ctx, CXM_STAT_CUSTOMERS));
+          (long long)ctx_stat(ctx, CXM_STAT_CUSTOMERS));
   fprintf(out, "    \"channels\": %d,\n    \"segments\": %d,\n", (int)nch,
           (int)nseg);
-  if (stat(ctx, CXM_STAT_EVENTS_ACCEPTED) > 0) {
+  if (ctx_stat(ctx, CXM_STAT_EVENTS_ACCEPTED) > 0) {
     fputs("    \"first_time\": ", out);
-    json_time(out, stat(ctx, CXM_STAT_FIRST_TIME), p->utc_offset);
+    json_time(out, ctx_stat(ctx, CXM_STAT_FIRST_TIME), p->utc_offset);
     fputs(",\n    \"last_time\": ", out);
-    json_time(out, stat(ctx, CXM_STAT_LAST_TIME), p->utc_offset);
+    json_time(out, ctx_stat(ctx, CXM_STAT_LAST_TIME), p->utc_offset);
     fputs(",\n", out);
   } else {
     fputs("    \"first_time\": null,\n    \"last_time\": null,\n", out);
@@ -476,12 +476,12 @@ static int write_text(cxm_ctx *ctx, const report_params *p, FILE *out)
           "%lld customers, %d channels, %d segments\n",
           p->nfiles, p->nfiles == 1 ? "" : "s", (unsigned long long)p->lines,
           (unsigned long long)p->accepted, (unsigned long long)p->rejected,
-          (long long)stat(ctx, CXM_STAT_CUSTOMERS), (int)nch, (int)nseg);
+          (long long)ctx_stat(ctx, CXM_STAT_CUSTOMERS), (int)nch, (int)nseg);
   fmt_utc_offset(b1, p->utc_offset);
-  if (stat(ctx, CXM_STAT_EVENTS_ACCEPTED) > 0) {
-    fmt_iso_time(b2, stat(ctx, CXM_STAT_FIRST_TIME), p->utc_offset);
+  if (ctx_stat(ctx, CXM_STAT_EVENTS_ACCEPTED) > 0) {
+    fmt_iso_time(b2, ctx_stat(ctx, CXM_STAT_FIRST_TIME), p->utc_offset);
     fprintf(out, "Events from %s", b2);
-    fmt_iso_time(b2, stat(ctx, CXM_STAT_LAST_TIME), p->utc_offset);
+    fmt_iso_time(b2, ctx_stat(ctx, CXM_STAT_LAST_TIME), p->utc_offset);
     fprintf(out, " to %s\n", b2);
   }
   fprintf(out, "Days in UTC%s; money with %d decimals\n", b1, p->decimals);
