@@ -63,6 +63,13 @@ run badtime 2 report --from yesterday "$csv"
 run nofile 2 report
 run missing 1 report "$tmp/does-not-exist.csv"
 run maxerr 0 report --format json --max-errors 1 "$csv"
+run twice 0 report --format json "$csv" "$csv"
+# Labels are arbitrary bytes: a channel with a quote, a backslash, a control
+# byte, an invalid byte (0xff) and UTF-8 (e9 as c3 a9); segments with a tab,
+# UTF-8, and an encoded surrogate (ed a0 80, invalid UTF-8).
+printf 'time,customer,type,channel,value,segments\n1767225600,a,purchase,"q""b\\\001\377\303\251",5,"s\ttab;caf\303\251;\355\240\200"\n' \
+  > "$tmp/labels.csv"
+run labels 0 report --format json "$tmp/labels.csv"
 
 "$py" - "$tmp" <<'EOF' || fail=1
 import json, math, sys
@@ -299,6 +306,35 @@ for name in ("stdin", "key"):
     other = load(name)
     if other["all"] != full["all"] or other["segments"] != full["segments"]:
         errors.append("%s: report differs from the file's" % name)
+
+# Two files are read into one handle and events are not deduplicated: the
+# same file twice doubles every event-level count and sum (revenue 2 x
+# 165.13 = 330.26 over 8 orders, NPS over 4 answers) while the customers
+# stay 3. Every buyer now has 2+ orders: repeat purchase rate 3/3. The
+# replayed events are at most 6 days older than each customer's newest
+# (a: 03-01 vs 03-04, b: 03-01 vs 03-06, c: 03-02 vs 03-07), within the
+# 7-day lateness bound. Rejected lines are reported for both files.
+tw = load("twice")
+check("twice.meta.lines", tw["meta"]["lines"], 52)
+check("twice.meta.rejected", tw["meta"]["rejected"], 6)
+check("twice.meta.customers", tw["meta"]["customers"], 3)
+kpis("twice.all", tw["all"], {
+    "revenue": ("330.26", 8), "orders": (8, 8), "buyers": (3, 3),
+    "nps": (0.0, 4), "repeat_purchase_rate": (1.0, 3),
+    "spend": ("150.00", 4)})
+err = stderr("twice")
+if err.count("cli-small.csv:16: ") != 2:
+    errors.append("twice: line 16 should be reported for each file:\n" + err)
+
+# Labels: the JSON parses and holds the labels escaped and repaired.
+lab = load("labels")
+want_ch = 'q"b\\\x01\ufffd\u00e9'
+if list(lab["channels"]) != [want_ch]:
+    errors.append("labels: channels %r, want [%r]" % (list(lab["channels"]), want_ch))
+want_seg = ["s\ttab", "caf\u00e9", "\ufffd\ufffd\ufffd"]
+if sorted(lab["segments"]) != sorted(want_seg):
+    errors.append("labels: segments %r, want %r" % (list(lab["segments"]), want_seg))
+check("labels.channel.revenue", lab["channels"].get(want_ch, {}).get("revenue", {}).get("value"), "5.00")
 
 with open(tmp + "/text.out", encoding="utf-8") as f:
     text = f.read()
