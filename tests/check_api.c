@@ -1081,6 +1081,7 @@ START_TEST(test_nomem_create) {
     cxm_ctx *ctx = (cxm_ctx *)&a;
     int rc = cxm_ctx_create_with_allocator(&ctx, t_malloc, t_realloc, t_free,
                                            &a);
+    a.fail_at = 0;
     if (rc == CXM_OK) {
       ck_assert_ptr_ne(ctx, (cxm_ctx *)&a);
       ck_assert_int_eq(cxm_key_set(ctx, T_KEY, sizeof T_KEY), CXM_OK);
