@@ -519,6 +519,25 @@ class TestColumns(unittest.TestCase):
             self.assertEqual(cm.exception.result.accepted, 2)
             self.assertEqual(m.kpi_int("nps_promoters"), 1)
 
+    def test_segments_set_and_cleared(self):
+        with Metrics() as m:
+            m.add_event(T, "purchase", "a", value=1, segments="gold;vip")
+            self.assertEqual(m.kpi_int("buyers", segment="gold"), 1)
+            self.assertEqual(m.kpi_int("buyers", segment="vip"), 1)
+            m.add_event(T + 1, "touch", "a", segments=[])  # clears
+            self.assertEqual(m.kpi_int("buyers", segment="gold"), 0)
+            self.assertEqual(m.kpi_int("buyers", segment="vip"), 0)
+            self.assertEqual(m.kpi_int("buyers"), 1)
+            self.assertEqual(m.kpi_int("revenue", segment="gold"), 100)
+            m.add_events([T + 2, T + 3], ["touch", "touch"], ["a", "b"],
+                         segments=["vip", ""])  # "" leaves b unchanged
+            self.assertEqual(m.kpi_int("buyers", segment="vip"), 1)
+            self.assertEqual(m.kpi_int("interactions", segment="vip"), 1)
+            m.add_events([T + 4], ["touch"], ["a"], segments=["-"])  # clears
+            self.assertEqual(m.kpi_int("buyers", segment="vip"), 0)
+            m.set_segments("a", ["gold"])
+            self.assertEqual(m.kpi_int("buyers", segment="gold"), 1)
+
     def test_length_mismatch(self):
         with Metrics() as m:
             with self.assertRaises(ValueError):
