@@ -97,13 +97,22 @@ try {
 }
 lap('load');
 
-// ---- 2. Accepted events, with the segments each customer holds.
+// ---- 2. Checked events, with the segments each customer holds.
+// One window pass per customer (per channel for spend), in file order, gives
+// both the newest earlier time (for the lateness bound) and the last
+// non-empty segments cell so far. If a rejected-as-late event carried a
+// segments cell, that carry is redone without the late events.
 const INTER = `('touch', 'engage', 'session', 'message_click')`;
+await run(`
+  CREATE TYPE evtype AS ENUM ('touch', 'session', 'engage', 'message_sent',
+    'message_open', 'message_click', 'lead', 'purchase', 'refund', 'spend',
+    'nps', 'csat', 'ces', 'churn')`);
 await run(`
   CREATE OR REPLACE TABLE ev AS
   WITH valid AS (
-    SELECT rowid AS rn, ${timeExpr} AS t, nullif(c, '') AS c, ty,
-           coalesce(ch, '') AS ch, v, v2, nullif(sg, '') AS sg
+    SELECT rowid AS rn, ${timeExpr} AS t, nullif(c, '') AS c,
+           TRY_CAST(ty AS evtype) AS ty, coalesce(ch, '') AS ch, v, v2,
+           nullif(sg, '') AS sg
     FROM raw
   ), checked AS (
     SELECT * FROM valid
@@ -116,57 +125,71 @@ await run(`
         OR (ty = 'nps' AND v BETWEEN 0 AND 10 AND v = trunc(v))
         OR (ty = 'csat' AND v BETWEEN 1 AND 5 AND v = trunc(v))
         OR (ty = 'ces' AND v BETWEEN 1 AND 7 AND v = trunc(v)))))
-  ), timed AS (
-    SELECT *, max(t) OVER (
-        PARTITION BY ty = 'spend', CASE WHEN ty = 'spend' THEN ch ELSE c END
-        ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS newest
-    FROM checked
-  ), accepted AS (
-    SELECT * EXCLUDE (newest) FROM timed
-    WHERE newest IS NULL OR t >= newest - ${maxLateness}
   )
   SELECT rn, t, c, ty, ch, v2,
-         CASE WHEN ty IN ('purchase', 'refund', 'spend')
-              THEN CAST(round(v, 2) * 100 AS BIGINT) END AS cents,
-         CAST(v AS DOUBLE) AS v,
-         CASE WHEN ty = 'spend' THEN NULL ELSE sg END AS sg,
-         CASE WHEN ty = 'spend' THEN NULL ELSE last_value(sg IGNORE NULLS) OVER (
-             PARTITION BY c ORDER BY rn ROWS UNBOUNDED PRECEDING) END AS cur
-  FROM accepted`);
+    CASE WHEN ty IN ('purchase', 'refund', 'spend')
+         THEN CAST(round(v, 2) * 100 AS BIGINT) END AS cents,
+    CAST(v AS DOUBLE) AS v,
+    CASE WHEN ty = 'spend' THEN NULL ELSE sg END AS sg,
+    coalesce(t < max(t) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+             - ${maxLateness}, false) AS late,
+    CASE WHEN ty = 'spend' THEN NULL
+         ELSE last_value(sg IGNORE NULLS) OVER (w ROWS UNBOUNDED PRECEDING) END AS cur
+  FROM checked
+  WINDOW w AS (PARTITION BY ty = 'spend', CASE WHEN ty = 'spend' THEN ch ELSE c END
+               ORDER BY rn)`);
+const [{ n: lateSeg }] = await rows(`SELECT count(*) AS n FROM ev WHERE late AND sg IS NOT NULL`);
+if (Number(lateSeg) > 0) {
+  await run(`
+    CREATE OR REPLACE TABLE ev AS
+    SELECT * REPLACE (CASE WHEN ty = 'spend' THEN NULL ELSE last_value(sg IGNORE NULLS) OVER (
+        PARTITION BY c ORDER BY rn ROWS UNBOUNDED PRECEDING) END AS cur)
+    FROM ev WHERE NOT late`);
+} else {
+  await run(`DELETE FROM ev WHERE late`);
+}
 lap('accepted events and segments at event time');
 
 // A segments cell as a list of distinct labels ('-' or NULL: none).
 const segList = (col) => `CASE WHEN ${col} IS NULL OR ${col} = '-' THEN []::VARCHAR[]
   ELSE list_sort(list_distinct(list_filter(string_split(${col}, ';'), x -> x <> ''))) END`;
 
-// ---- 3. Event-level counts per (segments held, channel): a small table.
+// ---- 3. Event-level counts per (segments cell in force, channel), then per
+// (set of segments, channel): small tables.
+const ECOUNTS = {
+  events: 'count(*)',
+  nps_n: `count(*) FILTER (ty = 'nps')`,
+  prom: `count(*) FILTER (ty = 'nps' AND v >= 9)`,
+  pas: `count(*) FILTER (ty = 'nps' AND v BETWEEN 7 AND 8)`,
+  det: `count(*) FILTER (ty = 'nps' AND v <= 6)`,
+  csat_n: `count(*) FILTER (ty = 'csat')`,
+  csat_good: `count(*) FILTER (ty = 'csat' AND v >= 4)`,
+  csat_sum: `coalesce(sum(v) FILTER (ty = 'csat'), 0)`,
+  ces_n: `count(*) FILTER (ty = 'ces')`,
+  ces_sum: `coalesce(sum(v) FILTER (ty = 'ces'), 0)`,
+  orders: `count(*) FILTER (ty = 'purchase')`,
+  rev: `coalesce(sum(cents) FILTER (ty = 'purchase'), 0)`,
+  refunds_n: `count(*) FILTER (ty = 'refund')`,
+  ref: `coalesce(sum(cents) FILTER (ty = 'refund'), 0)`,
+  sessions: `count(*) FILTER (ty = 'session')`,
+  bounces: `count(*) FILTER (ty = 'session' AND v = 1)`,
+  engaged: `count(*) FILTER (ty = 'session' AND (v >= 2 OR v2 >= 10))`,
+  sent: `count(*) FILTER (ty = 'message_sent')`,
+  opens: `count(*) FILTER (ty = 'message_open')`,
+  clicks: `count(*) FILTER (ty = 'message_click')`,
+  leads: `count(*) FILTER (ty = 'lead')`,
+  spend_n: `count(*) FILTER (ty = 'spend')`,
+  spend: `coalesce(sum(cents) FILTER (ty = 'spend'), 0)`,
+};
 await run(`
   CREATE OR REPLACE TABLE eagg AS
+  WITH byseg AS (
+    SELECT cur, ch, ${Object.entries(ECOUNTS).map(([k, e]) => `${e} AS ${k}`).join(',\n    ')}
+    FROM ev GROUP BY cur, ch
+  )
   SELECT ${segList('cur')} AS segs, ch,
-    count(*) AS events,
-    count(*) FILTER (ty = 'nps') AS nps_n,
-    count(*) FILTER (ty = 'nps' AND v >= 9) AS prom,
-    count(*) FILTER (ty = 'nps' AND v BETWEEN 7 AND 8) AS pas,
-    count(*) FILTER (ty = 'nps' AND v <= 6) AS det,
-    count(*) FILTER (ty = 'csat') AS csat_n,
-    count(*) FILTER (ty = 'csat' AND v >= 4) AS csat_good,
-    coalesce(sum(v) FILTER (ty = 'csat'), 0) AS csat_sum,
-    count(*) FILTER (ty = 'ces') AS ces_n,
-    coalesce(sum(v) FILTER (ty = 'ces'), 0) AS ces_sum,
-    count(*) FILTER (ty = 'purchase') AS orders,
-    coalesce(sum(cents) FILTER (ty = 'purchase'), 0) AS rev,
-    count(*) FILTER (ty = 'refund') AS refunds_n,
-    coalesce(sum(cents) FILTER (ty = 'refund'), 0) AS ref,
-    count(*) FILTER (ty = 'session') AS sessions,
-    count(*) FILTER (ty = 'session' AND v = 1) AS bounces,
-    count(*) FILTER (ty = 'session' AND (v >= 2 OR v2 >= 10)) AS engaged,
-    count(*) FILTER (ty = 'message_sent') AS sent,
-    count(*) FILTER (ty = 'message_open') AS opens,
-    count(*) FILTER (ty = 'message_click') AS clicks,
-    count(*) FILTER (ty = 'lead') AS leads,
-    count(*) FILTER (ty = 'spend') AS spend_n,
-    coalesce(sum(cents) FILTER (ty = 'spend'), 0) AS spend
-  FROM ev GROUP BY ALL`);
+    ${Object.keys(ECOUNTS).map((k) => `sum(${k}) AS ${k}`).join(', ')}
+  FROM byseg GROUP BY ALL`);
 lap('event-level counts');
 
 // ---- 4. Per customer, then per (segments now, acquiring channels).
@@ -185,24 +208,29 @@ await run(`
       count(*) FILTER (ty IN ${INTER}) AS interactions,
       arg_max(cur, rn) AS segs_now
     FROM ev WHERE c IS NOT NULL GROUP BY c
+  ), bycell AS (
+    SELECT segs_now, buy_ch, lead_ch, int_ch,
+      count(*) FILTER (orders > 0) AS buyers,
+      coalesce(sum(orders) FILTER (orders > 0), 0) AS buyer_orders,
+      count(*) FILTER (orders >= 2) AS repeaters,
+      coalesce(sum(net) FILTER (orders > 0), 0) AS buyer_net,
+      count(*) FILTER (first_lead IS NOT NULL) AS lead_customers,
+      count(*) FILTER (last_purchase >= first_lead) AS converted,
+      count(*) FILTER (interactions > 0) AS engaged_customers,
+      coalesce(sum(interactions), 0) AS interactions
+    FROM cust GROUP BY ALL
   )
   SELECT ${segList('segs_now')} AS segs, buy_ch, lead_ch, int_ch,
-    count(*) FILTER (orders > 0) AS buyers,
-    coalesce(sum(orders) FILTER (orders > 0), 0) AS buyer_orders,
-    count(*) FILTER (orders >= 2) AS repeaters,
-    coalesce(sum(net) FILTER (orders > 0), 0) AS buyer_net,
-    count(*) FILTER (first_lead IS NOT NULL) AS lead_customers,
-    count(*) FILTER (last_purchase >= first_lead) AS converted,
-    count(*) FILTER (interactions > 0) AS engaged_customers,
-    coalesce(sum(interactions), 0) AS interactions
-  FROM cust GROUP BY ALL`);
+    sum(buyers) AS buyers, sum(buyer_orders) AS buyer_orders,
+    sum(repeaters) AS repeaters, sum(buyer_net) AS buyer_net,
+    sum(lead_customers) AS lead_customers, sum(converted) AS converted,
+    sum(engaged_customers) AS engaged_customers,
+    sum(interactions) AS interactions
+  FROM bycell GROUP BY ALL`);
 lap('customer-level counts');
 
 // ---- 5. Scopes. kind: A (all), S (segment), C (channel), X (segment x channel).
-const ECOLS = ['events', 'nps_n', 'prom', 'pas', 'det', 'csat_n', 'csat_good',
-  'csat_sum', 'ces_n', 'ces_sum', 'orders', 'rev', 'refunds_n', 'ref',
-  'sessions', 'bounces', 'engaged', 'sent', 'opens', 'clicks', 'leads',
-  'spend_n', 'spend'];
+const ECOLS = Object.keys(ECOUNTS);
 const esum = ECOLS.map((k) => `sum(${k}) AS ${k}`).join(', ');
 // Customer-level groups and the channel that acquires the customer for each.
 const CGROUPS = [
