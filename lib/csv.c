@@ -37,9 +37,10 @@
 #define CXM_CSV_BATCH 4096        /* events per cxm_events_add() call */
 #define CXM_CSV_PENDING 256       /* parser rejections held per batch */
 #define CXM_CSV_MSG 192           /* bytes of a rejection message */
-#define CXM_CSV_CH_CACHE 16       /* channel label cache entries (2^k) */
-#define CXM_CSV_SEG_CACHE 64      /* segments string cache entries (2^k) */
-#define CXM_CSV_SEG_CACHE_LEN 184 /* longest cached segments string */
+#define CXM_CSV_CH_CACHE 64       /* channel label cache entries (2^k) */
+#define CXM_CSV_SEG_CACHE 256     /* segments string cache entries (2^k) */
+#define CXM_CSV_SEG_CACHE_LEN 58  /* longest cached segments string */
+#define CXM_CSV_TYPE_SLOTS 64     /* event type name table (2^k) */
 #define CXM_CSV_SEG_LABELS 64     /* labels in one segments field, at most */
 #define CXM_CSV_FILE_CHUNK ((size_t)1 << 20)
 
@@ -71,13 +72,13 @@ typedef struct chc_entry {
 
 typedef struct segc_entry {
   int32_t id; /* -2 = empty */
-  uint16_t len;
+  uint8_t len;
   char text[CXM_CSV_SEG_CACHE_LEN];
 } segc_entry;
 
 typedef struct type_entry {
+  int32_t type; /* 0 = empty slot */
   uint8_t len;
-  int32_t type;
   char name[23];
 } type_entry;
 
@@ -131,11 +132,7 @@ struct cxm_csv {
   int deferred;
 
   /* caches */
-  type_entry types_tab[32];
-  int ntypes;
-  int32_t last_type;
-  uint8_t last_type_len;
-  char last_type_name[23];
+  type_entry types_tab[CXM_CSV_TYPE_SLOTS];
   chc_entry chc[CXM_CSV_CH_CACHE];
   segc_entry segc[CXM_CSV_SEG_CACHE];
 
@@ -145,18 +142,40 @@ struct cxm_csv {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint32_t fnv1a(const char *s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 16777619u;
+/* Cache slot hash over the whole string (n >= 1), a word at a time (a
+ * collision only costs a cache miss: entries are compared in full). */
+static inline uint32_t cache_hash(const char *s, size_t n) {
+  uint64_t h = (uint64_t)n * UINT64_C(0x9E3779B97F4A7C15);
+  uint64_t w;
+  if (n >= 8) {
+    const char *last = s + n - 8; /* the tail overlaps the previous word */
+    while (s < last) {
+      memcpy(&w, s, 8);
+      h = (h ^ w) * UINT64_C(0xBF58476D1CE4E5B9);
+      s += 8;
+    }
+    memcpy(&w, last, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    w = ((uint64_t)a << 32) | b;
+  } else {
+    w = ((uint64_t)(unsigned char)s[0] << 16) |
+        ((uint64_t)(unsigned char)s[n / 2] << 8) | (unsigned char)s[n - 1];
   }
-  return h;
+  h = (h ^ w) * UINT64_C(0xBF58476D1CE4E5B9);
+  h ^= h >> 31;
+  h *= UINT64_C(0x94D049BB133111EB);
+  return (uint32_t)(h >> 32);
 }
 
-static void trim(const char **p, size_t *n) {
+static inline void trim(const char **p, size_t *n) {
   const char *s = *p;
   size_t k = *n;
+  if (k == 0 || (s[0] != ' ' && s[0] != '\t' && s[k - 1] != ' ' &&
+                 s[k - 1] != '\t'))
+    return;
   while (k > 0 && (s[0] == ' ' || s[0] == '\t')) {
     s++;
     k--;
@@ -393,25 +412,24 @@ static void reject(cxm_csv *r, uint64_t line, int status, const char *fmt,
 
 static int lookup_type(cxm_csv *r, const char *s, size_t n, int32_t *type) {
   trim(&s, &n);
-  if (n == r->last_type_len && memcmp(s, r->last_type_name, n) == 0) {
-    *type = r->last_type;
-    return CXM_OK;
-  }
-  for (int i = 0; i < r->ntypes; i++) {
-    const type_entry *e = &r->types_tab[i];
-    if (e->len == n && memcmp(e->name, s, n) == 0) {
-      *type = e->type;
-      r->last_type = e->type;
-      r->last_type_len = e->len;
-      memcpy(r->last_type_name, e->name, n);
-      return CXM_OK;
+  if (n > 0 && n < sizeof r->types_tab[0].name) {
+    uint32_t h = cache_hash(s, n);
+    for (uint32_t k = 0; k < CXM_CSV_TYPE_SLOTS; k++) {
+      const type_entry *e = &r->types_tab[(h + k) & (CXM_CSV_TYPE_SLOTS - 1)];
+      if (e->type == 0) break;
+      if (e->len == n && memcmp(e->name, s, n) == 0) {
+        *type = e->type;
+        return CXM_OK;
+      }
     }
   }
   return cxm_event_type_from_name(s, n, type) == CXM_OK ? CXM_OK : CXM_E_TYPE;
 }
 
+/* Two-way caches: an entry lives in slot h or h ^ 1. */
 static int lookup_channel(cxm_csv *r, const char *s, size_t n, int32_t *id) {
-  chc_entry *e;
+  chc_entry *e, *e2;
+  uint32_t h;
   int rc;
   trim(&s, &n);
   if (n == 0) {
@@ -419,13 +437,20 @@ static int lookup_channel(cxm_csv *r, const char *s, size_t n, int32_t *id) {
     return CXM_OK;
   }
   if (n > CXM_LABEL_MAX) return CXM_E_LIMIT;
-  e = &r->chc[fnv1a(s, n) & (CXM_CSV_CH_CACHE - 1)];
-  if (e->id >= 0 && e->len == n && memcmp(e->label, s, n) == 0) {
+  h = cache_hash(s, n) & (CXM_CSV_CH_CACHE - 1);
+  e = &r->chc[h];
+  e2 = &r->chc[h ^ 1];
+  if (e->len == n && e->id >= 0 && memcmp(e->label, s, n) == 0) {
     *id = e->id;
+    return CXM_OK;
+  }
+  if (e2->len == n && e2->id >= 0 && memcmp(e2->label, s, n) == 0) {
+    *id = e2->id;
     return CXM_OK;
   }
   rc = cxm_channel_intern(r->ctx, s, n, id);
   if (rc != CXM_OK) return rc;
+  if (e->id >= 0 && e2->id < 0) e = e2;
   e->id = *id;
   e->len = (uint8_t)n;
   memcpy(e->label, s, n);
@@ -448,11 +473,18 @@ static int lookup_segments(cxm_csv *r, const char *s, size_t n, int32_t *set,
     return CXM_OK;
   }
   if (n <= CXM_CSV_SEG_CACHE_LEN) {
-    e = &r->segc[fnv1a(s, n) & (CXM_CSV_SEG_CACHE - 1)];
-    if (e->id >= 0 && e->len == n && memcmp(e->text, s, n) == 0) {
+    uint32_t h = cache_hash(s, n) & (CXM_CSV_SEG_CACHE - 1);
+    segc_entry *e2 = &r->segc[h ^ 1];
+    e = &r->segc[h];
+    if (e->len == n && e->id >= 0 && memcmp(e->text, s, n) == 0) {
       *set = e->id;
       return CXM_OK;
     }
+    if (e2->len == n && e2->id >= 0 && memcmp(e2->text, s, n) == 0) {
+      *set = e2->id;
+      return CXM_OK;
+    }
+    if (e->id >= 0 && e2->id < 0) e = e2;
   }
   while (i <= n) {
     const char *lp = s + i;
@@ -487,7 +519,7 @@ static int lookup_segments(cxm_csv *r, const char *s, size_t n, int32_t *set,
   }
   if (e) {
     e->id = *set;
-    e->len = (uint16_t)n;
+    e->len = (uint8_t)n;
     memcpy(e->text, s, n);
   }
   return CXM_OK;
@@ -535,14 +567,14 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
   }
   rc = lookup_channel(r, f[R_CHANNEL].p, f[R_CHANNEL].n, &ch);
   if (rc != CXM_OK) {
-    if (rc == CXM_E_NOMEM) return rc;
+    if (rc == CXM_E_NOMEM) r->deferred = rc;
     reject(r, line, rc, "channel label not accepted (%zu bytes)",
            f[R_CHANNEL].n);
     return CXM_OK;
   }
   rc = lookup_segments(r, f[R_SEGMENTS].p, f[R_SEGMENTS].n, &set, &why);
   if (rc != CXM_OK) {
-    if (rc == CXM_E_NOMEM) return rc;
+    if (rc == CXM_E_NOMEM) r->deferred = rc;
     reject(r, line, rc, "%s", why);
     return CXM_OK;
   }
@@ -551,7 +583,11 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
   if (r->ids_cap - r->ids_len < cn) {
     void *b = r->ids;
     rc = grow(r->ctx, &b, &r->ids_cap, r->ids_len + cn, 1);
-    if (rc != CXM_OK) return rc;
+    if (rc != CXM_OK) {
+      r->deferred = rc;
+      reject(r, line, rc, "no memory for the customer id");
+      return CXM_OK;
+    }
     r->ids = b;
   }
   i = r->n;
@@ -581,15 +617,37 @@ static void put_field(cxm_csv *r, fld *f, size_t col, const char *p,
   }
 }
 
+/*
+ * The first ',' in [p, end), or end. Eight bytes at a time where the byte
+ * order is known (a word's bytes equal to ',' are found with the exact
+ * "zero byte" bit trick), else byte by byte.
+ */
+static inline const char *find_comma(const char *p, const char *end) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t ones7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
+  const uint64_t commas = UINT64_C(0x2C2C2C2C2C2C2C2C);
+  while (end - p >= 8) {
+    uint64_t w, x, m;
+    memcpy(&w, p, 8);
+    x = w ^ commas;                        /* 0 where the byte is ',' */
+    m = ~(((x & ones7) + ones7) | x | ones7); /* 0x80 exactly there */
+    if (m) return p + (__builtin_ctzll(m) >> 3);
+    p += 8;
+  }
+#endif
+  while (p < end && *p != ',') p++;
+  return p;
+}
+
 /* Split a record that holds no '"'. */
 static void split_plain(cxm_csv *r, const char *rec, size_t len, fld *f) {
   const char *p = rec, *end = rec + len;
   size_t col = 0, maxcol = r->maxcol;
   for (;;) {
-    const char *c = memchr(p, ',', (size_t)(end - p));
-    const char *fe = c ? c : end;
-    put_field(r, f, col, p, (size_t)(fe - p));
-    if (!c || ++col >= maxcol) break;
+    const char *c = find_comma(p, end);
+    put_field(r, f, col, p, (size_t)(c - p));
+    if (c == end || ++col >= maxcol) break;
     p = c + 1;
   }
 }
@@ -675,7 +733,10 @@ static int on_header(cxm_csv *r, const char *rec, size_t len, uint64_t line) {
     if (col >= r->roles_cap) {
       void *b = r->roles;
       int rc = grow(r->ctx, &b, &r->roles_cap, col + 1, 1);
-      if (rc != CXM_OK) return rc;
+      if (rc != CXM_OK) {
+        r->failed = cxm__seterr(r->ctx, rc, "CSV header: no memory");
+        return rc;
+      }
       r->roles = b;
     }
     r->roles[col] = -1;
@@ -710,14 +771,22 @@ static int on_record(cxm_csv *r, const char *rec, size_t len, uint64_t nl,
   if (len > 0 && rec[len - 1] == '\r') len--;
   if (len == 0) return CXM_OK; /* blank line */
   quoted = maybe_quoted && memchr(rec, '"', len) != NULL;
+  if (r->have_header) r->n_lines++;
   if (quoted && r->scratch_cap < len) {
     void *b = r->scratch;
     int rc = grow(r->ctx, &b, &r->scratch_cap, len, 1);
-    if (rc != CXM_OK) return rc;
+    if (rc != CXM_OK) {
+      if (!r->have_header) {
+        r->failed = cxm__seterr(r->ctx, rc, "CSV header: no memory");
+        return rc;
+      }
+      r->deferred = rc;
+      reject(r, line, rc, "no memory for a record of %zu bytes", len);
+      return CXM_OK;
+    }
     r->scratch = b;
   }
   if (!r->have_header) return on_header(r, rec, len, line);
-  r->n_lines++;
   memset(f, 0, sizeof f);
   if (quoted)
     split_quoted(r, rec, len, f);
@@ -788,9 +857,11 @@ static int consume(cxm_csv *r, const char *p, size_t n) {
     const char *re = scan_end(&r->carry_state, p, end, &r->carry_nl);
     size_t take = re ? (size_t)(re - p) : n;
     rc = carry_append(r, p, take);
-    if (rc != CXM_OK)
-      return cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
-                         "%zu bytes", r->carry_len + take);
+    if (rc != CXM_OK) {
+      r->failed = cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
+                              "%zu bytes", r->carry_len + take);
+      return rc;
+    }
     if (!re) return CXM_OK;
     rc = on_record(r, r->carry, r->carry_len, r->carry_nl, 1);
     r->carry_len = 0;
@@ -799,12 +870,18 @@ static int consume(cxm_csv *r, const char *p, size_t n) {
     if (rc != CXM_OK) return rc;
     p = re + 1;
   }
+  /* nq: the next '"' at or after p (end if none), found once per quote
+   * rather than once per line. */
+  const char *nq = memchr(p, '"', (size_t)(end - p));
+  if (!nq) nq = end;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *q;
     if (!nl) break;
-    q = memchr(p, '"', (size_t)(nl - p));
-    if (!q) {
+    if (nq < p) {
+      nq = memchr(p, '"', (size_t)(end - p));
+      if (!nq) nq = end;
+    }
+    if (nl < nq) {
       rc = on_record(r, p, (size_t)(nl - p), 0, 0);
       if (rc != CXM_OK) return rc;
       p = nl + 1;
@@ -824,9 +901,11 @@ static int consume(cxm_csv *r, const char *p, size_t n) {
     r->carry_nl = 0;
     scan_end(&r->carry_state, p, end, &r->carry_nl);
     rc = carry_append(r, p, (size_t)(end - p));
-    if (rc != CXM_OK)
-      return cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
-                         "%zu bytes", (size_t)(end - p));
+    if (rc != CXM_OK) {
+      r->failed = cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
+                              "%zu bytes", (size_t)(end - p));
+      return rc;
+    }
   }
   return CXM_OK;
 }
@@ -881,16 +960,20 @@ int cxm_csv_create(cxm_ctx *ctx, cxm_csv **out) {
     cxm_csv_destroy(r);
     return cxm__seterr(ctx, CXM_E_NOMEM, "CSV reader: no memory");
   }
-  for (int32_t t = 1; t < 64 && r->ntypes < 32; t++) {
+  for (int32_t t = 1; t < CXM_CSV_TYPE_SLOTS; t++) {
     const char *nm = cxm_event_type_name(t);
     size_t l = nm ? strlen(nm) : 0;
+    uint32_t h;
+    type_entry *e;
     if (l == 0 || l >= sizeof r->types_tab[0].name) continue;
-    r->types_tab[r->ntypes].len = (uint8_t)l;
-    r->types_tab[r->ntypes].type = t;
-    memcpy(r->types_tab[r->ntypes].name, nm, l);
-    r->ntypes++;
+    h = cache_hash(nm, l);
+    do
+      e = &r->types_tab[h++ & (CXM_CSV_TYPE_SLOTS - 1)];
+    while (e->type != 0);
+    e->type = t;
+    e->len = (uint8_t)l;
+    memcpy(e->name, nm, l);
   }
-  r->last_type_len = 0xFF; /* matches no name */
   for (int i = 0; i < CXM_CSV_CH_CACHE; i++) r->chc[i].id = -2;
   for (int i = 0; i < CXM_CSV_SEG_CACHE; i++) r->segc[i].id = -2;
   reset_stream(r);
@@ -965,7 +1048,11 @@ int cxm_csv_finish(cxm_csv *r) {
   if (!r) return CXM_E_NULL;
   r->deferred = CXM_OK;
   if (r->failed) {
+    /* The stream broke (bad header, no memory): what was buffered before
+     * is still committed. */
+    int frc = flush(r);
     rc = r->failed;
+    (void)frc;
     reset_stream(r);
     return rc;
   }
