@@ -163,7 +163,9 @@ typedef enum cxm_option {
    *  UTC+07:00). Range -50400..50400, default 0. Before the first event. */
   CXM_OPT_UTC_OFFSET = 1,
   /** Decimals of the money minor unit: amounts are stored as
-   *  round(amount * 10^decimals), halves away from zero. Range 0..6,
+   *  round(amount * 10^decimals), halves away from zero, where a product
+   *  within 4 ulps of a half counts as that half (so 0.285 is 29 cents, as
+   *  written, although the double 0.285 is slightly below it). Range 0..6,
    *  default 2. Before the first event. */
   CXM_OPT_DECIMALS = 2,
   /** Lateness bound in seconds: an event older than the newest event already
@@ -344,6 +346,7 @@ CXM_API int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type,
  * @param id_data customer id bytes, concatenated.
  * @param id_offsets n + 1 offsets into @p id_data (Arrow "large binary"
  *   layout): the id of event i is id_data[id_offsets[i] .. id_offsets[i+1]).
+ *   Required; a `spend` event's id is ignored (give it an empty one).
  * @param channels n channel ids or ::CXM_NO_CHANNEL; NULL means no channel.
  * @param values, values2 n numbers each (NaN = absent); NULL means all absent.
  * @param segsets n segment-set ids applied to the customer before the event

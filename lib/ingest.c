@@ -10,6 +10,7 @@
  * taken out and the new one put in.
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,17 +67,21 @@ static void contrib(const cxm_cust *r, int64_t v[NCC]) {
 static const uint8_t group_lo[NCG] = {CC_BUYERS, CC_LEADS, CC_INTERACTORS};
 static const uint8_t group_hi[NCG] = {CC_NET + 1, CC_CONVERTED + 1, NCC};
 
-/* Adds d (the fields of each group in it) to the customer-level cells of
-   segment set `set` and the group's acquisition channel. */
+static void apply_group(cxm_ctx *ctx, uint32_t set, int g, uint8_t ch,
+                        const int64_t d[NCC]) {
+  int64_t *cell = cxm__stage_cc(ctx, set, g, ch);
+  for (int k = group_lo[g]; k < group_hi[g]; k++) cell[k] += d[k];
+}
+
+/* Adds d (each group with a non-zero field) to the customer-level cells of
+   segment set `set` and of each group's acquisition channel. */
 static void apply_cc(cxm_ctx *ctx, uint32_t set, const uint8_t ch[NCG],
                      const int64_t d[NCC]) {
-  for (int g = 0; g < NCG; g++) {
-    int any = 0;
-    for (int k = group_lo[g]; k < group_hi[g]; k++) any |= d[k] != 0;
-    if (!any) continue;
-    int64_t *cell = cxm__stage_cc(ctx, set, g, ch[g]);
-    for (int k = group_lo[g]; k < group_hi[g]; k++) cell[k] += d[k];
-  }
+  if (d[CC_BUYERS] | d[CC_REPEAT] | d[CC_ORDERS] | d[CC_NET])
+    apply_group(ctx, set, CG_BUY, ch[CG_BUY], d);
+  if (d[CC_LEADS] | d[CC_CONVERTED]) apply_group(ctx, set, CG_LEAD, ch[CG_LEAD], d);
+  if (d[CC_INTERACTORS] | d[CC_INTERACTIONS])
+    apply_group(ctx, set, CG_ENGAGE, ch[CG_ENGAGE], d);
 }
 
 static void negate(int64_t v[NCC]) {
@@ -135,6 +140,18 @@ static void new_buyer(cxm_ctx *ctx, int32_t day, uint8_t ch, int64_t v) {
 
 /* ---- validation ------------------------------------------------------------- */
 
+/* Amount x 10^decimals to an integer, halves away from zero. 0.285 has no
+   exact binary form, and 0.285 * 100 is 28.499999999999996: a product within
+   a few ulps of a half is taken as the half it was written as, so that money
+   rounds as the decimal text reads. */
+static int64_t money_round(double m) {
+  double fl = floor(m);
+  double frac = m - fl;
+  if (fabs(frac - 0.5) <= 4.0 * DBL_EPSILON * (m > 1.0 ? m : 1.0))
+    return (int64_t)fl + 1;
+  return llround(m);
+}
+
 static int score_ok(double v, int lo, int hi) {
   return v >= lo && v <= hi && v == floor(v);
 }
@@ -158,7 +175,7 @@ static int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
       if (!(e->v1 >= 0) || !(m < 9.0e15))
         return reject(ctx, idx, CXM_E_RANGE,
                       "value: %s amount must be finite, >= 0 and < 9e15 minor units", tn);
-      *minor = llround(m);
+      *minor = money_round(m);
       break;
     }
     case CXM_EV_NPS:
@@ -451,7 +468,8 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   if (!ctx) return CXM_E_NULL;
   if (n && (!times || !types))
     return cxm__seterr(ctx, CXM_E_NULL, "%s: NULL", times ? "types" : "times");
-  if (n && id_offsets && !id_data && id_offsets[n] != id_offsets[0])
+  if (n && !id_offsets) return cxm__seterr(ctx, CXM_E_NULL, "id_offsets: NULL");
+  if (n && !id_data && id_offsets[n] != id_offsets[0])
     return cxm__seterr(ctx, CXM_E_NULL, "id_data: NULL");
   uint64_t hashes[CHUNK];
   size_t ok = 0;
@@ -464,7 +482,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
     for (size_t j = 0; j < m; j++) {
       size_t i = base + j;
       hashes[j] = 0;
-      if (types[i] == CXM_EV_SPEND || !id_offsets) continue;
+      if (types[i] == CXM_EV_SPEND) continue;
       int64_t a = id_offsets[i], b = id_offsets[i + 1];
       if (a < 0 || b <= a) continue;
       hashes[j] = cxm__siphash13(ctx->key, id_data + a, (size_t)(b - a));
@@ -486,11 +504,11 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       e.segset = segsets ? segsets[i] : -1;
       e.idlen = 0;
       int rc;
-      if (id_offsets && e.type != CXM_EV_SPEND &&
+      if (e.type != CXM_EV_SPEND &&
           (id_offsets[i] < 0 || id_offsets[i + 1] < id_offsets[i])) {
         rc = reject(ctx, i, CXM_E_ARG, "id_offsets: decreasing or negative offsets");
       } else {
-        if (id_offsets) e.idlen = (size_t)(id_offsets[i + 1] - id_offsets[i]);
+        e.idlen = (size_t)(id_offsets[i + 1] - id_offsets[i]);
         rc = add_one(ctx, &e, hashes[j], i);
       }
       if (statuses) statuses[i] = rc;
