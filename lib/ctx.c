@@ -59,17 +59,6 @@ static void std_free(void *o, void *p) {
   free(p);
 }
 
-/* ---- time ------------------------------------------------------------------ */
-
-int64_t cxm__floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-  return q;
-}
-
-int64_t cxm__day_of(const cxm_ctx *ctx, int64_t t) {
-  return cxm__floor_div(t + ctx->utc_offset, 86400);
-}
 
 /* ---- key --------------------------------------------------------------- */
 

@@ -165,7 +165,7 @@ static int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
   if (e->channel != CXM_NO_CHANNEL &&
       (e->channel < 0 || (uint32_t)e->channel >= ctx->channels.count))
     return reject(ctx, idx, CXM_E_ARG, "channel: no channel with id %d", (int)e->channel);
-  const char *tn = cxm_event_type_name(e->type);
+#define tn cxm_event_type_name(e->type) /* only evaluated on error paths */
   switch (e->type) {
     case CXM_EV_PURCHASE:
     case CXM_EV_REFUND:
@@ -207,6 +207,7 @@ static int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
     if (e->segset >= 0 && (uint32_t)e->segset >= ctx->segsets.count)
       return reject(ctx, idx, CXM_E_ARG, "segsets: no segment set with id %d", (int)e->segset);
   }
+#undef tn
   return CXM_OK;
 }
 

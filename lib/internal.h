@@ -231,7 +231,15 @@ CXM_HIDDEN int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t
 /* Adds every staged update to its scopes; needed before any read of rows. */
 CXM_HIDDEN void cxm__flush(cxm_ctx *ctx);
 
-CXM_HIDDEN int64_t cxm__floor_div(int64_t a, int64_t b);
-CXM_HIDDEN int64_t cxm__day_of(const cxm_ctx *ctx, int64_t t);
+static inline int64_t cxm__floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+  return q;
+}
+
+/* The day number of a time in the handle's UTC offset. */
+static inline int64_t cxm__day_of(const cxm_ctx *ctx, int64_t t) {
+  return cxm__floor_div(t + ctx->utc_offset, 86400);
+}
 
 #endif /* CXM_INTERNAL_H */
