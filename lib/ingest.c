@@ -46,6 +46,7 @@ static int reject(cxm_ctx *ctx, size_t idx, int status, const char *fmt, ...) {
     cxm__seterr(ctx, status, "event %zu: %s", idx, detail);
   ctx->n_rejected++;
   if (status == CXM_E_LATE) ctx->n_late++;
+  if (ctx->on_reject) ctx->on_reject(ctx->on_reject_user, idx, status, detail);
   return status;
 }
 

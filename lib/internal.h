@@ -170,6 +170,10 @@ struct cxm_ctx {
 
   int errcode;
   char errmsg[256];
+  /* Internal: told of every rejected event of a batch (the CSV reader maps
+     them to line numbers); NULL when nobody listens. */
+  void (*on_reject)(void *user, size_t idx, int status, const char *msg);
+  void *on_reject_user;
 
   uint64_t key[2];
   int started; /* an event or customer exists: key and layout options fixed */
