@@ -736,25 +736,53 @@ static int64_t t_stored(int decimals, double amount) {
   return v;
 }
 
+/* The header's rule (CXM_OPT_DECIMALS): round(amount * 10^d), halves away
+ * from zero, where a product within 4 ulps of a half counts as that half. */
+static int64_t t_rule(double amount, int d) {
+  double x = amount * pow(10.0, d);
+  double fl = floor(x);
+  double ulp = nextafter(x, INFINITY) - x;
+  if (fabs(x - (fl + 0.5)) <= 4 * ulp) return (int64_t)fl + 1;
+  return llround(x);
+}
+
 START_TEST(test_money_rounding) {
-  /* The rule: round(amount * 10^d), halves away from zero, on the double.
-   * 1.005 is 1.00499999999999989... in binary, times 100.0 gives
-   * 100.49999999999999 -> 100 (not 101). */
+  /* 1.005 is 1.00499999999999989... in binary, times 100.0 gives
+   * 100.49999999999999: plain llround gives 100, but the product is 1 ulp
+   * below the half 100.5, so the header's rule takes it as the half: 101. */
   ck_assert_int_eq(llround(1.005 * 100.0), 100);
-  ck_assert_int_eq(t_stored(2, 1.005), llround(1.005 * 100.0));
+  ck_assert_int_eq(t_rule(1.005, 2), 101);
+  ck_assert_int_eq(t_stored(2, 1.005), 101);
+  /* The header's own example: 0.285 -> 29 cents (0.285 * 100 is
+   * 28.499999999999996). */
+  ck_assert_int_eq(t_stored(2, 0.285), 29);
   /* 0.125 * 100 = 12.5 exactly -> 13 (half away from zero). */
   ck_assert_int_eq(t_stored(2, 0.125), 13);
-  /* 2.675 * 100 = 267.49999999999997 -> 267. */
-  ck_assert_int_eq(t_stored(2, 2.675), llround(2.675 * 100.0));
+  /* 2.675 * 100 = 267.49999999999997 (1 ulp below 267.5) -> 268. */
+  ck_assert_int_eq(t_stored(2, 2.675), t_rule(2.675, 2));
+  ck_assert_int_eq(t_stored(2, 2.675), 268);
   ck_assert_int_eq(t_stored(2, 19.99), 1999);
   ck_assert_int_eq(t_stored(2, 0.004), 0);
+  ck_assert_int_eq(t_stored(2, 0.12499), 12);
   /* Decimals 0: 2.5 -> 3, 0.49 -> 0, 1234.5 -> 1235. */
   ck_assert_int_eq(t_stored(0, 2.5), 3);
   ck_assert_int_eq(t_stored(0, 0.49), 0);
   ck_assert_int_eq(t_stored(0, 1234.5), 1235);
+  /* Decimals 0, the product is the amount itself: 3 ulps below 100.5
+   * counts as the half (101); 6 ulps below does not (100). */
+  double h3 = 100.5, h6 = 100.5;
+  for (int i = 0; i < 3; i++) h3 = nextafter(h3, 0);
+  for (int i = 0; i < 6; i++) h6 = nextafter(h6, 0);
+  ck_assert_int_eq(t_rule(h3, 0), 101);
+  ck_assert_int_eq(t_rule(h6, 0), 100);
+  ck_assert_int_eq(t_stored(0, h3), 101);
+  ck_assert_msg(t_stored(0, h6) == 100,
+                "100.5 - 6 ulps stored as %lld units; the header's rule "
+                "(within 4 ulps of a half) gives 100",
+                (long long)t_stored(0, h6));
   /* Decimals 3 and 6. */
-  ck_assert_int_eq(t_stored(3, 1.0005), llround(1.0005 * 1000.0));
-  ck_assert_int_eq(t_stored(6, 0.1234565), llround(0.1234565 * 1e6));
+  ck_assert_int_eq(t_stored(3, 1.0005), t_rule(1.0005, 3));
+  ck_assert_int_eq(t_stored(6, 0.1234565), t_rule(0.1234565, 6));
   ck_assert_int_eq(t_stored(6, 12.5), 12500000);
   /* A large amount still exact: 1e12 with 2 decimals = 1e14 cents. */
   ck_assert_int_eq(t_stored(2, 1e12), INT64_C(100000000000000));
@@ -763,12 +791,13 @@ START_TEST(test_money_rounding) {
   cxm_ctx *ctx = t_new();
   int32_t web = t_chan(ctx, "web");
   T_ADD1(ctx, T0, CXM_EV_PURCHASE, "a", web, 0.125); /* 13 */
-  T_ADD1(ctx, T0, CXM_EV_REFUND, "a", web, 0.115);   /* llround(11.5...) */
-  T_ADD1(ctx, T0, CXM_EV_SPEND, NULL, web, 1.005);   /* 100 */
-  const int64_t r = llround(0.115 * 100.0);
+  T_ADD1(ctx, T0, CXM_EV_REFUND, "a", web, 0.115);   /* 12 */
+  T_ADD1(ctx, T0, CXM_EV_SPEND, NULL, web, 1.005);   /* 101 */
+  const int64_t r = t_rule(0.115, 2);
+  ck_assert_int_eq(r, 12);
   T_KPI_INT(ctx, CXM_KPI_REFUNDS, A, A, r, 1);
   T_KPI_INT(ctx, CXM_KPI_NET_REVENUE, A, A, 13 - r, 2);
-  T_KPI_INT(ctx, CXM_KPI_SPEND, A, web, llround(1.005 * 100.0), 1);
+  T_KPI_INT(ctx, CXM_KPI_SPEND, A, web, 101, 1);
   /* An amount beyond int64 minor units cannot be stored: rejected. */
   ck_assert_int_ne(t_ev(ctx, T0, CXM_EV_PURCHASE, "a", web, 1e300, NAN),
                    CXM_OK);
