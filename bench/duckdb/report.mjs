@@ -231,14 +231,12 @@ lap('customer-level counts');
 
 // ---- 5. Scopes. kind: A (all), S (segment), C (channel), X (segment x channel).
 const ECOLS = Object.keys(ECOUNTS);
-const esum = ECOLS.map((k) => `sum(${k}) AS ${k}`).join(', ');
 // Customer-level groups and the channel that acquires the customer for each.
 const CGROUPS = [
   ['buy_ch', ['buyers', 'buyer_orders', 'repeaters', 'buyer_net']],
   ['lead_ch', ['lead_customers', 'converted']],
   ['int_ch', ['engaged_customers', 'interactions']],
 ];
-const ccols = CGROUPS.flatMap(([, cols]) => cols);
 
 function scopesOf(table, cols, chCol) {
   const s = cols.map((k) => `sum(${k}) AS ${k}`).join(', ');
