@@ -12,7 +12,8 @@
  *    difference as counted by this program's own allocator hooks.
  * 3. If CSV is given (the same workload written by gen_events), times
  *    cxm_csv_feed_file() on it into a fresh handle and reports MB/s
- *    (1 MB = 10^6 bytes).
+ *    (1 MB = 10^6 bytes); then checks that both handles hold the same exact
+ *    counts and sums (all, per channel, per segment).
  * It runs on whatever cores it is given; run it under `taskset -c 0` for the
  * one-core figures.
  */
@@ -233,11 +234,11 @@ static void map_labels(cxm_ctx *ctx, columns *c) {
 }
 
 /* ---- Benchmarks. ----------------------------------------------------------- */
-static void bench_batch(uint64_t customers, uint64_t events, uint64_t days,
-                        uint64_t seed, size_t batch) {
+static cxm_ctx *bench_batch(uint64_t customers, uint64_t events,
+                            uint64_t days, uint64_t seed, size_t batch,
+                            counter *cnt) {
   wl_gen g;
   columns c;
-  counter cnt = {0, 0};
   if (wl_gen_init(&g, customers, events, days, seed)) {
     fprintf(stderr, "bench_ingest: bad sizes or out of memory\n");
     exit(1);
@@ -247,9 +248,9 @@ static void bench_batch(uint64_t customers, uint64_t events, uint64_t days,
   double t_build = now_s() - t0;
   wl_gen_free(&g);
 
-  cxm_ctx *ctx = new_handle(&cnt);
+  cxm_ctx *ctx = new_handle(cnt);
   int64_t mem0 = stat_of(ctx, CXM_STAT_MEMORY_BYTES);
-  int64_t cnt0 = cnt.live;
+  int64_t cnt0 = cnt->live;
   map_labels(ctx, &c);
   printf("workload: %llu customers, %zu events, %llu days, seed %llu "
          "(built in %.2f s, not timed below)\n",
@@ -286,7 +287,7 @@ static void bench_batch(uint64_t customers, uint64_t events, uint64_t days,
 
   int64_t ncust = stat_of(ctx, CXM_STAT_CUSTOMERS);
   int64_t mem1 = stat_of(ctx, CXM_STAT_MEMORY_BYTES);
-  int64_t cnt1 = cnt.live;
+  int64_t cnt1 = cnt->live;
   double bpc = ncust ? (double)(mem1 - mem0) / (double)ncust : 0.0;
   double bpc_cnt = ncust ? (double)(cnt1 - cnt0) / (double)ncust : 0.0;
   printf("state: %lld customers, CXM_STAT_MEMORY_BYTES %lld (empty handle "
@@ -296,12 +297,9 @@ static void bench_batch(uint64_t customers, uint64_t events, uint64_t days,
          bpc <= TARGET_BYTES_PER_CUSTOMER ? "met" : "NOT met");
   printf("  allocator hooks: %lld bytes live (empty %lld), peak %lld: "
          "%.1f bytes/customer\n",
-         (long long)cnt1, (long long)cnt0, (long long)cnt.peak, bpc_cnt);
-  cxm_ctx_destroy(ctx);
-  if (cnt.live != 0)
-    printf("  WARNING: %lld bytes still allocated after cxm_ctx_destroy\n",
-           (long long)cnt.live);
+         (long long)cnt1, (long long)cnt0, (long long)cnt->peak, bpc_cnt);
   free_columns(&c);
+  return ctx;
 }
 
 static void on_csv_error(void *user, uint64_t line, int status,
@@ -312,7 +310,55 @@ static void on_csv_error(void *user, uint64_t line, int status,
             (unsigned long long)line, cxm_strerror(status), message);
 }
 
-static void bench_csv(const char *path) {
+/* The CSV handle must hold what the batch handle holds: same customers and
+ * the same exact counts and sums in every channel and segment scope (labels
+ * matched by name). Returns the number of mismatches. */
+static int cross_check(cxm_ctx *a, cxm_ctx *b) {
+  static const int kpis[] = {
+      CXM_KPI_EVENTS,        CXM_KPI_NPS_PROMOTERS, CXM_KPI_NPS_DETRACTORS,
+      CXM_KPI_REVENUE,       CXM_KPI_REFUNDS,       CXM_KPI_ORDERS,
+      CXM_KPI_BUYERS,        CXM_KPI_SESSIONS,      CXM_KPI_SPEND,
+      CXM_KPI_LEADS,         CXM_KPI_NEW_BUYERS,    CXM_KPI_MESSAGES_SENT,
+      CXM_KPI_INTERACTIONS};
+  int bad = 0, checked = 0;
+  if (stat_of(a, CXM_STAT_CUSTOMERS) != stat_of(b, CXM_STAT_CUSTOMERS)) bad++;
+  /* scope -1: all; 0..7: channels; 8..16: segments */
+  for (int sc = -1; sc < WL_NCHANNELS + WL_NSEGLABELS; sc++) {
+    int32_t sa = CXM_ALL, sb = CXM_ALL, ca = CXM_ALL, cb = CXM_ALL;
+    if (sc >= 0 && sc < WL_NCHANNELS) {
+      const char *l = wl_channels[sc];
+      if (cxm_channel_find(a, l, strlen(l), &ca) ||
+          cxm_channel_find(b, l, strlen(l), &cb))
+        continue; /* a channel that a small workload never drew */
+    } else if (sc >= WL_NCHANNELS) {
+      const char *l = wl_seglabels[sc - WL_NCHANNELS];
+      if (cxm_segment_find(a, l, strlen(l), &sa) ||
+          cxm_segment_find(b, l, strlen(l), &sb))
+        continue;
+    }
+    for (size_t k = 0; k < sizeof kpis / sizeof kpis[0]; k++) {
+      int64_t va = 0, vb = 0, na = 0, nb = 0;
+      int ra = cxm_kpi_get_int(a, kpis[k], sa, ca, CXM_TIME_MIN, CXM_TIME_MAX,
+                               &va, &na);
+      int rb = cxm_kpi_get_int(b, kpis[k], sb, cb, CXM_TIME_MIN, CXM_TIME_MAX,
+                               &vb, &nb);
+      if (ra == CXM_E_UNSUPPORTED && rb == CXM_E_UNSUPPORTED) continue;
+      checked++;
+      if (ra != rb || va != vb || na != nb) {
+        if (bad < 5)
+          fprintf(stderr, "bench_ingest: %s differs in scope %d: batch %lld "
+                  "(n %lld), csv %lld (n %lld)\n", cxm_kpi_name(kpis[k]), sc,
+                  (long long)va, (long long)na, (long long)vb, (long long)nb);
+        bad++;
+      }
+    }
+  }
+  printf("  batch and csv handles: %d exact values compared, %d differ\n",
+         checked, bad);
+  return bad;
+}
+
+static void bench_csv(const char *path, cxm_ctx *batch_ctx) {
   struct stat st;
   if (stat(path, &st)) {
     fprintf(stderr, "bench_ingest: %s: %s\n", path, strerror(errno));
@@ -341,6 +387,10 @@ static void bench_csv(const char *path) {
          (double)st.st_size / 1e6 / cpu, (unsigned long long)accepted,
          (unsigned long long)rejected);
   cxm_csv_destroy(csv);
+  if (cross_check(batch_ctx, ctx)) {
+    cxm_ctx_destroy(ctx);
+    exit(1);
+  }
   cxm_ctx_destroy(ctx);
 }
 
@@ -356,7 +406,14 @@ int main(int argc, char **argv) {
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
   print_machine();
-  bench_batch(customers, events, days, seed, (size_t)batch);
-  if (argc >= 6 && argv[5][0]) bench_csv(argv[5]);
+  counter cnt = {0, 0};
+  cxm_ctx *ctx = bench_batch(customers, events, days, seed, (size_t)batch, &cnt);
+  if (argc >= 6 && argv[5][0]) bench_csv(argv[5], ctx);
+  cxm_ctx_destroy(ctx);
+  if (cnt.live != 0) {
+    printf("WARNING: %lld bytes still allocated after cxm_ctx_destroy\n",
+           (long long)cnt.live);
+    return 1;
+  }
   return 0;
 }
