@@ -768,18 +768,6 @@ START_TEST(test_money_rounding) {
   ck_assert_int_eq(t_stored(0, 2.5), 3);
   ck_assert_int_eq(t_stored(0, 0.49), 0);
   ck_assert_int_eq(t_stored(0, 1234.5), 1235);
-  /* Decimals 0, the product is the amount itself: 3 ulps below 100.5
-   * counts as the half (101); 6 ulps below does not (100). */
-  double h3 = 100.5, h6 = 100.5;
-  for (int i = 0; i < 3; i++) h3 = nextafter(h3, 0);
-  for (int i = 0; i < 6; i++) h6 = nextafter(h6, 0);
-  ck_assert_int_eq(t_rule(h3, 0), 101);
-  ck_assert_int_eq(t_rule(h6, 0), 100);
-  ck_assert_int_eq(t_stored(0, h3), 101);
-  ck_assert_msg(t_stored(0, h6) == 100,
-                "100.5 - 6 ulps stored as %lld units; the header's rule "
-                "(within 4 ulps of a half) gives 100",
-                (long long)t_stored(0, h6));
   /* Decimals 3 and 6. */
   ck_assert_int_eq(t_stored(3, 1.0005), t_rule(1.0005, 3));
   ck_assert_int_eq(t_stored(6, 0.1234565), t_rule(0.1234565, 6));
@@ -917,6 +905,23 @@ START_TEST(test_order_independence) {
 }
 END_TEST
 
+/* The edge of the "within 4 ulps of a half" rule. With decimals 0 the
+ * product is the amount itself: 3 ulps below 100.5 counts as the half
+ * (101); 6 ulps below does not (100). */
+START_TEST(test_money_rounding_ulps) {
+  double h3 = 100.5, h6 = 100.5;
+  for (int i = 0; i < 3; i++) h3 = nextafter(h3, 0);
+  for (int i = 0; i < 6; i++) h6 = nextafter(h6, 0);
+  ck_assert_int_eq(t_rule(h3, 0), 101);
+  ck_assert_int_eq(t_rule(h6, 0), 100);
+  ck_assert_int_eq(t_stored(0, h3), 101);
+  ck_assert_msg(t_stored(0, h6) == 100,
+                "100.5 - 6 ulps stored as %lld units; the header's rule "
+                "(within 4 ulps of a half) gives 100",
+                (long long)t_stored(0, h6));
+}
+END_TEST
+
 static Suite *kpi_suite(void) {
   Suite *s = suite_create("kpi");
   TCase *tc = tcase_create("kpi");
@@ -937,6 +942,7 @@ static Suite *kpi_suite(void) {
   tcase_add_test(tc, test_windows_offset);
   tcase_add_test(tc, test_exact_money);
   tcase_add_test(tc, test_money_rounding);
+  tcase_add_test(tc, test_money_rounding_ulps);
   tcase_add_test(tc, test_order_independence);
   suite_add_tcase(s, tc);
   return s;
