@@ -57,6 +57,8 @@ run jakarta-window 2 --utc-offset +07:00 --from 2026-01-08 --to 2026-01-20T12:00
 run decimals0-late2d 3 --decimals 0 --max-lateness 172800
 run strict-order 4 --max-lateness 0 --utc-offset -03:30
 run decimals3-window 6 --decimals 3 --from 1767830400 --to 2026-01-25T00:00:00Z
+run trailing-7 7 --trailing-days 7 --as-of 2026-01-20T05:00 --utc-offset +05:30
+run trailing-latest 8 --trailing-days 3
 
 # Two files into one handle equal the concatenated stream.
 "$py" "$ref/gen_stream.py" 5 > "$tmp/split.csv" || exit 99

@@ -29,7 +29,7 @@ Definitions used:
   accepted event (all-time) in that segment x channel.
 
 Usage: cxm_ref.py [--utc-offset +hh:mm] [--decimals N] [--max-lateness S]
-                  [--from T] [--to T] FILE...
+                  [--from T] [--to T] [--trailing-days N [--as-of T]] FILE...
 Prints one JSON object {"all", "segments", "channels", "segment_channels"}.
 """
 import csv
@@ -370,11 +370,13 @@ def dump(obj, decimals, out):
 def main(argv):
     off, decimals, max_late = 0, 2, 604800
     tfrom = tto = None
+    trailing = as_of = None
     files = []
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("--utc-offset", "--decimals", "--max-lateness", "--from", "--to"):
+        if a in ("--utc-offset", "--decimals", "--max-lateness", "--from", "--to",
+                 "--trailing-days", "--as-of"):
             val = argv[i + 1]
             i += 2
             if a == "--utc-offset":
@@ -383,6 +385,10 @@ def main(argv):
                 decimals = int(val)
             elif a == "--max-lateness":
                 max_late = int(val)
+            elif a == "--trailing-days":
+                trailing = int(val)
+            elif a == "--as-of":
+                as_of = val
             elif a == "--from":
                 tfrom = val
             else:
@@ -401,6 +407,13 @@ def main(argv):
             text = fh.read().decode("utf-8", errors="surrogateescape")
         for row in csv.DictReader(io.StringIO(text, newline="")):
             m.add_row(row)
+    if trailing is not None:
+        # The N days ending with the day of as-of (default: the latest
+        # accepted event's time), inclusive.
+        t = (parse_time(as_of, off) if as_of is not None
+             else max(e["t"] for e in m.events))
+        last = (t + off) // 86400
+        m.wfrom, m.wto = last - trailing + 1, last + 1
     dump(m.report(), decimals, sys.stdout)
     sys.stdout.write("\n")
     return 0
