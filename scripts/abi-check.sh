@@ -61,13 +61,14 @@ if [ ! -e "$lib" ]; then
   exit 1
 fi
 lib=$(readlink -f "$lib")
-if ! readelf -S "$lib" | grep -q '\.debug_info'; then
+# (no grep -q: with pipefail, readelf would die of SIGPIPE)
+if ! readelf -S "$lib" | grep '\.debug_info' > /dev/null; then
   echo "abi-check: $lib has no DWARF debug info (build with -g)" >&2
   exit 1
 fi
 
 soname_of_elf() { readelf -d "$1" | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p'; }
-soname_of_abi() { sed -n "s/.*<abi-corpus [^>]*soname='\([^']*\)'.*/\1/p" "$1" | head -n 1; }
+soname_of_abi() { grep -m 1 -o "soname='[^']*'" "$1" | sed "s/soname='\(.*\)'/\1/"; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cxm-abi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
