@@ -727,8 +727,12 @@ START_TEST(test_names) {
   int64_t n, iv;
   t_chan(ctx, "web");
   t_seg(ctx, "gold");
+  v = -7.0;
+  n = -7;
   ck_assert_int_eq(cxm_kpi_get(ctx, 0, CXM_ALL, CXM_ALL, ALLW, &v, &n),
                    CXM_E_ARG);
+  /* Out arguments are written only on success. */
+  ck_assert(v == -7.0 && n == -7);
   ck_assert_int_eq(cxm_kpi_get(ctx, cxm_kpi_max() + 1, CXM_ALL, CXM_ALL, ALLW,
                                &v, &n), CXM_E_ARG);
   ck_assert_int_eq(cxm_kpi_get(ctx, CXM_KPI_NPS, 1, CXM_ALL, ALLW, &v, &n),
@@ -738,8 +742,10 @@ START_TEST(test_names) {
   ck_assert_int_eq(cxm_kpi_get(ctx, CXM_KPI_NPS, -2, CXM_ALL, ALLW, &v, &n),
                    CXM_E_ARG);
   ck_assert_int_eq(cxm_kpi_get(ctx, CXM_KPI_NPS, 0, 0, ALLW, &v, &n), CXM_OK);
+  iv = -7;
   ck_assert_int_eq(cxm_kpi_get_int(ctx, CXM_KPI_NPS, CXM_ALL, CXM_ALL, ALLW,
                                    &iv, &n), CXM_E_UNSUPPORTED);
+  ck_assert_int_eq(iv, -7);
   ck_assert_int_eq(cxm_kpi_get_int(ctx, CXM_KPI_AOV, CXM_ALL, CXM_ALL, ALLW,
                                    &iv, &n), CXM_E_UNSUPPORTED);
   ck_assert_int_eq(cxm_kpi_get_int(ctx, CXM_KPI_REVENUE, CXM_ALL, CXM_ALL,
