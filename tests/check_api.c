@@ -1040,6 +1040,8 @@ START_TEST(test_batch_mixed) {
   ck_assert_int_eq(rc, CXM_E_TYPE); /* the first rejected event's status */
   ck_assert_msg(strstr(cxm_ctx_errmsg(ctx), "1") != NULL,
                 "index 1 not in message: %s", cxm_ctx_errmsg(ctx));
+  ck_assert_msg(strstr(cxm_ctx_errmsg(ctx), "alice") == NULL,
+                "message quotes a customer id: %s", cxm_ctx_errmsg(ctx));
   ck_assert_uint_eq(acc, 4);
   for (size_t i = 0; i < n; i++)
     ck_assert_msg(st[i] == want[i], "status[%zu] = %d, want %d", i, st[i],
