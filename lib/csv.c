@@ -31,6 +31,10 @@
 #include <string.h>
 #include <errno.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "internal.h"
 #include "timeparse.h"
 
@@ -106,6 +110,9 @@ struct cxm_csv {
   int carry_state;
   uint64_t carry_nl; /* newlines inside quotes so far */
 
+  /* end of the readable bytes around the current record */
+  const char *safe_end;
+
   /* unquoted field bytes of the current record */
   char *scratch;
   size_t scratch_cap;
@@ -170,11 +177,32 @@ static inline uint32_t cache_hash(const char *s, size_t n) {
   return (uint32_t)(h >> 32);
 }
 
+/* memcmp(a, b, n) == 0 for short strings, without a library call. */
+static inline int same_bytes(const char *a, const char *b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8) {
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return 0;
+  }
+  if (n >= 4) {
+    uint32_t x, y, x2, y2;
+    memcpy(&x, a, 4);
+    memcpy(&y, b, 4);
+    memcpy(&x2, a + n - 4, 4);
+    memcpy(&y2, b + n - 4, 4);
+    return x == y && x2 == y2;
+  }
+  for (; n > 0; n--)
+    if (*a++ != *b++) return 0;
+  return 1;
+}
+
 static inline void trim(const char **p, size_t *n) {
   const char *s = *p;
   size_t k = *n;
-  if (k == 0 || (s[0] != ' ' && s[0] != '\t' && s[k - 1] != ' ' &&
-                 s[k - 1] != '\t'))
+  /* Blank and tab are below '!': one test per end in the common case. */
+  if (k == 0 || ((unsigned char)s[0] > ' ' && (unsigned char)s[k - 1] > ' '))
     return;
   while (k > 0 && (s[0] == ' ' || s[0] == '\t')) {
     s++;
@@ -417,7 +445,7 @@ static int lookup_type(cxm_csv *r, const char *s, size_t n, int32_t *type) {
     for (uint32_t k = 0; k < CXM_CSV_TYPE_SLOTS; k++) {
       const type_entry *e = &r->types_tab[(h + k) & (CXM_CSV_TYPE_SLOTS - 1)];
       if (e->type == 0) break;
-      if (e->len == n && memcmp(e->name, s, n) == 0) {
+      if (e->len == n && same_bytes(e->name, s, n)) {
         *type = e->type;
         return CXM_OK;
       }
@@ -440,11 +468,11 @@ static int lookup_channel(cxm_csv *r, const char *s, size_t n, int32_t *id) {
   h = cache_hash(s, n) & (CXM_CSV_CH_CACHE - 1);
   e = &r->chc[h];
   e2 = &r->chc[h ^ 1];
-  if (e->len == n && e->id >= 0 && memcmp(e->label, s, n) == 0) {
+  if (e->len == n && e->id >= 0 && same_bytes(e->label, s, n)) {
     *id = e->id;
     return CXM_OK;
   }
-  if (e2->len == n && e2->id >= 0 && memcmp(e2->label, s, n) == 0) {
+  if (e2->len == n && e2->id >= 0 && same_bytes(e2->label, s, n)) {
     *id = e2->id;
     return CXM_OK;
   }
@@ -476,11 +504,11 @@ static int lookup_segments(cxm_csv *r, const char *s, size_t n, int32_t *set,
     uint32_t h = cache_hash(s, n) & (CXM_CSV_SEG_CACHE - 1);
     segc_entry *e2 = &r->segc[h ^ 1];
     e = &r->segc[h];
-    if (e->len == n && e->id >= 0 && memcmp(e->text, s, n) == 0) {
+    if (e->len == n && e->id >= 0 && same_bytes(e->text, s, n)) {
       *set = e->id;
       return CXM_OK;
     }
-    if (e2->len == n && e2->id >= 0 && memcmp(e2->text, s, n) == 0) {
+    if (e2->len == n && e2->id >= 0 && same_bytes(e2->text, s, n)) {
       *set = e2->id;
       return CXM_OK;
     }
@@ -555,12 +583,14 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
            f[R_TYPE].n);
     return CXM_OK;
   }
-  if (parse_num(f[R_VALUE].p, f[R_VALUE].n, &v) != CXM_OK) {
+  v = v2 = NAN;
+  if (f[R_VALUE].n && parse_num(f[R_VALUE].p, f[R_VALUE].n, &v) != CXM_OK) {
     reject(r, line, CXM_E_PARSE, "bad number in column 'value' (%zu bytes)",
            f[R_VALUE].n);
     return CXM_OK;
   }
-  if (parse_num(f[R_VALUE2].p, f[R_VALUE2].n, &v2) != CXM_OK) {
+  if (f[R_VALUE2].n &&
+      parse_num(f[R_VALUE2].p, f[R_VALUE2].n, &v2) != CXM_OK) {
     reject(r, line, CXM_E_PARSE, "bad number in column 'value2' (%zu bytes)",
            f[R_VALUE2].n);
     return CXM_OK;
@@ -618,38 +648,64 @@ static void put_field(cxm_csv *r, fld *f, size_t col, const char *p,
 }
 
 /*
- * The first ',' in [p, end), or end. Eight bytes at a time where the byte
- * order is known (a word's bytes equal to ',' are found with the exact
- * "zero byte" bit trick), else byte by byte.
+ * Bit i of the result is set when p[i] is ',' (0 <= i < n <= 64). Bytes up
+ * to @p safe (the end of the readable buffer) may be loaded beyond p + n;
+ * they are masked off. SSE2 where the compiler has it, else a portable loop.
  */
-static inline const char *find_comma(const char *p, const char *end) {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  const uint64_t ones7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
-  const uint64_t commas = UINT64_C(0x2C2C2C2C2C2C2C2C);
-  while (end - p >= 8) {
-    uint64_t w, x, m;
-    memcpy(&w, p, 8);
-    x = w ^ commas;                        /* 0 where the byte is ',' */
-    m = ~(((x & ones7) + ones7) | x | ones7); /* 0x80 exactly there */
-    if (m) return p + (__builtin_ctzll(m) >> 3);
-    p += 8;
+static inline uint64_t comma_mask(const char *p, size_t n, const char *safe) {
+  uint64_t mask = 0;
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i commas = _mm_set1_epi8(',');
+  for (; i < n; i += 16) {
+    __m128i v;
+    if ((size_t)(safe - (p + i)) >= 16) {
+      v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    } else {
+      char tmp[16] = {0};
+      memcpy(tmp, p + i, n - i);
+      v = _mm_loadu_si128((const __m128i *)(const void *)tmp);
+    }
+    mask |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, commas))
+            << i;
   }
+  if (n < 64) mask &= ((uint64_t)1 << n) - 1;
+#else
+  (void)safe;
+  for (; i < n; i++) mask |= (uint64_t)(p[i] == ',') << i;
 #endif
-  while (p < end && *p != ',') p++;
-  return p;
+  return mask;
 }
 
-/* Split a record that holds no '"'. */
-static void split_plain(cxm_csv *r, const char *rec, size_t len, fld *f) {
-  const char *p = rec, *end = rec + len;
-  size_t col = 0, maxcol = r->maxcol;
-  for (;;) {
-    const char *c = find_comma(p, end);
-    put_field(r, f, col, p, (size_t)(c - p));
-    if (c == end || ++col >= maxcol) break;
-    p = c + 1;
+static inline unsigned lowest_bit(uint64_t m) {
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(m);
+#else
+  unsigned k = 0;
+  while (!(m & 1)) {
+    m >>= 1;
+    k++;
   }
+  return k;
+#endif
+}
+
+/* Split a record that holds no '"': the commas of each 64-byte block are
+ * found at once as a bit mask, then visited lowest first. */
+static void split_plain(cxm_csv *r, const char *rec, size_t len, fld *f) {
+  size_t col = 0, maxcol = r->maxcol, start = 0;
+  for (size_t base = 0; base < len; base += 64) {
+    size_t n = len - base < 64 ? len - base : 64;
+    uint64_t m = comma_mask(rec + base, n, r->safe_end);
+    while (m) {
+      size_t pos = base + lowest_bit(m);
+      put_field(r, f, col, rec + start, pos - start);
+      if (++col >= maxcol) return;
+      start = pos + 1;
+      m &= m - 1;
+    }
+  }
+  put_field(r, f, col, rec + start, len - start);
 }
 
 /*
@@ -863,6 +919,7 @@ static int consume(cxm_csv *r, const char *p, size_t n) {
       return rc;
     }
     if (!re) return CXM_OK;
+    r->safe_end = r->carry + r->carry_cap;
     rc = on_record(r, r->carry, r->carry_len, r->carry_nl, 1);
     r->carry_len = 0;
     r->carry_nl = 0;
@@ -874,6 +931,7 @@ static int consume(cxm_csv *r, const char *p, size_t n) {
    * rather than once per line. */
   const char *nq = memchr(p, '"', (size_t)(end - p));
   if (!nq) nq = end;
+  r->safe_end = end;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) break;
@@ -1074,6 +1132,7 @@ int cxm_csv_finish(cxm_csv *r) {
                "unterminated quoted field (runs to the end of input)");
       }
     } else {
+      r->safe_end = r->carry + r->carry_cap;
       rc = on_record(r, r->carry, r->carry_len, r->carry_nl, 1);
     }
     r->carry_len = 0;
