@@ -60,6 +60,27 @@ run decimals3-window 6 --decimals 3 --from 1767830400 --to 2026-01-25T00:00:00Z
 run trailing-7 7 --trailing-days 7 --as-of 2026-01-20T05:00 --utc-offset +05:30
 run trailing-latest 8 --trailing-days 3
 
+# The bundled sample stream (with its malformed lines), whole and windowed.
+sample="$srcdir/examples/data/sample-events.csv"
+if test -f "$sample"; then
+  for opts in "" "--utc-offset +07:00 --from 2026-01-10 --to 2026-02-01"; do
+    # shellcheck disable=SC2086
+    if "$cxm" report --format json --key-hex "$key" $opts "$sample" \
+        > "$tmp/sample.cxm.json" 2> "$tmp/sample.err"; then
+      "$py" "$ref/cxm_ref.py" $opts "$sample" > "$tmp/sample.ref.json" &&
+        "$py" "$ref/compare_reports.py" "$tmp/sample.cxm.json" \
+          "$tmp/sample.ref.json" "sample-events.csv $opts" || fail=1
+    else
+      echo "FAIL sample: cxm exited with an error:" >&2
+      cat "$tmp/sample.err" >&2
+      fail=1
+    fi
+  done
+else
+  echo "FAIL: $sample is missing" >&2
+  fail=1
+fi
+
 # Two files into one handle equal the concatenated stream.
 "$py" "$ref/gen_stream.py" 5 > "$tmp/split.csv" || exit 99
 lines=$(wc -l < "$tmp/split.csv")

@@ -91,7 +91,10 @@ def parse_time(s, off):
     h = int(m.group(4) or 0)
     mi = int(m.group(5) or 0)
     sec = int(m.group(6) or 0)
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and sec < 61):
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    mdays = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    if not (1 <= mo <= 12 and 1 <= d <= mdays[mo - 1] and h < 24 and mi < 60
+            and sec < 61):
         return None
     z = m.group(8)
     zoff = off if z is None else parse_offset(z)

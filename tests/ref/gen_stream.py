@@ -155,6 +155,9 @@ def main(argv):
         lambda t, c: [str(t), "", "touch", "web", "", "", "", ""],
         lambda t, c: [str(t), c, "session", "web", "-1", "", "", ""],
         lambda t, c: [str(t), "", "spend", "ads", "", "", "", ""],
+        lambda t, c: ["2026-02-30T10:00:00Z", c, "touch", "web", "", "", "", ""],
+        lambda t, c: ["yesterday", c, "touch", "web", "", "", "", ""],
+        lambda t, c: [str(t), c, "csat", "web", "four", "", "", ""],
         # far late (10 days before the stream's end), with a segment change
         # that must not be applied
         lambda t, c: [str(T0 + (SPAN_DAYS - 12) * 86400), c, "purchase",
@@ -162,7 +165,7 @@ def main(argv):
         lambda t, c: [str(T0 + (SPAN_DAYS - 12) * 86400), "", "spend", "web",
                       "5", "", "", ""],
     ]
-    for j in range(40):
+    for j in range(45):
         t = T0 + rng.randrange(SPAN_DAYS * 86400)
         f = bad[j % len(bad)]
         if j % len(bad) >= len(bad) - 2:
