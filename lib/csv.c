@@ -9,7 +9,8 @@
  *   records are parsed straight from the caller's buffer; only the one
  *   record that straddles two calls is copied (the "carry").
  * - A record without any '"' (the common case) is found with memchr('\n')
- *   and split with memchr(','); a record with quotes goes through a small
+ *   and split with a bit mask of its commas per 64-byte block; a record
+ *   with quotes goes through a small
  *   state machine that also knows where quoted newlines are. Quotes count
  *   only at the start of a field; a quote inside an unquoted field, or
  *   bytes after a closing quote, are kept literally (lenient, like most
@@ -93,7 +94,7 @@ struct cxm_csv {
 
   /* the current stream */
   int have_header;
-  int failed;       /* sticky status of a bad header, until finish */
+  int failed;       /* sticky: bad header or no memory, until finish */
   uint64_t line;    /* physical lines consumed */
   uint8_t bom_n;    /* bytes of a UTF-8 BOM matched at the stream start */
   uint8_t bom_done;
@@ -348,16 +349,24 @@ static void report(cxm_csv *r, uint64_t line, int status, const char *msg) {
   if (r->err_fn) r->err_fn(r->err_user, line, status, msg);
 }
 
-static void core_detail(char *buf, size_t cap, uint64_t line, int status,
-                        int32_t type) {
-  const char *tn = cxm_event_type_name(type);
+/* The reason the core gave for event i, as precise as its fields allow. */
+static void core_detail(const cxm_csv *r, size_t i, int status, char *buf,
+                        size_t cap) {
+  const char *tn = cxm_event_type_name(r->types[i]);
   const char *why;
+  int64_t t = r->times[i];
   switch (status) {
     case CXM_E_RANGE:
-      why = "time outside 1970..2105 or a number outside its range";
+      if (t < CXM_TIME_FIRST || t > CXM_TIME_LAST)
+        why = "time outside 1970-01-01..2105-12-31";
+      else
+        why = "number outside the range of its event type";
       break;
     case CXM_E_MISSING:
-      why = "customer id or required number missing";
+      if (r->offs[i + 1] == r->offs[i] && r->types[i] != CXM_EV_SPEND)
+        why = "customer id missing";
+      else
+        why = "required number missing in column 'value'";
       break;
     case CXM_E_LATE:
       why = "older than the lateness bound for its customer or channel";
@@ -369,8 +378,9 @@ static void core_detail(char *buf, size_t cap, uint64_t line, int status,
       why = "event not accepted";
       break;
   }
-  snprintf(buf, cap, "line %llu: %s (%s event): %s", (unsigned long long)line,
-           why, tn ? tn : "unknown", cxm_strerror(status));
+  snprintf(buf, cap, "line %llu: %s (%s event): %s",
+           (unsigned long long)r->lines[i], why, tn ? tn : "unknown",
+           cxm_strerror(status));
 }
 
 /* Commit the batch and report its rejections (parser and core) in order. */
@@ -398,7 +408,7 @@ static int flush(cxm_csv *r) {
       continue;
     }
     if (s == CXM_E_NOMEM) rc = CXM_E_NOMEM;
-    core_detail(msg, sizeof msg, r->lines[i], s, r->types[i]);
+    core_detail(r, i, s, msg, sizeof msg);
     report(r, r->lines[i], s, msg);
   }
   for (; j < r->npend; j++)
