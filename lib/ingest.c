@@ -10,7 +10,6 @@
  * taken out and the new one put in.
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,8 +147,8 @@ static void new_buyer(cxm_ctx *ctx, int32_t day, uint8_t ch, int64_t v) {
 static int64_t money_round(double m) {
   double fl = floor(m);
   double frac = m - fl;
-  if (fabs(frac - 0.5) <= 4.0 * DBL_EPSILON * (m > 1.0 ? m : 1.0))
-    return (int64_t)fl + 1;
+  double ulp = nextafter(m, INFINITY) - m;
+  if (fabs(frac - 0.5) <= 4.0 * ulp) return (int64_t)fl + 1;
   return llround(m);
 }
 
