@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/deps.sh
 if [ ! -f build/Makefile ]; then
-  autoreconf -fi
+  autoreconf -fi > /dev/null
   mkdir -p build
   (cd build && ../configure -q)
 fi

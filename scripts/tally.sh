@@ -16,6 +16,6 @@ for log in "$@"; do
       sed -n 's/^[0-9]*%: Checks: \([0-9]*\),.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
   checks=$((checks + c))
 done
-echo "Check assertions run (Checks: lines): $checks"
+echo "Check test functions run (sum of the suites' \"Checks:\" lines): $checks"
 if [ $skip -ne 0 ]; then echo "$skip skipped"; fi
 echo "$pass passed, $fail failed"
