@@ -98,16 +98,18 @@ taskset -c "$cpu" "$build/bench_ingest" "$customers" "$events" "$days" "$seed" "
 # ---- 5. The report: cxm on one core, DuckDB with $dthreads threads.
 log "cxm report --format json (taskset -c $cpu)"
 t0=$(now)
-/usr/bin/time -f "cxm: %e s wall, %U s user, %S s sys, max RSS %M KB" \
+/usr/bin/time -o "$out/cxm.time" -f "cxm: %e s wall, %U s user, %S s sys, max RSS %M KB" \
   taskset -c "$cpu" "$cxm" report --format json "$csv" >"$out/cxm.json"
 t_cxm=$(elapsed "$t0" "$(now)")
+cat "$out/cxm.time"
 echo "cxm report: $t_cxm s"
 
 log "DuckDB report (threads=$dthreads)"
 t0=$(now)
-/usr/bin/time -f "duckdb: %e s wall, %U s user, %S s sys, max RSS %M KB" \
+/usr/bin/time -o "$out/duckdb.time" -f "duckdb: %e s wall, %U s user, %S s sys, max RSS %M KB" \
   node "$here/duckdb/report.mjs" --threads "$dthreads" --timing "$csv" >"$out/duckdb.json"
 t_duck=$(elapsed "$t0" "$(now)")
+cat "$out/duckdb.time"
 echo "duckdb report: $t_duck s"
 
 # ---- 6. Agreement and the ratio.
@@ -116,6 +118,11 @@ agree=0
 /usr/bin/python3 "$here/compare.py" "$out/cxm.json" "$out/duckdb.json" || agree=$?
 ratio=$(awk -v d="$t_duck" -v c="$t_cxm" 'BEGIN { printf "%.2f", d / c }')
 echo "ratio DuckDB time / cxm time: $ratio ($t_duck s / $t_cxm s; cxm on 1 core, DuckDB with $dthreads threads)"
+# CPU seconds (user + sys): the figure to read when the machine was shared.
+cpu_of() { awk '{ for (i = 1; i < NF; i++) { if ($(i + 1) == "s" && ($(i + 2) ~ /^user/ || $(i + 2) ~ /^sys/)) s += $i } } END { printf "%.2f", s }' "$1"; }
+c_cxm=$(cpu_of "$out/cxm.time")
+c_duck=$(cpu_of "$out/duckdb.time")
+echo "cpu seconds (user+sys): DuckDB $c_duck, cxm $c_cxm; ratio $(awk -v d="$c_duck" -v c="$c_cxm" 'BEGIN { printf "%.2f", d / c }')"
 if [ "$agree" -ne 0 ]; then
   echo "reports DISAGREE (see the differences above)"
   exit 1
