@@ -138,7 +138,7 @@ static int parse_iso(const char *s, size_t len, int64_t local_offset,
                      int64_t *out)
 {
   size_t i = 0;
-  int y, mo, d, h = 0, mi = 0, sec = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   int64_t zone = local_offset;
 
   if (!digits(s, len, &i, 4, &y) || i >= len || s[i++] != '-' ||
