@@ -11,16 +11,14 @@
 
 #include "internal.h"
 
-static int64_t fdiv(int64_t a, int64_t b)
-{
+static int64_t fdiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0)))
     q--;
   return q;
 }
 
-int64_t cxm__days_from_civil(int64_t year, int month, int day)
-{
+int64_t cxm__days_from_civil(int64_t year, int month, int day) {
   /*
    * Count years from March 1st, so that a leap day is the last day of its
    * counting year. Counting year yy runs from March 1st of yy to the end of
@@ -37,13 +35,11 @@ int64_t cxm__days_from_civil(int64_t year, int month, int day)
   return 365 * yy + leaps + before_month + (day - 1) - 719468;
 }
 
-static int is_leap(int64_t y)
-{
+static int is_leap(int64_t y) {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-int cxm__days_in_month(int64_t year, int month)
-{
+int cxm__days_in_month(int64_t year, int month) {
   static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30,
                                         31, 31, 30, 31, 30, 31};
   if (month < 1 || month > 12)
@@ -53,14 +49,12 @@ int cxm__days_in_month(int64_t year, int month)
   return dim[month - 1];
 }
 
-static int isdig(char c)
-{
+static int isdig(char c) {
   return c >= '0' && c <= '9';
 }
 
 /* Exactly @p n digits at s[*i]; advances *i. */
-static int digits(const char *s, size_t len, size_t *i, int n, int *out)
-{
+static int digits(const char *s, size_t len, size_t *i, int n, int *out) {
   int v = 0;
   if (len - *i < (size_t)n)
     return 0;
@@ -82,8 +76,7 @@ static int digits(const char *s, size_t len, size_t *i, int n, int *out)
  * neighbouring digits into 2-, 4- and 8-digit numbers in place, each step a
  * multiply-add of the word by itself shifted by one lane.
  */
-static int eight_digits(const char *s, uint32_t *out)
-{
+static int eight_digits(const char *s, uint32_t *out) {
   const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0);
   uint64_t w;
   memcpy(&w, s, 8);
@@ -99,8 +92,7 @@ static int eight_digits(const char *s, uint32_t *out)
 }
 #endif
 
-static int parse_unix(const char *s, size_t len, int64_t *out)
-{
+static int parse_unix(const char *s, size_t len, int64_t *out) {
   size_t i = 0;
   int neg = 0;
   int64_t v = 0;
@@ -135,8 +127,7 @@ static int parse_unix(const char *s, size_t len, int64_t *out)
 }
 
 static int parse_iso(const char *s, size_t len, int64_t local_offset,
-                     int64_t *out)
-{
+                     int64_t *out) {
   size_t i = 0;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   int64_t zone = local_offset;
@@ -200,8 +191,7 @@ static int parse_iso(const char *s, size_t len, int64_t local_offset,
 }
 
 int cxm__time_parse(const char *s, size_t len, int64_t local_offset,
-                    int64_t *out)
-{
+                    int64_t *out) {
   while (len > 0 && (s[0] == ' ' || s[0] == '\t')) {
     s++;
     len--;
@@ -236,8 +226,7 @@ int cxm__time_parse(const char *s, size_t len, int64_t local_offset,
   return parse_unix(s, len, out);
 }
 
-int cxm_time_parse(cxm_ctx *ctx, const char *text, size_t len, int64_t *time)
-{
+int cxm_time_parse(cxm_ctx *ctx, const char *text, size_t len, int64_t *time) {
   int64_t t;
   int st;
   if (ctx == NULL)
