@@ -69,6 +69,13 @@ typedef struct pending {
   char msg[CXM_CSV_MSG];
 } pending;
 
+/* A rejection the core reported through its hook during a batch. */
+typedef struct core_rej {
+  uint32_t idx;
+  int status;
+  uint32_t off; /* of its message in core_text */
+} core_rej;
+
 typedef struct chc_entry {
   int32_t id; /* -2 = empty */
   uint8_t len;
@@ -135,6 +142,12 @@ struct cxm_csv {
   /* parser rejections of the batch, in line order */
   pending *pend;
   size_t npend;
+
+  /* the core's messages for the batch's rejected events, in index order */
+  core_rej *crej;
+  size_t ncrej, crej_cap;
+  char *core_text;
+  size_t core_text_len, core_text_cap;
 
   /* status to return from the current call (e.g. an event hit NOMEM) */
   int deferred;
@@ -383,18 +396,59 @@ static void core_detail(const cxm_csv *r, size_t i, int status, char *buf,
            cxm_strerror(status));
 }
 
+/* The core's hook, called in index order for each event it rejects
+ * during cxm_events_add(): keep the message; it is reported once the batch
+ * is done (the error handler may call back into the handle, which must not
+ * happen in the middle of a batch). */
+static void on_core_reject(void *user, size_t idx, int status,
+                           const char *msg) {
+  cxm_csv *r = user;
+  size_t len = strlen(msg) + 1;
+  void *b;
+  if (idx >= r->n) return;
+  if (r->ncrej == r->crej_cap) {
+    b = r->crej;
+    if (grow(r->ctx, &b, &r->crej_cap, r->ncrej + 1, sizeof *r->crej) !=
+        CXM_OK)
+      return; /* the generic reason will do */
+    r->crej = b;
+  }
+  if (r->core_text_cap - r->core_text_len < len) {
+    b = r->core_text;
+    if (grow(r->ctx, &b, &r->core_text_cap, r->core_text_len + len, 1) !=
+        CXM_OK)
+      return;
+    r->core_text = b;
+  }
+  memcpy(r->core_text + r->core_text_len, msg, len);
+  r->crej[r->ncrej].idx = (uint32_t)idx;
+  r->crej[r->ncrej].status = status;
+  r->crej[r->ncrej].off = (uint32_t)r->core_text_len;
+  r->ncrej++;
+  r->core_text_len += len;
+}
+
 /* Commit the batch and report its rejections (parser and core) in order. */
 static int flush(cxm_csv *r) {
-  size_t n = r->n, j = 0;
+  size_t n = r->n, j = 0, k = 0;
   int rc = CXM_OK, st = CXM_OK;
-  char msg[CXM_CSV_MSG + 64];
+  char msg[CXM_CSV_MSG + 256];
   if (n > 0) {
     size_t acc = 0;
+    cxm_ctx *ctx = r->ctx;
+    void (*saved)(void *, size_t, int, const char *) = ctx->on_reject;
+    void *saved_user = ctx->on_reject_user;
     r->offs[n] = (int64_t)r->ids_len;
     for (size_t i = 0; i < n; i++) r->statuses[i] = -1;
-    st = cxm_events_add(r->ctx, n, r->times, r->types, r->ids, r->offs,
+    r->ncrej = 0;
+    r->core_text_len = 0;
+    ctx->on_reject = on_core_reject;
+    ctx->on_reject_user = r;
+    st = cxm_events_add(ctx, n, r->times, r->types, r->ids, r->offs,
                         r->channels, r->values, r->values2, r->segsets, &acc,
                         r->statuses);
+    ctx->on_reject = saved;
+    ctx->on_reject_user = saved_user;
   }
   for (size_t i = 0; i < n; i++) {
     int s = r->statuses[i];
@@ -403,12 +457,18 @@ static int flush(cxm_csv *r) {
       report(r, r->pend[j].line, r->pend[j].status, r->pend[j].msg);
       j++;
     }
+    while (k < r->ncrej && r->crej[k].idx < i) k++;
     if (s == CXM_OK) {
       r->n_acc++;
       continue;
     }
     if (s == CXM_E_NOMEM) rc = CXM_E_NOMEM;
-    core_detail(r, i, s, msg, sizeof msg);
+    if (k < r->ncrej && r->crej[k].idx == i && r->crej[k].status == s)
+      snprintf(msg, sizeof msg, "line %llu: %s: %s",
+               (unsigned long long)r->lines[i],
+               r->core_text + r->crej[k].off, cxm_strerror(s));
+    else
+      core_detail(r, i, s, msg, sizeof msg);
     report(r, r->lines[i], s, msg);
   }
   for (; j < r->npend; j++)
@@ -416,6 +476,8 @@ static int flush(cxm_csv *r) {
   r->n = 0;
   r->npend = 0;
   r->ids_len = 0;
+  r->ncrej = 0;
+  r->core_text_len = 0;
   if (rc != CXM_OK) {
     cxm__seterr(r->ctx, rc, "CSV: events were rejected for lack of memory");
     r->deferred = rc;
@@ -1070,6 +1132,8 @@ void cxm_csv_destroy(cxm_csv *r) {
   CXM_CSV_FREE(r->carry, r->carry_cap);
   CXM_CSV_FREE(r->scratch, r->scratch_cap);
   CXM_CSV_FREE(r->roles, r->roles_cap);
+  CXM_CSV_FREE(r->crej, r->crej_cap * sizeof *r->crej);
+  CXM_CSV_FREE(r->core_text, r->core_text_cap);
 #undef CXM_CSV_FREE
   cxm__free(ctx, r, sizeof *r);
 }

@@ -850,6 +850,9 @@ START_TEST(csv_bad_lines) {
   }
   t_stats(r, 15, 2, 13);
   T_KPI(ctx, CXM_KPI_NPS, CXM_ALL, CXM_ALL, 100.0, 2);
+  /* The core's own reason reaches the message: the score's range. */
+  ck_assert_msg(strstr(log.msg[6], "0..10") != NULL, "'%s'", log.msg[6]);
+  ck_assert_msg(strstr(log.msg[8], "1970") != NULL, "'%s'", log.msg[8]);
   cxm_csv_destroy(r);
   cxm_ctx_destroy(ctx);
 }
@@ -1027,6 +1030,51 @@ START_TEST(csv_reuse) {
 }
 END_TEST
 
+/* The error handler may call back into the handle: it runs after the
+ * batch is committed, never in the middle of cxm_events_add(). */
+typedef struct reentry {
+  cxm_ctx *ctx;
+  int calls;
+  int64_t accepted_seen[4];
+} reentry;
+
+static void on_err_reenter(void *user, uint64_t line, int status,
+                           const char *msg) {
+  reentry *re = user;
+  double v;
+  int64_t n;
+  (void)line;
+  (void)status;
+  (void)msg;
+  ck_assert_int_eq(cxm_kpi_get(re->ctx, CXM_KPI_NPS, CXM_ALL, CXM_ALL,
+                               CXM_TIME_MIN, CXM_TIME_MAX, &v, &n),
+                   CXM_OK);
+  if (re->calls < 4) re->accepted_seen[re->calls] = n;
+  re->calls++;
+}
+
+START_TEST(csv_handler_reentry) {
+  static const char text[] = "time,customer,type,value\n"
+                             "2026-01-01,a,nps,10\n"
+                             "2026-01-01,b,nps,11\n" /* core rejects */
+                             "2026-01-01,c,nps,x\n"  /* parser rejects */
+                             "2026-01-01,d,nps,0\n";
+  cxm_ctx *ctx = t_new();
+  reentry re = {ctx, 0, {0}};
+  cxm_csv *r = t_reader(ctx, NULL);
+  ck_assert_int_eq(cxm_csv_set_error_handler(r, on_err_reenter, &re),
+                   CXM_OK);
+  ck_assert_int_eq(t_feed_all(r, text, sizeof text - 1), CXM_OK);
+  ck_assert_int_eq(re.calls, 2);
+  /* Both reports came after the batch (a and d) was committed. */
+  ck_assert_int_eq(re.accepted_seen[0], 2);
+  ck_assert_int_eq(re.accepted_seen[1], 2);
+  T_KPI(ctx, CXM_KPI_NPS, CXM_ALL, CXM_ALL, 0.0, 2);
+  cxm_csv_destroy(r);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
 START_TEST(csv_null_args) {
   cxm_ctx *ctx = t_new();
   cxm_csv *r = NULL;
@@ -1152,6 +1200,7 @@ static Suite *csv_suite(void) {
   tcase_add_test(tc, csv_local_days);
   tcase_add_test(tc, csv_batches);
   tcase_add_test(tc, csv_reuse);
+  tcase_add_test(tc, csv_handler_reentry);
   tcase_add_test(tc, csv_null_args);
   tcase_add_test(tc, csv_alloc_failure);
   suite_add_tcase(s, tc);
