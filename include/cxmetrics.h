@@ -489,13 +489,21 @@ CXM_API int cxm_stat_get(cxm_ctx *ctx, int stat, int64_t *value);
  *  The canonical CSV: a header row naming columns, found by name:
  *  `time,customer,type,channel,value,value2,segments` (`time` and `type`
  *  required; unknown columns such as `text` are ignored, whatever bytes they
- *  hold). RFC 4180 quoting; LF or CRLF line ends. `time` is Unix seconds or
- *  ISO-8601 (`YYYY-MM-DD`, `YYYY-MM-DDThh:mm[:ss[.frac]]` with `Z` or
- *  `+hh:mm`/`-hh:mm`; without a zone, or a bare date, the time is in the
- *  handle's UTC offset). `segments` is `;`-separated labels: non-empty sets
- *  the customer's segments from that event on, `-` clears them. Empty
- *  numbers are absent. A malformed line is rejected with its line number and
- *  reason (the error handler, and counted); the stream goes on.
+ *  hold). RFC 4180 quoting; LF or CRLF line ends. `time` is Unix seconds (a
+ *  fraction is rounded down) or ISO-8601: `YYYY-MM-DD`, or
+ *  `YYYY-MM-DDThh:mm[:ss[.frac]]` (`t` or a space may stand for `T`) with
+ *  `Z`, `+hh:mm`, `+hhmm` or `+hh` (or `-`); without a zone, or a bare date,
+ *  the time is in the handle's UTC offset. Blanks around a value are
+ *  ignored. `segments` is `;`-separated labels: non-empty sets the customer's
+ *  segments from that event on, `-` clears them. Empty numbers are absent.
+ *  A malformed line is rejected with its line number and reason (the error
+ *  handler, and counted); the stream goes on.
+ *
+ *  Events are committed to the handle in batches of 4096; the error handler
+ *  runs for a line once its batch is committed, in line order (possibly
+ *  during a later cxm_csv_feed() or in cxm_csv_finish()). After
+ *  cxm_csv_finish() every event is committed and lines == accepted +
+ *  rejected. See docs/csv.md.
  *  @{ */
 
 /** @brief Opaque CSV reader bound to a handle. */
@@ -516,10 +524,16 @@ CXM_API void cxm_csv_destroy(cxm_csv *csv);
 CXM_API int cxm_csv_set_error_handler(cxm_csv *csv, cxm_csv_error_fn fn,
                                       void *user);
 /** @brief Feed bytes; lines may be split across calls arbitrarily.
- *  @return ::CXM_OK (rejected lines are reported, not returned),
- *  ::CXM_E_PARSE when the header lacks a required column, ::CXM_E_NOMEM. */
+ *  @return ::CXM_OK (rejected lines are reported, not returned);
+ *  ::CXM_E_PARSE when the header lacks a required column or repeats one
+ *  (returned again by every feed until cxm_csv_finish()); ::CXM_E_NOMEM when
+ *  memory ran out (events already buffered are not lost; lines rejected for
+ *  lack of memory are reported). */
 CXM_API int cxm_csv_feed(cxm_csv *csv, const void *data, size_t len);
-/** @brief End of input: processes a last line without a line end. */
+/** @brief End of a stream: processes a last line without a line end,
+ *  commits every buffered event and reports the remaining rejected lines.
+ *  The reader may then be fed a new stream, which starts with its own header
+ *  and line 1; the counters keep adding up across streams. */
 CXM_API int cxm_csv_finish(cxm_csv *csv);
 /** @brief Counters of the reader; any pointer may be NULL. @p lines counts
  *  data records (not the header). */
