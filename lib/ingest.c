@@ -147,8 +147,8 @@ static void new_buyer(cxm_ctx *ctx, int32_t day, uint8_t ch, int64_t v) {
 static int64_t money_round(double m) {
   double fl = floor(m);
   double frac = m - fl;
-  double ulp = nextafter(m, INFINITY) - m;
-  if (fabs(frac - 0.5) <= 4.0 * ulp) return (int64_t)fl + 1;
+  if (fabs(frac - 0.5) < 1e-3 && fabs(frac - 0.5) <= 4.0 * (nextafter(m, INFINITY) - m))
+    return (int64_t)fl + 1;
   return llround(m);
 }
 
@@ -376,7 +376,7 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
   /* From here on nothing can fail. */
   uint32_t ri = found >= 0 ? (uint32_t)found : cxm__custtab_insert(tab, hash);
   cxm_cust *r = &tab->recs[ri];
-  cust_move_segset(ctx, r, set);
+  if (r->segset != set) cust_move_segset(ctx, r, set);
 
   evdelta d;
   event_deltas(e, minor, &d);

@@ -230,8 +230,31 @@ CXM_HIDDEN void cxm__series_sum(const cxm_series *s, int64_t from_day,
 
 CXM_HIDDEN int cxm__stage_init(cxm_ctx *ctx, cxm_stage *s, uint32_t cap, int width);
 CXM_HIDDEN void cxm__stage_free(cxm_ctx *ctx, cxm_stage *s);
-CXM_HIDDEN int64_t *cxm__stage_ev(cxm_ctx *ctx, int32_t day, uint32_t set, uint32_t col);
+CXM_HIDDEN int64_t *cxm__stage_ev_insert(cxm_ctx *ctx, int32_t day, uint32_t set,
+                                         uint32_t col);
 CXM_HIDDEN int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t ch);
+static inline uint32_t cxm__key_slot(uint64_t key, uint32_t mask) {
+  return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 40) & mask;
+}
+
+#define CXM_EV_KEY(day, set, col) \
+  (((uint64_t)(uint32_t)(day) << 32) | ((uint64_t)(set) << 8) | (uint64_t)(col))
+
+/* The staged event-level cell of (day, segment set, column), created (with
+   the day rows of all its scopes) when new; NULL when memory ran out. */
+static inline int64_t *cxm__stage_ev(cxm_ctx *ctx, int32_t day, uint32_t set,
+                                     uint32_t col) {
+  const cxm_stage *st = &ctx->stage_ev;
+  uint64_t key = CXM_EV_KEY(day, set, col);
+  uint32_t i = cxm__key_slot(key, st->mask);
+  for (;;) {
+    uint32_t c = st->index[i];
+    if (c == 0) return cxm__stage_ev_insert(ctx, day, set, col);
+    if (st->keys[c - 1] == key) return st->vals + (size_t)(c - 1) * NEV;
+    i = (i + 1) & st->mask;
+  }
+}
+
 /* Adds every staged update to its scopes; needed before any read of rows. */
 CXM_HIDDEN void cxm__flush(cxm_ctx *ctx);
 

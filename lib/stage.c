@@ -18,10 +18,6 @@
 
 #include "internal.h"
 
-static inline uint32_t key_slot(uint64_t key, uint32_t mask) {
-  return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 40) & mask;
-}
-
 int cxm__stage_init(cxm_ctx *ctx, cxm_stage *s, uint32_t cap, int width) {
   memset(s, 0, sizeof *s);
   s->cap = cap;
@@ -42,9 +38,6 @@ void cxm__stage_free(cxm_ctx *ctx, cxm_stage *s) {
 }
 
 /* ---- event-level ------------------------------------------------------------ */
-
-#define EV_KEY(day, set, col) \
-  (((uint64_t)(uint32_t)(day) << 32) | ((uint64_t)(set) << 8) | (uint64_t)(col))
 
 /* Calls fn on each day series of the scopes a fine cell belongs to. */
 #define FOR_EACH_SCOPE(ctx, set, col, S, BODY)                         \
@@ -79,16 +72,11 @@ static void flush_ev(cxm_ctx *ctx) {
   st->count = 0;
 }
 
-int64_t *cxm__stage_ev(cxm_ctx *ctx, int32_t day, uint32_t set, uint32_t col) {
+int64_t *cxm__stage_ev_insert(cxm_ctx *ctx, int32_t day, uint32_t set,
+                              uint32_t col) {
   cxm_stage *st = &ctx->stage_ev;
-  uint64_t key = EV_KEY(day, set, col);
-  uint32_t i = key_slot(key, st->mask);
-  for (;;) {
-    uint32_t c = st->index[i];
-    if (c == 0) break;
-    if (st->keys[c - 1] == key) return st->vals + (size_t)(c - 1) * NEV;
-    i = (i + 1) & st->mask;
-  }
+  uint64_t key = CXM_EV_KEY(day, set, col);
+  uint32_t i = cxm__key_slot(key, st->mask);
   /* A new fine cell: make sure every scope has its day row, so that the
      flush can never fail; a failure here leaves all counts as they were. */
   int failed = 0;
@@ -100,7 +88,7 @@ int64_t *cxm__stage_ev(cxm_ctx *ctx, int32_t day, uint32_t set, uint32_t col) {
   if (failed) return NULL;
   if (st->count == st->cap) {
     flush_ev(ctx);
-    i = key_slot(key, st->mask);
+    i = cxm__key_slot(key, st->mask);
   }
   while (st->index[i]) i = (i + 1) & st->mask;
   uint32_t c = st->count++;
@@ -138,7 +126,7 @@ static void flush_cc(cxm_ctx *ctx) {
 int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t ch) {
   cxm_stage *st = &ctx->stage_cc;
   uint64_t key = ((uint64_t)set << 16) | ((uint64_t)group << 8) | ch;
-  uint32_t i = key_slot(key, st->mask);
+  uint32_t i = cxm__key_slot(key, st->mask);
   for (;;) {
     uint32_t c = st->index[i];
     if (c == 0) break;
@@ -147,7 +135,7 @@ int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t ch) {
   }
   if (st->count == st->cap) {
     flush_cc(ctx);
-    i = key_slot(key, st->mask);
+    i = cxm__key_slot(key, st->mask);
   }
   while (st->index[i]) i = (i + 1) & st->mask;
   uint32_t c = st->count++;
