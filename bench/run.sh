@@ -85,10 +85,12 @@ size=$(stat -c %s "$csv")
 echo "data: $csv, $size bytes ($customers customers, $events events, $days days, seed $seed)"
 cat "$csv" >/dev/null # into the page cache, for every reader alike
 
-# ---- 3. DuckDB's client, installed from the lock file.
+# ---- 3. DuckDB's client, the version pinned in package.json / the lock file.
+# (`npm install`, not `npm ci`: npm ci wants the other platforms' optional
+# binding packages in the lock file, which npm did not record there.)
 if [ ! -d "$here/duckdb/node_modules/@duckdb/node-api" ]; then
-  log "npm ci in bench/duckdb"
-  (cd "$here/duckdb" && npm ci --no-audit --no-fund >/dev/null)
+  log "npm install in bench/duckdb"
+  (cd "$here/duckdb" && npm install --no-audit --no-fund >/dev/null)
 fi
 
 # ---- 4. Ingest speed and state size (one core).
