@@ -18,8 +18,8 @@
 
 #define NO_INDEX SIZE_MAX
 #define CHUNK 256
-#define AHEAD_SLOT 16
-#define AHEAD_REC 8
+#define AHEAD_SLOT 8
+#define AHEAD_REC 4
 
 typedef struct ev_in {
   int64_t time;

@@ -14,9 +14,15 @@ static inline uint64_t rotl(uint64_t x, int b) {
 }
 
 static inline uint64_t load_le64(const unsigned char *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v; /* one unaligned load where the byte order allows it */
+  memcpy(&v, p, sizeof v);
+  return v;
+#else
   return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
          (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
          (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+#endif
 }
 
 #define SIPROUND(v0, v1, v2, v3) \
