@@ -256,8 +256,10 @@ CXM_API int cxm_segment_label(cxm_ctx *ctx, int32_t id,
 
 /**
  * @brief Intern a set of segments, for the batch path's segment column.
+ * @param ctx the handle.
  * @param segments @p n segment ids (order and duplicates do not matter);
  *   may be NULL when @p n is 0.
+ * @param n the number of ids in @p segments.
  * @param[out] set_id the set's id; the empty set is always id 0.
  * @return ::CXM_OK, ::CXM_E_ARG (unknown segment id), ::CXM_E_LIMIT (more
  *   than ::CXM_SEGMENTS_PER_CUSTOMER_MAX distinct segments, or too many sets).
@@ -282,11 +284,13 @@ CXM_API int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
  *  (exactly-once delivery comes from the caller's stream positions).
  *  @{ */
 
-/** @brief First and last accepted event time (1970-01-01, 2105-12-31 23:59:59). */
+/** @brief First accepted event time: 1970-01-01 00:00:00 UTC. */
 #define CXM_TIME_FIRST INT64_C(0)
+/** @brief Last accepted event time: 2105-12-31 23:59:59 UTC. */
 #define CXM_TIME_LAST INT64_C(4291747199)
-/** Unbounded ends for query windows. */
+/** @brief Unbounded start of a query window. */
 #define CXM_TIME_MIN INT64_MIN
+/** @brief Unbounded end of a query window. */
 #define CXM_TIME_MAX INT64_MAX
 
 /**
@@ -321,6 +325,7 @@ CXM_API const char *cxm_event_type_name(int32_t type);
 
 /**
  * @brief Add one event.
+ * @param ctx the handle.
  * @param time Unix seconds.
  * @param type a ::cxm_event_type.
  * @param customer, customer_len the customer id; required (non-empty) for
@@ -340,6 +345,7 @@ CXM_API int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type,
  * @brief Add a batch of events given as columns (the fast path).
  *
  * Arrays are read only during the call; ownership stays with the caller.
+ * @param ctx the handle.
  * @param n number of events.
  * @param times n Unix times.
  * @param types n ::cxm_event_type values.
@@ -428,6 +434,8 @@ CXM_API int cxm_kpi_is_money(int kpi);
 
 /**
  * @brief Read a KPI for a scope and a window, without rescanning events.
+ * @param ctx the handle.
+ * @param kpi a ::cxm_kpi id.
  * @param segment a segment id or ::CXM_ALL.
  * @param channel a channel id or ::CXM_ALL.
  * @param from, to the window [from, to) in Unix seconds, both floored to days
