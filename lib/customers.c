@@ -39,6 +39,9 @@ int64_t cxm__custtab_find(const cxm_custtab *t, uint64_t hash) {
   }
 }
 
+/* The prefetch helpers stay out of line on purpose: inlined into the batch
+   loop they measured a third slower on the development machine (and with an
+   early return GCC 12 drops inlined prefetches altogether). */
 void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash) {
   if (t->slots) CXM_PREFETCH_W(&t->slots[slot_home(t, hash)]);
 }
@@ -97,6 +100,7 @@ uint32_t cxm__custtab_insert(cxm_custtab *t, uint64_t hash) {
   cxm_cust *r = &t->recs[idx];
   memset(r, 0, sizeof *r);
   r->hash = hash;
+  r->first_seen = UINT32_MAX; /* no event yet: any time is earlier */
   r->ch_purchase = r->ch_lead = r->ch_interact = CXM_CH_NONE;
   index_put(t, hash, idx);
   return idx;

@@ -378,26 +378,30 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
   cxm_cust *r = &tab->recs[ri];
   if (r->segset != set) cust_move_segset(ctx, r, set);
 
-  evdelta d;
-  event_deltas(e, minor, &d);
-  stage_add(cell, &d);
-
   uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
-  if (!(r->flags & CF_EVENT) || t < r->first_seen) r->first_seen = t;
-  if (!(r->flags & CF_EVENT) || t > r->last_time) r->last_time = t;
+  if (t < r->first_seen) r->first_seen = t;
+  if (t > r->last_time) r->last_time = t;
   r->flags |= CF_EVENT;
+  /* One switch does both levels. The staged cell is written before any
+     customer-level update, which may flush the stage and move cells. */
   switch (e->type) {
-    case CXM_EV_NPS:
+    case CXM_EV_NPS: {
+      unsigned cat = e->v1 >= 9 ? 3u : e->v1 >= 7 ? 2u : 1u;
+      cell[cat == 3 ? E_NPS_PRO : cat == 2 ? E_NPS_PAS : E_NPS_DET]++;
       if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
-        unsigned cat = e->v1 >= 9 ? 3u : e->v1 >= 7 ? 2u : 1u;
         r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
         r->last_nps_time = t;
       }
       break;
-    case CXM_EV_TOUCH:
+    }
+    case CXM_EV_TOUCH: cell[E_TOUCH]++; goto interaction;
+    case CXM_EV_ENGAGE: cell[E_ENGAGE]++; goto interaction;
+    case CXM_EV_MESSAGE_CLICK: cell[E_MSG_CLICK]++; goto interaction;
     case CXM_EV_SESSION:
-    case CXM_EV_ENGAGE:
-    case CXM_EV_MESSAGE_CLICK:
+      cell[E_SES_N]++;
+      cell[E_SES_BOUNCE] += e->v1 == 1.0;
+      cell[E_SES_ENGAGED] += e->v1 >= 2.0 || e->v2 >= 10.0;
+    interaction:
       if ((r->flags & CF_INTERACT) && t >= r->first_interaction) {
         /* the common case: one more interaction, acquisition unchanged */
         r->interactions++;
@@ -407,12 +411,32 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
       }
       break;
     case CXM_EV_PURCHASE:
-    case CXM_EV_REFUND:
-    case CXM_EV_LEAD:
+      cell[E_PUR_N]++;
+      cell[E_PUR_SUM] += minor;
       update_customer_level(ctx, r, e, t, ch, day, minor);
       break;
-    default: /* csat, ces, messages sent and opened, churn: event-level only */
+    case CXM_EV_REFUND:
+      cell[E_REF_N]++;
+      cell[E_REF_SUM] += minor;
+      update_customer_level(ctx, r, e, t, ch, day, minor);
       break;
+    case CXM_EV_LEAD:
+      cell[E_LEADS]++;
+      update_customer_level(ctx, r, e, t, ch, day, minor);
+      break;
+    case CXM_EV_MESSAGE_SENT: cell[E_MSG_SENT]++; break;
+    case CXM_EV_MESSAGE_OPEN: cell[E_MSG_OPEN]++; break;
+    case CXM_EV_CSAT:
+      cell[E_CSAT_N]++;
+      cell[E_CSAT_SUM] += (int64_t)e->v1;
+      cell[E_CSAT_POS] += e->v1 >= 4;
+      break;
+    case CXM_EV_CES:
+      cell[E_CES_N]++;
+      cell[E_CES_SUM] += (int64_t)e->v1;
+      break;
+    case CXM_EV_CHURN: cell[E_CHURN]++; break;
+    default: break;
   }
   note_accepted(ctx, t);
   return CXM_OK;
