@@ -3,12 +3,12 @@
 # are installed. Missing ones are installed with apt-get when running as
 # root; otherwise the command to run is printed and the script fails.
 # Without --all: what building and `make check` need; --all adds what CI
-# needs besides (abigail-tools for the ABI check).
+# needs besides (the ABI check, Valgrind, coverage, libFuzzer).
 set -euo pipefail
 pkgs=(build-essential g++ autoconf automake libtool pkg-config check doxygen
       python3 python3-numpy python3-pandas)
 if [ "${1-}" = --all ]; then
-  pkgs+=(abigail-tools binutils)
+  pkgs+=(abigail-tools binutils valgrind lcov clang libclang-rt-14-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
