@@ -413,7 +413,7 @@ typedef enum cxm_kpi {
   CXM_KPI_CPA = 28,                 /**< Spend / orders. */
   CXM_KPI_CAC = 29,                 /**< Spend / new buyers. */
   CXM_KPI_LEADS = 30,               /**< Lead events. */
-  CXM_KPI_NEW_BUYERS = 31,          /**< First purchases (credited to their channel). */
+  CXM_KPI_NEW_BUYERS = 31,          /**< First purchases, credited to their channel (not in segment scopes, like spend). */
   CXM_KPI_MESSAGES_SENT = 32,       /**< message_sent events. */
   CXM_KPI_MESSAGES_OPENED = 33,     /**< message_open events. */
   CXM_KPI_MESSAGES_CLICKED = 34,    /**< message_click events. */
@@ -442,7 +442,8 @@ CXM_API int cxm_kpi_is_money(int kpi);
  *   in the handle's UTC offset; ::CXM_TIME_MIN / ::CXM_TIME_MAX for unbounded.
  *   Customer-level KPIs require the unbounded window (::CXM_E_UNSUPPORTED).
  * @param[out] value the KPI; NaN when undefined (a ratio whose denominator is
- *   0, or a spend-based KPI in a segment scope). Money in major units.
+ *   0, or a spend-based KPI or new_buyers in a segment scope). Money in
+ *   major units.
  * @param[out] n if not NULL: a ratio's denominator, or for a sum or count the
  *   number of contributing events (customers for customer-level counts).
  * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown KPI, segment or channel),
