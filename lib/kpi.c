@@ -194,7 +194,8 @@ static int64_t window_day(const cxm_ctx *ctx, int64_t t) {
   return cxm__day_of(ctx, t);
 }
 
-/* Validates the scope and computes the KPI; 1 = defined spend-less scope. */
+/* Validates the scope and computes the KPI. A KPI undefined in segment scopes
+   (spend-based, new_buyers) gives CXM_E_UNSUPPORTED with r->value NaN set. */
 static int evaluate(cxm_ctx *ctx, int kpi, int32_t segment, int32_t channel,
                     int64_t from, int64_t to, kres *r) {
   memset(r, 0, sizeof *r);
@@ -254,7 +255,7 @@ int cxm_kpi_get_int(cxm_ctx *ctx, int kpi, int32_t segment, int32_t channel,
   kres r;
   int rc = evaluate(ctx, kpi, segment, channel, from, to, &r);
   if (rc == CXM_E_UNSUPPORTED && r.set_value)
-    return cxm__seterr(ctx, rc, "kpi: %s has no customer and is undefined in segment scopes",
+    return cxm__seterr(ctx, rc, "kpi: %s is kept for all segments only, undefined in a segment scope",
                        kpis[kpi].name);
   if (rc) return rc;
   if (r.is_ratio || r.set_value)
