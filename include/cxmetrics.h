@@ -172,8 +172,50 @@ typedef enum cxm_option {
    *  seen for its customer (for `spend`: for its channel) by more than this
    *  is rejected with ::CXM_E_LATE. Range 0..31622400 (366 days), default
    *  604800 (7 days). May be changed at any time. */
-  CXM_OPT_MAX_LATENESS = 3
+  CXM_OPT_MAX_LATENESS = 3,
+  /** Which optional modules keep state (a bitwise OR of ::cxm_module).
+   *  Range 0..::CXM_MOD_ALL, default ::CXM_MOD_ALL. Modules cost memory per
+   *  customer and ingest time; 0 keeps only the core KPIs. Before the first
+   *  event. */
+  CXM_OPT_MODULES = 4,
+  /** Churn window in days: a customer is active at T when it had activity in
+   *  the window before T and no `churn` event after it. Range 1..3660,
+   *  default 90. Before the first event. */
+  CXM_OPT_CHURN_WINDOW_DAYS = 5,
+  /** Period in days of churn rate, retention rate and formula CLV. Range
+   *  1..3660, default 30. May be changed at any time. */
+  CXM_OPT_RETENTION_PERIOD_DAYS = 6,
+  /** Funnel: a second purchase within this many days after the first reaches
+   *  the retention stage. Range 1..3660, default 365. Before the first
+   *  event. */
+  CXM_OPT_FUNNEL_RETENTION_DAYS = 7,
+  /** Funnel conversion window in days: a stage counts only when reached within
+   *  this many days of the customer's first stage; 0 = no window. Range
+   *  0..3660, default 0. Before the first event. */
+  CXM_OPT_FUNNEL_WINDOW_DAYS = 8,
+  /** Attribution lookback in days before a purchase. Range 1..366, default
+   *  30. Before the first event. */
+  CXM_OPT_LOOKBACK_DAYS = 9,
+  /** Half-life in days of the time-decay attribution model. Range 1..366,
+   *  default 7. Before the first event. */
+  CXM_OPT_HALF_LIFE_DAYS = 10,
+  /** Touches kept per customer for attribution. Range 1..32, default 8.
+   *  Before the first event. */
+  CXM_OPT_TOUCHES_KEPT = 11,
+  /** Purchase period in days of the predictive CLV statistics: purchases in
+   *  the same period count once. Range 1..366, default 1. Before the first
+   *  event. */
+  CXM_OPT_CLV_PERIOD_DAYS = 12
 } cxm_option;
+
+/** @brief Optional modules, the bits of ::CXM_OPT_MODULES. */
+typedef enum cxm_module {
+  CXM_MOD_RETENTION = 1,   /**< Active/churned customers, churn, cohorts. */
+  CXM_MOD_FUNNEL = 2,      /**< Journey funnel stages. */
+  CXM_MOD_ATTRIBUTION = 4, /**< Multi-touch attribution (touches kept). */
+  CXM_MOD_CLV = 8,         /**< Predictive CLV statistics (BG/NBD inputs). */
+  CXM_MOD_ALL = 15         /**< Every module. */
+} cxm_module;
 
 /** @brief Set an option. @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown
  *  option), ::CXM_E_RANGE, ::CXM_E_STATE. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ext.h"
 #include "internal.h"
 
 #define CXM_STR2(x) #x
@@ -85,6 +86,29 @@ static void random_key(uint64_t key[2]) {
 
 /* ---- create / destroy ----------------------------------------------------- */
 
+typedef struct opt_info {
+  int64_t lo, hi, dflt;
+  int before_first_event;
+  const char *name;
+} opt_info;
+
+/* Indexed by option id; the first three live in named fields of the handle,
+   the others in ctx->opt[]. */
+static const opt_info opt_table[CXM_OPT_COUNT_] = {
+  [CXM_OPT_UTC_OFFSET] = {-50400, 50400, 0, 1, "CXM_OPT_UTC_OFFSET"},
+  [CXM_OPT_DECIMALS] = {0, 6, 2, 1, "CXM_OPT_DECIMALS"},
+  [CXM_OPT_MAX_LATENESS] = {0, 31622400, 604800, 0, "CXM_OPT_MAX_LATENESS"},
+  [CXM_OPT_MODULES] = {0, CXM_MOD_ALL, CXM_MOD_ALL, 1, "CXM_OPT_MODULES"},
+  [CXM_OPT_CHURN_WINDOW_DAYS] = {1, 3660, 90, 1, "CXM_OPT_CHURN_WINDOW_DAYS"},
+  [CXM_OPT_RETENTION_PERIOD_DAYS] = {1, 3660, 30, 0, "CXM_OPT_RETENTION_PERIOD_DAYS"},
+  [CXM_OPT_FUNNEL_RETENTION_DAYS] = {1, 3660, 365, 1, "CXM_OPT_FUNNEL_RETENTION_DAYS"},
+  [CXM_OPT_FUNNEL_WINDOW_DAYS] = {0, 3660, 0, 1, "CXM_OPT_FUNNEL_WINDOW_DAYS"},
+  [CXM_OPT_LOOKBACK_DAYS] = {1, 366, 30, 1, "CXM_OPT_LOOKBACK_DAYS"},
+  [CXM_OPT_HALF_LIFE_DAYS] = {1, 366, 7, 1, "CXM_OPT_HALF_LIFE_DAYS"},
+  [CXM_OPT_TOUCHES_KEPT] = {1, 32, 8, 1, "CXM_OPT_TOUCHES_KEPT"},
+  [CXM_OPT_CLV_PERIOD_DAYS] = {1, 366, 1, 1, "CXM_OPT_CLV_PERIOD_DAYS"},
+};
+
 int cxm_ctx_create_with_allocator(cxm_ctx **out, cxm_malloc_fn malloc_fn,
                                   cxm_realloc_fn realloc_fn,
                                   cxm_free_fn free_fn, void *opaque) {
@@ -100,6 +124,8 @@ int cxm_ctx_create_with_allocator(cxm_ctx **out, cxm_malloc_fn malloc_fn,
   ctx->decimals = 2;
   ctx->money_scale = 100.0;
   ctx->max_lateness = 7 * 86400;
+  for (int o = CXM_OPT_MODULES; o < CXM_OPT_COUNT_; o++)
+    if (opt_table[o].name) ctx->opt[o] = opt_table[o].dflt;
   random_key(ctx->key);
   if (cxm__labels_init(ctx, &ctx->channels, CXM_CHANNELS_MAX) != CXM_OK ||
       cxm__labels_init(ctx, &ctx->segments, CXM_SEGMENTS_MAX) != CXM_OK ||
@@ -121,6 +147,7 @@ int cxm_ctx_create(cxm_ctx **out) {
 
 void cxm_ctx_destroy(cxm_ctx *ctx) {
   if (!ctx) return;
+  cxm__ext_free(ctx);
   cxm__stage_free(ctx, &ctx->stage_cc);
   cxm__stage_free(ctx, &ctx->stage_ev);
   cxm__rows_free(ctx);
@@ -133,22 +160,10 @@ void cxm_ctx_destroy(cxm_ctx *ctx) {
 
 /* ---- options ---------------------------------------------------------------- */
 
-typedef struct opt_info {
-  int64_t lo, hi, dflt;
-  int before_first_event;
-  const char *name;
-} opt_info;
-
 static const opt_info *opt_lookup(int option) {
-  static const opt_info utc = {-50400, 50400, 0, 1, "CXM_OPT_UTC_OFFSET"};
-  static const opt_info dec = {0, 6, 2, 1, "CXM_OPT_DECIMALS"};
-  static const opt_info late = {0, 31622400, 604800, 0, "CXM_OPT_MAX_LATENESS"};
-  switch (option) {
-    case CXM_OPT_UTC_OFFSET: return &utc;
-    case CXM_OPT_DECIMALS: return &dec;
-    case CXM_OPT_MAX_LATENESS: return &late;
-    default: return NULL;
-  }
+  if (option <= 0 || option >= CXM_OPT_COUNT_ || !opt_table[option].name)
+    return NULL;
+  return &opt_table[option];
 }
 
 int cxm_option_bounds(int option, int64_t *lo, int64_t *hi, int64_t *dflt) {
@@ -182,7 +197,7 @@ int cxm_option_set(cxm_ctx *ctx, int option, int64_t value) {
       break;
     }
     case CXM_OPT_MAX_LATENESS: ctx->max_lateness = value; break;
-    default: break;
+    default: ctx->opt[option] = value; break;
   }
   return CXM_OK;
 }
@@ -195,7 +210,10 @@ int cxm_option_get(cxm_ctx *ctx, int option, int64_t *value) {
     case CXM_OPT_DECIMALS: *value = ctx->decimals; return CXM_OK;
     case CXM_OPT_MAX_LATENESS: *value = ctx->max_lateness; return CXM_OK;
     default:
-      return cxm__seterr(ctx, CXM_E_ARG, "option: unknown option %d", option);
+      if (!opt_lookup(option))
+        return cxm__seterr(ctx, CXM_E_ARG, "option: unknown option %d", option);
+      *value = ctx->opt[option];
+      return CXM_OK;
   }
 }
 

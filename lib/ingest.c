@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ext.h"
 #include "internal.h"
 
 #define NO_INDEX SIZE_MAX
@@ -103,6 +104,8 @@ static void cust_move_segset(cxm_ctx *ctx, cxm_cust *r, uint32_t set) {
   cust_channels(r, ch);
   uint32_t old = r->segset;
   r->segset = set;
+  if (ctx->opt[CXM_OPT_MODULES])
+    cxm__ext_on_segset(ctx, (uint32_t)(r - ctx->customers.recs), old, set);
   int any = 0;
   for (int k = 0; k < NCC; k++) any |= c[k] != 0;
   if (!any) return;
@@ -373,12 +376,27 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     cell = cxm__stage_ev(ctx, day, set, col); /* a flush may have moved it */
   }
 
+  uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
+  cxm_evview ev;
+  if (ctx->opt[CXM_OPT_MODULES]) {
+    ev.time = e->time;
+    ev.t = t;
+    ev.day = day;
+    ev.type = e->type;
+    ev.ch = ch;
+    ev.v1 = e->v1;
+    ev.v2 = e->v2;
+    ev.minor = minor;
+    ev.set = set;
+    int rc = cxm__ext_prepare(ctx, &ev, found, set);
+    if (rc) return reject(ctx, idx, rc, "no memory for the modules' state");
+  }
+
   /* From here on nothing can fail. */
   uint32_t ri = found >= 0 ? (uint32_t)found : cxm__custtab_insert(tab, hash);
   cxm_cust *r = &tab->recs[ri];
   if (r->segset != set) cust_move_segset(ctx, r, set);
 
-  uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
   if (t < r->first_seen) r->first_seen = t;
   if (t > r->last_time) r->last_time = t;
   r->flags |= CF_EVENT;
@@ -438,6 +456,7 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     case CXM_EV_CHURN: cell[E_CHURN]++; break;
     default: break;
   }
+  if (ctx->opt[CXM_OPT_MODULES]) cxm__ext_on_event(ctx, ri, &ev);
   note_accepted(ctx, t);
   return CXM_OK;
 }
@@ -475,6 +494,10 @@ int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
     return cxm__seterr(ctx, CXM_E_ARG, "set_id: no segment set with id %d", (int)set_id);
   uint64_t h = cxm__siphash13(ctx->key, id, len);
   int64_t found = cxm__custtab_find(&ctx->customers, h);
+  if (ctx->opt[CXM_OPT_MODULES]) {
+    int rc = cxm__ext_prepare(ctx, NULL, found, (uint32_t)set_id);
+    if (rc) return cxm__seterr(ctx, rc, "no memory for the modules' state");
+  }
   if (found < 0) {
     int rc = cxm__custtab_reserve(ctx, &ctx->customers, 1);
     if (rc) return cxm__seterr(ctx, rc, "no room for a new customer");

@@ -160,6 +160,9 @@ typedef struct cxm_stage {
   int width;
 } cxm_stage;
 
+#define CXM_OPT_COUNT_ 13 /* one past the highest option id */
+#define CXM_NMOD_ 4       /* optional modules (ext.h) */
+
 /* ---- the handle ---------------------------------------------------------- */
 struct cxm_ctx {
   cxm_malloc_fn a_malloc;
@@ -194,6 +197,11 @@ struct cxm_ctx {
   cxm_stage stage_ev; /* event-level updates not yet added to their scopes */
   cxm_stage stage_cc; /* customer-level ditto */
   uint32_t spend_last[CXM_GRID_COLS]; /* newest spend time per column */
+
+  /* Options past the first three, indexed by cxm_option (ctx.c). */
+  int64_t opt[CXM_OPT_COUNT_];
+  /* The optional modules' state (ext.h), NULL until first needed. */
+  void *mod[CXM_NMOD_];
 };
 
 /* ---- helpers --------------------------------------------------------------- */

@@ -369,7 +369,15 @@ START_TEST(test_options) {
   ck_assert_int_eq(hi, 31622400);
   ck_assert_int_eq(df, 604800);
   ck_assert_int_eq(cxm_option_bounds(0, &lo, &hi, &df), CXM_E_ARG);
-  ck_assert_int_eq(cxm_option_bounds(4, &lo, &hi, &df), CXM_E_ARG);
+  ck_assert_int_eq(cxm_option_bounds(13, &lo, &hi, &df), CXM_E_ARG);
+  ck_assert_int_eq(cxm_option_bounds(CXM_OPT_MODULES, &lo, &hi, &df), CXM_OK);
+  ck_assert_int_eq(hi, CXM_MOD_ALL);
+  ck_assert_int_eq(df, CXM_MOD_ALL);
+  ck_assert_int_eq(cxm_option_bounds(CXM_OPT_CHURN_WINDOW_DAYS, &lo, &hi, &df),
+                   CXM_OK);
+  ck_assert_int_eq(df, 90);
+  ck_assert_int_eq(cxm_option_bounds(CXM_OPT_TOUCHES_KEPT, &lo, &hi, &df), CXM_OK);
+  ck_assert_int_eq(df, 8);
   ck_assert_int_eq(cxm_option_bounds(-1, &lo, &hi, &df), CXM_E_ARG);
 
   cxm_ctx *ctx = t_new();

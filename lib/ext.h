@@ -1,0 +1,136 @@
+/*
+ * ext.h - the protocol between the core and the optional modules
+ * (retention, funnel, attribution, predictive CLV), and the byte buffers
+ * that snapshots and merges use.
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ *
+ * A module keeps its own state, reached through ctx->mod[CXM_MODIX_...]
+ * (NULL until the module first needs it), with per-customer data in side
+ * arrays indexed by the core's record index. The core calls the module
+ * through ext.c, only when the module's bit is set in ctx->modules:
+ *
+ *   prepare   before an event changes anything: reserve whatever on_event
+ *             and on_segset will need (side arrays for one more customer
+ *             when `found` < 0, per-segment-set rows, day rows). May fail
+ *             (returns a status, usually CXM_E_NOMEM); must not change what
+ *             any query returns, nor touch the core's staged cells. `ev` is
+ *             NULL when called from cxm_customer_set_segments (no event).
+ *   on_segset a customer moves from segment set `old_set` to `new_set`
+ *             (also for a new customer leaving set 0). Cannot fail.
+ *   on_event  after the core counted an accepted customer event. Cannot fail.
+ *   save/load the module's state as bytes (little endian through cxm_wbuf /
+ *             cxm_rbuf); load runs on a fresh handle whose core state
+ *             (records, labels, options) is already loaded, and a failure
+ *             destroys that handle.
+ *   merge_reserve/merge_apply  merge src into dst: reserve everything first
+ *             (may fail; dst unchanged), then apply (cannot fail). Called
+ *             after the core has merged labels and records; `map` translates
+ *             src ids to dst ids.
+ *   erase     forget customer `ri` (before the core drops its record);
+ *   move      the record at `from` now lives at `to` (the core keeps records
+ *             dense by moving the last into a hole). Cannot fail.
+ *   free      release everything.
+ */
+#ifndef CXM_EXT_H
+#define CXM_EXT_H
+
+#include "internal.h"
+
+enum { CXM_MODIX_RETENTION, CXM_MODIX_FUNNEL, CXM_MODIX_ATTRIBUTION,
+       CXM_MODIX_CLV, CXM_NMOD };
+/* ctx->mod[] is sized by CXM_NMOD_ in internal.h. */
+typedef char cxm__nmod_check[CXM_NMOD == CXM_NMOD_ ? 1 : -1];
+
+/* An accepted customer event as modules see it. */
+typedef struct cxm_evview {
+  int64_t time;     /* seconds since the epoch, as given */
+  uint32_t t;       /* the same as stored (validated to fit) */
+  int32_t day;      /* day number in the handle's UTC offset */
+  int32_t type;     /* CXM_EV_* */
+  uint8_t ch;       /* channel id, CXM_CH_NONE for none */
+  double v1, v2;    /* as given (NaN = absent) */
+  int64_t minor;    /* amount in minor units (purchase, refund), else 0 */
+  uint32_t set;     /* the customer's segment set for this event */
+} cxm_evview;
+
+/* ---- byte buffers (snapio.c) --------------------------------------------- */
+typedef struct cxm_wbuf {
+  cxm_ctx *ctx;     /* allocator */
+  uint8_t *data;
+  size_t len, cap;
+  int err;          /* sticky: CXM_E_NOMEM after a failed growth */
+} cxm_wbuf;
+
+CXM_HIDDEN void cxm__wbuf_init(cxm_wbuf *w, cxm_ctx *ctx);
+CXM_HIDDEN void cxm__wbuf_free(cxm_wbuf *w);
+CXM_HIDDEN void cxm__w_bytes(cxm_wbuf *w, const void *p, size_t n);
+CXM_HIDDEN void cxm__w_u8(cxm_wbuf *w, uint8_t v);
+CXM_HIDDEN void cxm__w_u32(cxm_wbuf *w, uint32_t v);
+CXM_HIDDEN void cxm__w_u64(cxm_wbuf *w, uint64_t v);
+CXM_HIDDEN void cxm__w_i64(cxm_wbuf *w, int64_t v);
+CXM_HIDDEN void cxm__w_f64(cxm_wbuf *w, double v);
+
+typedef struct cxm_rbuf {
+  const uint8_t *p;
+  size_t len, pos;
+  int err;          /* sticky: 1 after reading past the end */
+} cxm_rbuf;
+
+/* Past the end each reader sets err and returns 0. */
+CXM_HIDDEN void cxm__r_bytes(cxm_rbuf *r, void *dst, size_t n);
+CXM_HIDDEN uint8_t cxm__r_u8(cxm_rbuf *r);
+CXM_HIDDEN uint32_t cxm__r_u32(cxm_rbuf *r);
+CXM_HIDDEN uint64_t cxm__r_u64(cxm_rbuf *r);
+CXM_HIDDEN int64_t cxm__r_i64(cxm_rbuf *r);
+CXM_HIDDEN double cxm__r_f64(cxm_rbuf *r);
+
+/* ---- merge id maps ----------------------------------------------------------- */
+typedef struct cxm_remap {
+  const uint32_t *rec;     /* src record index -> dst record index */
+  const uint8_t *channel;  /* src channel id -> dst channel id */
+  const int32_t *segment;  /* src segment id -> dst segment id */
+  const uint32_t *segset;  /* src segment set id -> dst segment set id */
+  uint32_t n_rec, n_channel, n_segment, n_segset; /* sizes of the maps */
+} cxm_remap;
+
+/* ---- the dispatch (ext.c) ---------------------------------------------------- */
+CXM_HIDDEN int cxm__ext_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+                                uint32_t set);
+CXM_HIDDEN void cxm__ext_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
+                                   uint32_t new_set);
+CXM_HIDDEN void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
+CXM_HIDDEN int cxm__ext_save(const cxm_ctx *ctx, int modix, cxm_wbuf *w);
+CXM_HIDDEN int cxm__ext_load(cxm_ctx *ctx, int modix, cxm_rbuf *r);
+CXM_HIDDEN int cxm__ext_merge_reserve(cxm_ctx *dst, const cxm_ctx *src,
+                                      const cxm_remap *map);
+CXM_HIDDEN void cxm__ext_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
+                                     const cxm_remap *map);
+CXM_HIDDEN void cxm__ext_erase(cxm_ctx *ctx, uint32_t ri);
+CXM_HIDDEN void cxm__ext_move(cxm_ctx *ctx, uint32_t from, uint32_t to);
+CXM_HIDDEN void cxm__ext_free(cxm_ctx *ctx);
+
+/* ---- each module implements these (NAME = retention, funnel, attribution,
+   clv) in lib/NAME.c ------------------------------------------------------------ */
+#define CXM_MODULE_DECL(NAME)                                                    \
+  CXM_HIDDEN int cxm__##NAME##_prepare(cxm_ctx *ctx, const cxm_evview *ev,       \
+                                       int64_t found, uint32_t set);             \
+  CXM_HIDDEN void cxm__##NAME##_on_segset(cxm_ctx *ctx, uint32_t ri,             \
+                                          uint32_t old_set, uint32_t new_set);   \
+  CXM_HIDDEN void cxm__##NAME##_on_event(cxm_ctx *ctx, uint32_t ri,              \
+                                         const cxm_evview *ev);                  \
+  CXM_HIDDEN int cxm__##NAME##_save(const cxm_ctx *ctx, cxm_wbuf *w);            \
+  CXM_HIDDEN int cxm__##NAME##_load(cxm_ctx *ctx, cxm_rbuf *r);                  \
+  CXM_HIDDEN int cxm__##NAME##_merge_reserve(cxm_ctx *dst, const cxm_ctx *src,   \
+                                             const cxm_remap *map);              \
+  CXM_HIDDEN void cxm__##NAME##_merge_apply(cxm_ctx *dst, const cxm_ctx *src,    \
+                                            const cxm_remap *map);               \
+  CXM_HIDDEN void cxm__##NAME##_erase(cxm_ctx *ctx, uint32_t ri);                \
+  CXM_HIDDEN void cxm__##NAME##_move(cxm_ctx *ctx, uint32_t from, uint32_t to);  \
+  CXM_HIDDEN void cxm__##NAME##_free(cxm_ctx *ctx);
+
+CXM_MODULE_DECL(retention)
+CXM_MODULE_DECL(funnel)
+CXM_MODULE_DECL(attribution)
+CXM_MODULE_DECL(clv)
+
+#endif /* CXM_EXT_H */
