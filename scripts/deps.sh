@@ -6,7 +6,7 @@
 # needs besides (the ABI check, Valgrind, coverage, libFuzzer).
 set -euo pipefail
 pkgs=(build-essential g++ autoconf automake libtool pkg-config check doxygen
-      python3 python3-numpy python3-pandas)
+      python3 python3-numpy python3-pandas python3-dask python3-distributed)
 if [ "${1-}" = --all ]; then
   pkgs+=(abigail-tools binutils valgrind lcov clang libclang-rt-14-dev)
 fi
