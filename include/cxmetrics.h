@@ -88,7 +88,10 @@ typedef enum cxm_status {
   CXM_E_MISMATCH = 13,     /**< Incompatible handles or wrong key. */
   CXM_E_UNSUPPORTED = 14,  /**< The operation does not apply here. */
   CXM_E_ARG = 15,          /**< An argument is invalid (unknown id, bad size). */
-  CXM_E_MISSING = 16       /**< A required value is absent (id, amount). */
+  CXM_E_MISSING = 16,      /**< A required value is absent (id, amount). */
+  CXM_E_NOSPACE = 17,      /**< The disk or quota is full (ENOSPC, EDQUOT). */
+  CXM_E_ACCESS = 18,       /**< Permission denied or read-only file system. */
+  CXM_E_SYNC = 19          /**< Flushing written data to disk (fsync) failed. */
 } cxm_status;
 
 /** @brief A static, human-readable description of a status code. Never NULL. */
@@ -600,6 +603,167 @@ CXM_API int cxm_csv_feed_file(cxm_csv *csv, const char *path);
  */
 CXM_API int cxm_time_parse(cxm_ctx *ctx, const char *text, size_t len,
                            int64_t *time);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Snapshots and merge
+ *  A snapshot is a handle's whole state as bytes (format: docs/snapshot.md):
+ *  options, counters, labels, segment sets, customer records (hashes, never
+ *  raw ids), every scope's series and the optional modules' state, plus the
+ *  caller's stream position. Load it into a new handle to resume; merge
+ *  handles that ingested customer-disjoint parts of one stream to get the
+ *  KPIs of the whole stream.
+ *
+ *  The key: a snapshot stores a fingerprint of the hash key (a keyed hash
+ *  of a constant, from which the key cannot be recovered), not the key,
+ *  unless saved with ::CXM_SNAPSHOT_EMBED_KEY. A handle loaded without its
+ *  key can report, save and merge; ingesting events, setting segments and
+ *  hashing ids fail with ::CXM_E_STATE until cxm_key_set() gives a key
+ *  whose fingerprint matches (::CXM_E_MISMATCH otherwise).
+ *  @{ */
+
+/** @brief Flags of cxm_snapshot_save_file() and cxm_snapshot_save_buffer(). */
+typedef enum cxm_snapshot_flag {
+  /** Store the hash key itself in the snapshot (whoever reads the snapshot
+   *  can then hash guessed ids): the loaded handle can ingest at once. */
+  CXM_SNAPSHOT_EMBED_KEY = 1
+} cxm_snapshot_flag;
+
+/** @brief Bytes in a stream position, at most. */
+#define CXM_POSITION_MAX 65536
+
+/**
+ * @brief Save the handle's state to a file, atomically.
+ *
+ * Writes a temporary file in the same directory, flushes it to disk,
+ * renames it over @p path and flushes the directory: a crash or failure at
+ * any moment leaves either the previous file or the new one, whole, and no
+ * temporary file after a failure. The handle is not changed.
+ * @param ctx the handle.
+ * @param path the file to create or replace (read during the call only).
+ * @param flags 0 or ::CXM_SNAPSHOT_EMBED_KEY.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown flag), ::CXM_E_NOMEM,
+ *   ::CXM_E_NOSPACE (disk full), ::CXM_E_ACCESS (permission denied or
+ *   read-only), ::CXM_E_IO (opening, writing or renaming failed otherwise),
+ *   ::CXM_E_SYNC (fsync failed); the message names the step and the errno
+ *   text.
+ */
+CXM_API int cxm_snapshot_save_file(cxm_ctx *ctx, const char *path,
+                                   uint32_t flags);
+
+/**
+ * @brief Save the handle's state to a memory buffer.
+ * @param ctx the handle.
+ * @param flags 0 or ::CXM_SNAPSHOT_EMBED_KEY.
+ * @param[out] out receives the snapshot bytes, allocated with the handle's
+ *   allocator; the caller owns them and releases them with
+ *   cxm_buffer_free(ctx, *out, *len) before destroying the handle.
+ * @param[out] len receives the number of bytes.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown flag), ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_snapshot_save_buffer(cxm_ctx *ctx, uint32_t flags, void **out,
+                                     size_t *len);
+
+/**
+ * @brief Release a buffer returned by cxm_snapshot_save_buffer().
+ * @param ctx the handle that returned it.
+ * @param buf the buffer; NULL is accepted and does nothing.
+ * @param len its length, as returned.
+ */
+CXM_API void cxm_buffer_free(cxm_ctx *ctx, void *buf, size_t len);
+
+/**
+ * @brief Load a snapshot from memory into a fresh handle.
+ *
+ * The handle must be empty: no event, customer, label, key or option set
+ * since its creation, except the allocator (::CXM_E_STATE otherwise). On
+ * failure it stays empty and usable (nothing of the snapshot is kept).
+ * @param ctx a handle from cxm_ctx_create() or
+ *   cxm_ctx_create_with_allocator(), still empty.
+ * @param data the snapshot bytes (read during the call only).
+ * @param len their number.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_STATE, ::CXM_E_NOMEM,
+ *   ::CXM_E_CORRUPT (not a snapshot, truncated, or a checksum or structure
+ *   error), ::CXM_E_VERSION (written by a newer format version).
+ */
+CXM_API int cxm_snapshot_load_buffer(cxm_ctx *ctx, const void *data,
+                                     size_t len);
+
+/**
+ * @brief Load a snapshot file into a fresh handle (see
+ * cxm_snapshot_load_buffer()).
+ * @param ctx a still empty handle.
+ * @param path the file (read during the call only).
+ * @return as cxm_snapshot_load_buffer(), and ::CXM_E_IO or ::CXM_E_ACCESS
+ *   when the file cannot be read.
+ */
+CXM_API int cxm_snapshot_load_file(cxm_ctx *ctx, const char *path);
+
+/**
+ * @brief Set the caller's stream position (opaque bytes such as Kafka
+ * offsets), saved with the next snapshot.
+ * @param ctx the handle.
+ * @param data @p len bytes, copied; may be NULL when @p len is 0 (clears it).
+ * @param len 0..::CXM_POSITION_MAX.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_LIMIT, ::CXM_E_NOMEM (the previous
+ *   position is kept).
+ */
+CXM_API int cxm_position_set(cxm_ctx *ctx, const void *data, size_t len);
+
+/**
+ * @brief Read the stream position.
+ * @param ctx the handle.
+ * @param[out] data receives a pointer into the handle (NULL when no
+ *   position is set), valid until the next cxm_position_set(),
+ *   cxm_ctx_merge() into this handle, or its destruction.
+ * @param[out] len receives its length (0 when unset).
+ * @return ::CXM_OK, ::CXM_E_NULL.
+ */
+CXM_API int cxm_position_get(cxm_ctx *ctx, const void **data, size_t *len);
+
+/**
+ * @brief The fingerprint of the handle's hash key, as stored in snapshots.
+ *
+ * Two handles hash customer ids alike exactly when their fingerprints are
+ * equal (short of a 2^-64 accident). Available also on a handle loaded
+ * without its key.
+ * @param ctx the handle.
+ * @param[out] out receives the fingerprint.
+ * @return ::CXM_OK, ::CXM_E_NULL.
+ */
+CXM_API int cxm_key_fingerprint(cxm_ctx *ctx, uint64_t *out);
+
+/**
+ * @brief Whether the handle knows its hash key.
+ * @param ctx the handle.
+ * @param[out] known receives 1, or 0 for a handle loaded from a snapshot
+ *   saved without ::CXM_SNAPSHOT_EMBED_KEY until cxm_key_set() succeeds.
+ * @return ::CXM_OK, ::CXM_E_NULL.
+ */
+CXM_API int cxm_key_known(cxm_ctx *ctx, int32_t *known);
+
+/**
+ * @brief Merge the state of @p src into @p dst.
+ *
+ * Labels and segment sets are matched by name; customers by hash. When the
+ * customers of the two handles are disjoint the result equals one handle
+ * that ingested both streams (counts and money exactly). A customer present
+ * in both is combined: orders, interactions and net amount added, first
+ * times the earlier, last times the later, the segments of the record with
+ * the later last event (dst on a tie), the acquiring channels those of the
+ * earlier first event; see docs/snapshot.md. Statistics are added, first
+ * and last times combined; the stream position of @p dst is kept.
+ * @param dst the handle merged into: fully merged on success, unchanged on
+ *   failure.
+ * @param src the handle merged from; what it reports is unchanged (it may
+ *   reorganise internal buffers). Must differ from @p dst.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (@p src is @p dst),
+ *   ::CXM_E_MISMATCH (different key fingerprint, decimals, UTC offset,
+ *   modules or module options), ::CXM_E_LIMIT (labels or customers past a
+ *   limit), ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_ctx_merge(cxm_ctx *dst, cxm_ctx *src);
 
 /** @} */
 

@@ -148,6 +148,7 @@ int cxm_ctx_create(cxm_ctx **out) {
 void cxm_ctx_destroy(cxm_ctx *ctx) {
   if (!ctx) return;
   cxm__ext_free(ctx);
+  cxm__snapshot_free(ctx);
   cxm__stage_free(ctx, &ctx->stage_cc);
   cxm__stage_free(ctx, &ctx->stage_ev);
   cxm__rows_free(ctx);
@@ -225,6 +226,7 @@ int cxm_key_set(cxm_ctx *ctx, const uint8_t *key, size_t key_len) {
   if (key_len != CXM_KEY_SIZE)
     return cxm__seterr(ctx, CXM_E_ARG, "key_len: the key is %d bytes, got %zu",
                        CXM_KEY_SIZE, key_len);
+  if (ctx->key_missing) return cxm__key_restore(ctx, key);
   if (ctx->started)
     return cxm__seterr(ctx, CXM_E_STATE,
                        "key: can only be set before the first customer");
@@ -243,6 +245,7 @@ int cxm_customer_hash(cxm_ctx *ctx, const void *id, size_t len, uint64_t *out) {
   if (!id && len) return cxm__seterr(ctx, CXM_E_NULL, "id: NULL");
   if (!out) return cxm__seterr(ctx, CXM_E_NULL, "out: NULL");
   if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
+  if (ctx->key_missing) return cxm__need_key(ctx, "customer lookup");
   *out = cxm__siphash13(ctx->key, id, len);
   return CXM_OK;
 }

@@ -475,6 +475,7 @@ int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type, const void *customer
                   size_t customer_len, int32_t channel, double value,
                   double value2) {
   if (!ctx) return CXM_E_NULL;
+  if (CXM_UNLIKELY(ctx->key_missing)) return cxm__need_key(ctx, "ingest");
   ev_in e = {time, type, channel, value, value2, -1, customer_len};
   uint64_t h = 0;
   if (type != CXM_EV_SPEND) {
@@ -488,6 +489,7 @@ int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type, const void *customer
 int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
                               int32_t set_id) {
   if (!ctx) return CXM_E_NULL;
+  if (CXM_UNLIKELY(ctx->key_missing)) return cxm__need_key(ctx, "ingest");
   if (!id && len) return cxm__seterr(ctx, CXM_E_NULL, "id: NULL");
   if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
   if (set_id < 0 || (uint32_t)set_id >= ctx->segsets.count)
@@ -514,6 +516,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
                    const double *values, const double *values2,
                    const int32_t *segsets, size_t *accepted, int32_t *statuses) {
   if (!ctx) return CXM_E_NULL;
+  if (CXM_UNLIKELY(ctx->key_missing)) return cxm__need_key(ctx, "ingest");
   if (n && (!times || !types))
     return cxm__seterr(ctx, CXM_E_NULL, "%s: NULL", times ? "types" : "times");
   if (n && !id_offsets) return cxm__seterr(ctx, CXM_E_NULL, "id_offsets: NULL");

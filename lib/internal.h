@@ -180,6 +180,13 @@ struct cxm_ctx {
 
   uint64_t key[2];
   int started; /* an event or customer exists: key and layout options fixed */
+  /* Snapshots (snapshot.c): a handle loaded without its key knows only the
+     key's fingerprint until cxm_key_set gives a matching key; the caller's
+     stream position (NULL when unset). */
+  int key_missing;
+  uint64_t key_fp;
+  uint8_t *position;
+  size_t position_len;
 
   int64_t utc_offset;
   int64_t decimals;
@@ -262,6 +269,16 @@ static inline int64_t *cxm__stage_ev(cxm_ctx *ctx, int32_t day, uint32_t set,
     i = (i + 1) & st->mask;
   }
 }
+
+/* snapshot.c: CXM_OK when the handle knows its key, else CXM_E_STATE with a
+   message naming `what` (ingest, customer lookup); the fingerprint of a key;
+   the release of snapshot state at destruction. */
+CXM_HIDDEN int cxm__need_key(cxm_ctx *ctx, const char *what);
+CXM_HIDDEN uint64_t cxm__key_fingerprint(const uint64_t key[2]);
+CXM_HIDDEN void cxm__snapshot_free(cxm_ctx *ctx);
+/* cxm_key_set on a handle loaded without its key: accepts only the key
+   whose fingerprint the snapshot gave. */
+CXM_HIDDEN int cxm__key_restore(cxm_ctx *ctx, const uint8_t key[CXM_KEY_SIZE]);
 
 /* Adds every staged update to its scopes; needed before any read of rows. */
 CXM_HIDDEN void cxm__flush(cxm_ctx *ctx);

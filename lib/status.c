@@ -24,7 +24,10 @@
   X(CXM_E_MISMATCH, "incompatible handles or wrong key")               \
   X(CXM_E_UNSUPPORTED, "operation not supported here")                 \
   X(CXM_E_ARG, "invalid argument")                                     \
-  X(CXM_E_MISSING, "required value missing")
+  X(CXM_E_MISSING, "required value missing")                          \
+  X(CXM_E_NOSPACE, "no space left on the device")                     \
+  X(CXM_E_ACCESS, "permission denied or read-only file system")        \
+  X(CXM_E_SYNC, "flushing data to disk failed")
 
 const char *cxm_strerror(int status) {
   switch (status) {
