@@ -20,6 +20,7 @@
 
 #include "cxmetrics.h"
 #include "report.h"
+#include "snapcmd.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_MAX_ERRORS 20
@@ -31,6 +32,9 @@ static const char MAIN_USAGE[] =
   "\n"
   "Commands:\n"
   "  report      read event CSV files and print a KPI report\n"
+  "  init        write an empty snapshot (options and key) to start from\n"
+  "  ingest      add event CSV files to a snapshot, atomically\n"
+  "  merge       merge snapshots of customer-partitioned shards\n"
   "\n"
   "Options:\n"
   "  -h, --help     show this help (`cxm report --help` for the command's)\n"
@@ -40,6 +44,7 @@ static const char MAIN_USAGE[] =
 
 static const char REPORT_USAGE[] =
   "Usage: cxm report [OPTION]... FILE...\n"
+  "   or: cxm report --snapshot SNAPSHOT [OPTION]...\n"
   "Read canonical CSV event files (`-` = standard input) into one handle and\n"
   "print every KPI for all events, per channel, per segment and (JSON only)\n"
   "per segment x channel.\n"
@@ -50,6 +55,8 @@ static const char REPORT_USAGE[] =
   "\n"
   "Output:\n"
   "  --format FMT           text (default) or json\n"
+  "  --snapshot SNAPSHOT    report from a snapshot (cxm ingest) instead of\n"
+  "                         files; library options given must equal its own\n"
   "\n"
   "Window (event-level KPIs; customer-level KPIs are always all-time):\n"
   "  --from T               first day counted (inclusive)\n"
@@ -182,7 +189,7 @@ static int parse_key(const char *s, uint8_t key[CXM_KEY_SIZE])
 /* Options of `cxm report` as given. */
 typedef struct report_args {
   const char *format, *from, *to, *utc_offset, *decimals, *max_lateness,
-      *key_hex, *trailing_days, *as_of, *max_errors;
+      *key_hex, *trailing_days, *as_of, *max_errors, *snapshot;
   int nfiles;
   char **files;
 } report_args;
@@ -203,6 +210,7 @@ static int parse_report_args(int argc, char **argv, report_args *a)
     {"trailing-days", offsetof(report_args, trailing_days)},
     {"as-of", offsetof(report_args, as_of)},
     {"max-errors", offsetof(report_args, max_errors)},
+    {"snapshot", offsetof(report_args, snapshot)},
   };
   int i, only_files = 0;
   memset(a, 0, sizeof *a);
@@ -257,8 +265,10 @@ static int cmd_report(int argc, char **argv)
     return EXIT_SUCCESS; /* --help */
   if (rc != 0)
     return rc;
-  if (a.nfiles == 0)
+  if (a.nfiles == 0 && !a.snapshot)
     return usage_error("%s", "no input file (use - for standard input)");
+  if (a.nfiles > 0 && a.snapshot)
+    return usage_error("%s", "--snapshot excludes input files");
 
   memset(&p, 0, sizeof p);
   p.from = CXM_TIME_MIN;
@@ -325,6 +335,18 @@ static int cmd_report(int argc, char **argv)
         cxm_key_set(ctx, key, sizeof key) != CXM_OK) {
       fprintf(stderr, "cxm: --key-hex: expected 32 hex digits\n");
       status = EXIT_USAGE;
+      goto out;
+    }
+  }
+  if (a.snapshot) {
+    p.snapshot = a.snapshot;
+    rc = snapcmd_report_open(&ctx, a.snapshot,
+                             (a.key_hex ? SNAPCMD_GIVEN_KEY : 0u) |
+                             (a.utc_offset ? 1u << CXM_OPT_UTC_OFFSET : 0u) |
+                             (a.decimals ? 1u << CXM_OPT_DECIMALS : 0u) |
+                             (a.max_lateness ? 1u << CXM_OPT_MAX_LATENESS : 0u));
+    if (rc != 0) {
+      status = rc;
       goto out;
     }
   }
@@ -439,6 +461,12 @@ int main(int argc, char **argv)
       strcmp(cmd, "help") == 0) {
     if (argc > 2 && strcmp(argv[2], "report") == 0)
       fputs(REPORT_USAGE, stdout);
+    else if (argc > 2 && strcmp(argv[2], "init") == 0)
+      fputs(SNAPCMD_INIT_USAGE, stdout);
+    else if (argc > 2 && strcmp(argv[2], "ingest") == 0)
+      fputs(SNAPCMD_INGEST_USAGE, stdout);
+    else if (argc > 2 && strcmp(argv[2], "merge") == 0)
+      fputs(SNAPCMD_MERGE_USAGE, stdout);
     else
       fputs(MAIN_USAGE, stdout);
     return EXIT_SUCCESS;
@@ -452,6 +480,12 @@ int main(int argc, char **argv)
   }
   if (strcmp(cmd, "report") == 0)
     return cmd_report(argc - 2, argv + 2);
+  if (strcmp(cmd, "init") == 0)
+    return snapcmd_init(argc - 2, argv + 2);
+  if (strcmp(cmd, "ingest") == 0)
+    return snapcmd_ingest(argc - 2, argv + 2);
+  if (strcmp(cmd, "merge") == 0)
+    return snapcmd_merge(argc - 2, argv + 2);
   fprintf(stderr, "cxm: unknown command '%s'\n\n%s", cmd, MAIN_USAGE);
   return EXIT_USAGE;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "snapcmd.h"
 
 /* How a KPI is shown in the text report (JSON shows raw values). */
 enum text_kind {
@@ -226,6 +227,13 @@ static int write_json(cxm_ctx *ctx, const report_params *p, FILE *out)
     fmt_json_string(out, p->files[i], strlen(p->files[i]));
   }
   fputs("],\n", out);
+  if (p->snapshot) {
+    fputs("    \"snapshot\": ", out);
+    fmt_json_string(out, p->snapshot, strlen(p->snapshot));
+    fputs(",\n    \"position\": ", out);
+    snapcmd_json_position(out, ctx);
+    fputs(",\n", out);
+  }
   fprintf(out, "    \"lines\": %llu,\n", (unsigned long long)p->lines);
   fprintf(out, "    \"accepted\": %llu,\n", (unsigned long long)p->accepted);
   fprintf(out, "    \"rejected\": %llu,\n", (unsigned long long)p->rejected);
@@ -472,6 +480,8 @@ static int write_text(cxm_ctx *ctx, const report_params *p, FILE *out)
   (void)cxm_channel_count(ctx, &nch);
 
   fprintf(out, "libcxmetrics %s KPI report\n", cxm_version_string());
+  if (p->snapshot)
+    fprintf(out, "Snapshot: %s\n", p->snapshot);
   fprintf(out, "Input: %d file%s, %llu lines: %llu accepted, %llu rejected; "
           "%lld customers, %d channels, %d segments\n",
           p->nfiles, p->nfiles == 1 ? "" : "s", (unsigned long long)p->lines,

@@ -28,6 +28,7 @@ typedef struct report_params {
   uint64_t lines, accepted, rejected; /* CSV totals over all files */
   int nfiles;
   char **files;
+  const char *snapshot;    /* `--snapshot`: the input, else NULL */
 } report_params;
 
 /* Write the report to `out`. Returns 0, or -1 after printing a message to

@@ -58,6 +58,7 @@ __all__ = [
     "VersionError", "MismatchError", "UnsupportedError", "ArgumentError",
     "MissingError",
     "load", "library", "version", "version_number", "strerror",
+    "read_key_file", "SNAPSHOT_EMBED_KEY",
     "event_type_name", "kpi_name", "REPORT_KPIS",
 ]
 
@@ -83,6 +84,10 @@ TIME_FIRST = 0
 TIME_LAST = 4291747199
 TIME_MIN = -(2 ** 63)
 TIME_MAX = 2 ** 63 - 1
+#: Flag of :meth:`Metrics.save` / :meth:`Metrics.to_bytes`: store the key.
+SNAPSHOT_EMBED_KEY = 1
+#: Bytes in a stream position, at most.
+POSITION_MAX = 65536
 
 
 # --------------------------------------------------------------------------
@@ -420,6 +425,20 @@ _PROTOTYPES = (
     ("cxm_csv_feed_file", ctypes.c_int, (_csv, ctypes.c_char_p), _RAW),
     ("cxm_time_parse", ctypes.c_int, (_ctx, _buf, ctypes.c_size_t, _i64p),
      _RAW),
+    # Snapshots and merge
+    ("cxm_snapshot_save_file", ctypes.c_int,
+     (_ctx, ctypes.c_char_p, ctypes.c_uint32), _CTX),
+    ("cxm_snapshot_save_buffer", ctypes.c_int,
+     (_ctx, ctypes.c_uint32, _vpp, _szp), _CTX),
+    ("cxm_buffer_free", None, (_ctx, ctypes.c_void_p, ctypes.c_size_t), _RAW),
+    ("cxm_snapshot_load_buffer", ctypes.c_int,
+     (_ctx, _buf, ctypes.c_size_t), _CTX),
+    ("cxm_snapshot_load_file", ctypes.c_int, (_ctx, ctypes.c_char_p), _CTX),
+    ("cxm_position_set", ctypes.c_int, (_ctx, _buf, ctypes.c_size_t), _CTX),
+    ("cxm_position_get", ctypes.c_int, (_ctx, _vpp, _szp), _CTX),
+    ("cxm_key_fingerprint", ctypes.c_int, (_ctx, _u64p), _CTX),
+    ("cxm_key_known", ctypes.c_int, (_ctx, _i32p), _CTX),
+    ("cxm_ctx_merge", ctypes.c_int, (_ctx, _ctx), _CTX),
 )
 
 
@@ -1514,6 +1533,117 @@ class Metrics:
             return t
         return self.day(t) * 86400 - off
 
+    # -- snapshots and merge ------------------------------------------------------
+
+    def save(self, path, embed_key=False):
+        """Save the whole state to ``path`` atomically (temporary file,
+        fsync, rename): a crash leaves the previous file or the new one.
+
+        The snapshot holds the key's fingerprint, not the key, unless
+        ``embed_key`` (then whoever reads the file can hash guessed ids).
+        """
+        flags = SNAPSHOT_EMBED_KEY if embed_key else 0
+        self._lib.cxm_snapshot_save_file(self._h(), os.fsencode(path), flags)
+
+    def to_bytes(self, embed_key=False):
+        """The whole state as snapshot bytes (see :meth:`save`)."""
+        h = self._h()
+        buf, n = ctypes.c_void_p(), ctypes.c_size_t()
+        flags = SNAPSHOT_EMBED_KEY if embed_key else 0
+        self._lib.cxm_snapshot_save_buffer(h, flags, ctypes.byref(buf),
+                                           ctypes.byref(n))
+        try:
+            return ctypes.string_at(buf.value, n.value)
+        finally:
+            self._lib.cxm_buffer_free(h, buf.value, n.value)
+
+    @classmethod
+    def load(cls, source, key=None):
+        """A new object holding a snapshot: ``source`` is the bytes
+        (bytes-like, e.g. from :meth:`to_bytes`) or a path.
+
+        Options, labels, customers, every KPI and the stream position come
+        back as saved.  Reports and merges need no key; adding events needs
+        the key: pass ``key`` (16 bytes, e.g. from :func:`read_key_file`) or
+        set :attr:`key` later; a different key raises :class:`MismatchError`.
+        A truncated or corrupted snapshot raises :class:`CorruptError`, one
+        from a newer format :class:`VersionError`; no object is made then.
+        """
+        m = cls()
+        try:
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                data = bytes(source)
+                m._lib.cxm_snapshot_load_buffer(m._h(), data, len(data))
+            elif isinstance(source, (str, os.PathLike)):
+                m._lib.cxm_snapshot_load_file(m._h(), os.fsencode(source))
+            else:
+                raise TypeError("load() needs bytes or a path, not %s"
+                                % type(source).__name__)
+            if key is not None:
+                m.key = key
+        except BaseException:
+            m.close()
+            raise
+        return m
+
+    from_bytes = load
+
+    def merge(self, other):
+        """Merge ``other`` (a :class:`Metrics`, or snapshot bytes) into this
+        one and return self.
+
+        When the two hold disjoint customers (shards of one stream
+        partitioned by customer) the result equals one handle that took
+        both streams.  Both need the same key fingerprint and options
+        (:class:`MismatchError` otherwise); on failure this one is
+        unchanged.  This object keeps its own stream position.
+        """
+        if isinstance(other, (bytes, bytearray, memoryview)):
+            with Metrics.load(other) as o:
+                self._lib.cxm_ctx_merge(self._h(), o._h())
+            return self
+        if other is self:
+            raise ValueError("cannot merge a Metrics object into itself")
+        self._lib.cxm_ctx_merge(self._h(), other._h())
+        return self
+
+    @property
+    def position(self):
+        """The caller's stream position (bytes, e.g. Kafka offsets), saved
+        with snapshots; None when unset.  Set it to bytes or str (UTF-8),
+        None clears it."""
+        ptr, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._lib.cxm_position_get(self._h(), ctypes.byref(ptr),
+                                   ctypes.byref(n))
+        if not ptr.value:
+            return None
+        return ctypes.string_at(ptr.value, n.value)
+
+    @position.setter
+    def position(self, value):
+        if value is None:
+            value = b""
+        elif isinstance(value, str):
+            value = value.encode("utf-8")
+        value = bytes(value)
+        self._lib.cxm_position_set(self._h(), value, len(value))
+
+    @property
+    def key_fingerprint(self):
+        """The fingerprint of the hash key (int): equal exactly when two
+        handles hash ids alike.  Snapshots store it instead of the key."""
+        out = ctypes.c_uint64()
+        self._lib.cxm_key_fingerprint(self._h(), ctypes.byref(out))
+        return out.value
+
+    @property
+    def key_known(self):
+        """False for a handle loaded from a snapshot saved without its key,
+        until :attr:`key` is set to the matching key."""
+        out = ctypes.c_int32()
+        self._lib.cxm_key_known(self._h(), ctypes.byref(out))
+        return bool(out.value)
+
     # -- statistics -------------------------------------------------------------
 
     def stat(self, stat):
@@ -1530,6 +1660,57 @@ class Metrics:
     @property
     def version(self):
         return version()
+
+
+# --------------------------------------------------------------------------
+# Key files
+
+def read_key_file(path, create=False):
+    """The 16-byte hash key of a key file, read as ``cxm`` reads it: 16 raw
+    bytes, or 32 hex digits and an optional line end.
+
+    With ``create``, a missing file is created with 16 bytes from
+    ``os.urandom`` and mode 0600 (written aside and linked into place, so
+    that concurrent creators agree on one key).  A file that group or
+    others may access raises PermissionError: the key is a secret.
+    """
+    path = os.fspath(path)
+    if create and not os.path.exists(path):
+        import tempfile
+        d = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=os.path.basename(path) + ".")
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, os.urandom(KEY_SIZE))
+            os.fsync(fd)
+            os.close(fd)
+            fd = -1
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            os.unlink(tmp)
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        if st.st_mode & 0o077:
+            raise PermissionError(
+                "%s: the key file is accessible by group or others (mode "
+                "%04o); it is a secret: chmod 600 %s"
+                % (path, st.st_mode & 0o7777, path))
+        data = f.read(40)
+    if len(data) == KEY_SIZE:
+        return data
+    text = data.rstrip(b"\r\n")
+    if len(text) == 2 * KEY_SIZE and len(data) - len(text) <= 2:
+        try:
+            return bytes.fromhex(text.decode("ascii"))
+        except ValueError:
+            pass
+    raise ValueError("%s: a key file holds 16 bytes, or 32 hex digits and a "
+                     "line end (this one has %d bytes)" % (path, len(data)))
 
 
 # --------------------------------------------------------------------------
