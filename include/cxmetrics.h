@@ -767,6 +767,86 @@ CXM_API int cxm_ctx_merge(cxm_ctx *dst, cxm_ctx *src);
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/** @name JSON Lines input
+ *  One JSON object per line, in the shape customer-data platforms send:
+ *  `{"type": "track", "userId": "u1", "event": "Order Completed",
+ *  "timestamp": "2024-05-01T10:00:00Z", "properties": {"revenue": 25.5,
+ *  "channel": "web"}}`; `page` and `screen` calls are touches; `identify`
+ *  calls set the customer's segments from `traits.segments` (an array of
+ *  labels, or one `;`-separated string, `-` or `[]` clearing them) and from
+ *  traits mapped with cxm_jsonl_map_trait() (label `name=value`). `track`
+ *  event names map to event types through a table (defaults in
+ *  docs/jsonl.md, names compared ignoring ASCII case); unmapped names and
+ *  other calls are skipped and counted, not rejected. The customer is
+ *  `userId`, else `anonymousId`; the time `timestamp`, else
+ *  `originalTimestamp`, else `sentAt` (ISO-8601 or Unix seconds); the
+ *  channel `properties.channel`. A malformed line is rejected with its line
+ *  number and reason (the error handler, as for CSV) and the stream goes on.
+ *  Events are added one by one, in line order. See docs/jsonl.md.
+ *  @{ */
+
+/** @brief Longest line accepted, in bytes; longer lines are rejected with
+ *  ::CXM_E_LIMIT (and skipped to their end). */
+#define CXM_JSONL_LINE_MAX 1048576
+
+/** @brief Opaque JSON Lines reader bound to a handle. */
+typedef struct cxm_jsonl cxm_jsonl;
+
+/** @brief Create a JSON Lines reader that adds events to @p ctx, with the
+ *  default event map. Destroy it before the handle.
+ *  @param ctx the handle.
+ *  @param[out] out the new reader (owned by the caller).
+ *  @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_NOMEM. */
+CXM_API int cxm_jsonl_create(cxm_ctx *ctx, cxm_jsonl **out);
+/** @brief Destroy a reader. Accepts NULL. Call cxm_jsonl_finish() first to
+ *  process a last line without a line end. */
+CXM_API void cxm_jsonl_destroy(cxm_jsonl *reader);
+/** @brief Set (or clear, with NULL) the handler for rejected lines (the CSV
+ *  reader's handler type: 1-based line number, status, message). */
+CXM_API int cxm_jsonl_set_error_handler(cxm_jsonl *reader, cxm_csv_error_fn fn,
+                                        void *user);
+/**
+ * @brief Map a `track` event name to an event type (replacing the mapping
+ * of that name, if any).
+ * @param reader the reader.
+ * @param name the event name (@p len bytes, 1..64; compared ignoring ASCII
+ *   case).
+ * @param len its length.
+ * @param type a ::cxm_event_type, or 0 to skip events of that name.
+ * @param value_keys the property holding the first number (amount, score,
+ *   pageviews), or several separated by `|` (the first present wins); NULL or
+ *   "" for none. At most 64 bytes. Copied.
+ * @param value2_keys the same for the second number (session duration).
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_TYPE, ::CXM_E_LIMIT (name or keys
+ *   too long, or more than 4096 names), ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_jsonl_map_event(cxm_jsonl *reader, const char *name, size_t len,
+                                int32_t type, const char *value_keys,
+                                const char *value2_keys);
+/** @brief Make the `identify` trait @p trait (NUL-terminated, 1..64 bytes;
+ *  copied) a segment: its value v gives the label `trait=v`. At most 16
+ *  traits. @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_LIMIT. */
+CXM_API int cxm_jsonl_map_trait(cxm_jsonl *reader, const char *trait);
+/** @brief Feed bytes; lines may be split across calls arbitrarily. Lines are
+ *  processed as soon as their line end arrives. @return ::CXM_OK (rejected
+ *  lines are reported, not returned), ::CXM_E_NULL, ::CXM_E_NOMEM (the lines
+ *  concerned were rejected; accepted events are kept). */
+CXM_API int cxm_jsonl_feed(cxm_jsonl *reader, const void *data, size_t len);
+/** @brief End of a stream: processes a last line without a line end. Line
+ *  numbers start again at 1 for the next stream; counters keep adding up. */
+CXM_API int cxm_jsonl_finish(cxm_jsonl *reader);
+/** @brief Counters; any pointer may be NULL. @p lines counts non-blank
+ *  lines = accepted + rejected + skipped. */
+CXM_API int cxm_jsonl_stats(const cxm_jsonl *reader, uint64_t *lines,
+                            uint64_t *accepted, uint64_t *rejected,
+                            uint64_t *skipped);
+/** @brief Read a whole file (or standard input for "-"), including
+ *  cxm_jsonl_finish(). ::CXM_E_IO if it cannot be read. */
+CXM_API int cxm_jsonl_feed_file(cxm_jsonl *reader, const char *path);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
