@@ -16,7 +16,8 @@
  *   bytes after a closing quote, are kept literally (lenient, like most
  *   readers), so a free-text column can never desynchronise the stream
  *   except by an unterminated quoted field, which runs to the end of input
- *   and is then rejected.
+ *   and is then rejected, or past CXM_CSV_RECORD_MAX bytes, where the
+ *   record is dropped up to the next line end.
  * - Events are buffered as columns (CXM_CSV_BATCH of them) and committed
  *   with cxm_events_add(); all are committed by cxm_csv_finish(). Rejected
  *   lines (by the parser or by the core) are reported to the error handler
@@ -48,6 +49,11 @@
 #define CXM_CSV_TYPE_SLOTS 64     /* event type name table (2^k) */
 #define CXM_CSV_SEG_LABELS 64     /* labels in one segments field, at most */
 #define CXM_CSV_FILE_CHUNK ((size_t)1 << 20)
+/* Bytes of one record (before its '\n'), at most: bounds the carry, so that
+ * an unterminated quote cannot buffer the rest of the stream. */
+#define CXM_CSV_RECORD_MAX ((size_t)1 << 20)
+/* Customer id bytes buffered before a batch is committed early. */
+#define CXM_CSV_IDS_FLUSH ((size_t)16 << 20)
 
 /* Column roles. */
 enum { R_TIME, R_CUSTOMER, R_TYPE, R_CHANNEL, R_VALUE, R_VALUE2, R_SEGMENTS,
@@ -117,6 +123,10 @@ struct cxm_csv {
   size_t carry_len, carry_cap;
   int carry_state;
   uint64_t carry_nl; /* newlines inside quotes so far */
+
+  /* an over-long record being dropped up to the next '\n' */
+  int skipping;
+  uint64_t skip_line, skip_nl;
 
   /* end of the readable bytes around the current record */
   const char *safe_end;
@@ -704,7 +714,7 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
   r->segsets[i] = set;
   r->lines[i] = line;
   r->n = i + 1;
-  if (r->n == CXM_CSV_BATCH) flush(r);
+  if (r->n == CXM_CSV_BATCH || r->ids_len >= CXM_CSV_IDS_FLUSH) flush(r);
   return CXM_OK;
 }
 
@@ -847,6 +857,11 @@ static int on_header(cxm_csv *r, const char *rec, size_t len, uint64_t line) {
   size_t i = 0, col = 0;
   char *out = r->scratch;
   int more = 1;
+  /* Else a file with CR-only line ends would read as one long header and
+   * no data, without any error. */
+  if (memchr(rec, '\r', len))
+    return header_fail(r, line, "a CR that does not end the line (%s line "
+                       "ends are not supported)", "CR-only");
   while (more) {
     fld x;
     int role = -1;
@@ -978,26 +993,76 @@ static int carry_append(cxm_csv *r, const char *p, size_t n) {
   return CXM_OK;
 }
 
+/*
+ * A record whose first CXM_CSV_RECORD_MAX + 1 bytes hold no record end
+ * (with @p nl newlines inside quotes among them) starts at line
+ * r->line + 1. It is dropped up to the first '\n' past that point, where
+ * quotes no longer count, and rejected with CXM_E_LIMIT: an unterminated
+ * quote loses one record, not the rest of the stream. The rule depends on
+ * byte positions only, so it holds however the input is split.
+ */
+static int overlong_start(cxm_csv *r, uint64_t nl) {
+  r->skipping = 1;
+  r->skip_line = r->line + 1;
+  r->skip_nl = nl;
+  r->carry_len = 0;
+  r->carry_nl = 0;
+  r->carry_state = S_START;
+  if (!r->have_header)
+    r->failed = cxm__seterr(r->ctx, CXM_E_LIMIT,
+                            "CSV header (line %llu): longer than %zu bytes",
+                            (unsigned long long)r->skip_line,
+                            CXM_CSV_RECORD_MAX);
+  return r->failed;
+}
+
+static void overlong_end(cxm_csv *r) {
+  r->skipping = 0;
+  r->line = r->skip_line + r->skip_nl;
+  r->n_lines++;
+  reject(r, r->skip_line, CXM_E_LIMIT,
+         "record longer than %zu bytes (dropped up to the next line end)",
+         CXM_CSV_RECORD_MAX);
+}
+
+/* While dropping an over-long record: the byte after its '\n', or NULL
+ * when [p, end) holds none (everything is dropped). */
+static const char *skip_to_line(cxm_csv *r, const char *p, const char *end) {
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  if (!nl) return NULL;
+  overlong_end(r);
+  return nl + 1;
+}
+
 static int consume(cxm_csv *r, const char *p, size_t n) {
   const char *end = p + n;
   int rc;
+  if (r->skipping && (p = skip_to_line(r, p, end)) == NULL) return CXM_OK;
   if (r->carry_len > 0) {
-    const char *re = scan_end(&r->carry_state, p, end, &r->carry_nl);
-    size_t take = re ? (size_t)(re - p) : n;
-    rc = carry_append(r, p, take);
-    if (rc != CXM_OK) {
-      r->failed = cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
-                              "%zu bytes", r->carry_len + take);
-      return rc;
+    size_t room = CXM_CSV_RECORD_MAX + 1 - r->carry_len;
+    const char *lim = (size_t)(end - p) > room ? p + room : end;
+    const char *re = scan_end(&r->carry_state, p, lim, &r->carry_nl);
+    size_t take = re ? (size_t)(re - p) : (size_t)(lim - p);
+    if (!re && take == room) {
+      rc = overlong_start(r, r->carry_nl);
+      if (rc != CXM_OK) return rc;
+      if ((p = skip_to_line(r, lim, end)) == NULL) return CXM_OK;
+    } else {
+      rc = carry_append(r, p, take);
+      if (rc != CXM_OK) {
+        r->failed = cxm__seterr(r->ctx, rc, "CSV: no memory for a record of "
+                                "%zu bytes", r->carry_len + take);
+        return rc;
+      }
+      if (!re) return CXM_OK;
+      r->safe_end = r->carry + r->carry_cap;
+      rc = on_record(r, r->carry, r->carry_len, r->carry_nl, 1);
+      r->carry_len = 0;
+      r->carry_nl = 0;
+      r->carry_state = S_START;
+      if (rc != CXM_OK) return rc;
+      p = re + 1;
     }
-    if (!re) return CXM_OK;
-    r->safe_end = r->carry + r->carry_cap;
-    rc = on_record(r, r->carry, r->carry_len, r->carry_nl, 1);
-    r->carry_len = 0;
-    r->carry_nl = 0;
-    r->carry_state = S_START;
-    if (rc != CXM_OK) return rc;
-    p = re + 1;
   }
   /* nq: the next '"' at or after p (end if none), found once per quote
    * rather than once per line. */
@@ -1006,23 +1071,38 @@ static int consume(cxm_csv *r, const char *p, size_t n) {
   r->safe_end = end;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) break;
-    if (nq < p) {
+    if (nl && nq < p) {
       nq = memchr(p, '"', (size_t)(end - p));
       if (!nq) nq = end;
     }
-    if (nl < nq) {
-      rc = on_record(r, p, (size_t)(nl - p), 0, 0);
-      if (rc != CXM_OK) return rc;
+    if (nl && nl < nq) {
+      if ((size_t)(nl - p) > CXM_CSV_RECORD_MAX) {
+        rc = overlong_start(r, 0);
+        if (rc != CXM_OK) return rc;
+        overlong_end(r);
+      } else {
+        rc = on_record(r, p, (size_t)(nl - p), 0, 0);
+        if (rc != CXM_OK) return rc;
+      }
       p = nl + 1;
     } else {
       int st = S_START;
       uint64_t qn = 0;
-      const char *re = scan_end(&st, p, end, &qn);
-      if (!re) break;
-      rc = on_record(r, p, (size_t)(re - p), qn, 1);
-      if (rc != CXM_OK) return rc;
-      p = re + 1;
+      const char *lim = (size_t)(end - p) > CXM_CSV_RECORD_MAX
+                            ? p + CXM_CSV_RECORD_MAX + 1
+                            : end;
+      const char *re = scan_end(&st, p, lim, &qn);
+      if (re) {
+        rc = on_record(r, p, (size_t)(re - p), qn, 1);
+        if (rc != CXM_OK) return rc;
+        p = re + 1;
+      } else if ((size_t)(lim - p) > CXM_CSV_RECORD_MAX) {
+        rc = overlong_start(r, qn);
+        if (rc != CXM_OK) return rc;
+        if ((p = skip_to_line(r, lim, end)) == NULL) return CXM_OK;
+      } else {
+        break; /* the record goes on in the next feed */
+      }
     }
     if (r->failed) return r->failed;
   }
@@ -1053,6 +1133,7 @@ static void reset_stream(cxm_csv *r) {
   r->carry_len = 0;
   r->carry_state = S_START;
   r->carry_nl = 0;
+  r->skipping = 0;
 }
 
 static int nomem_msg(cxm_csv *r, int rc) {
@@ -1192,6 +1273,7 @@ int cxm_csv_finish(cxm_csv *r) {
     r->bom_done = 1;
     rc = consume(r, (const char *)bom, r->bom_n);
   }
+  if (rc == CXM_OK && r->skipping) overlong_end(r);
   if (rc == CXM_OK && r->carry_len > 0) {
     if (r->carry_state == S_QUO) {
       uint64_t line = r->line + 1;
