@@ -63,6 +63,7 @@ typedef struct cxm_wbuf {
 
 CXM_HIDDEN void cxm__wbuf_init(cxm_wbuf *w, cxm_ctx *ctx);
 CXM_HIDDEN void cxm__wbuf_free(cxm_wbuf *w);
+CXM_HIDDEN void cxm__wbuf_reserve(cxm_wbuf *w, size_t n);
 CXM_HIDDEN void cxm__w_bytes(cxm_wbuf *w, const void *p, size_t n);
 CXM_HIDDEN void cxm__w_u8(cxm_wbuf *w, uint8_t v);
 CXM_HIDDEN void cxm__w_u32(cxm_wbuf *w, uint32_t v);

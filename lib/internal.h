@@ -229,6 +229,7 @@ CXM_HIDDEN int cxm__labels_init(cxm_ctx *ctx, cxm_labels *l, uint32_t max);
 CXM_HIDDEN void cxm__labels_free(cxm_ctx *ctx, cxm_labels *l);
 CXM_HIDDEN int cxm__segsets_init(cxm_ctx *ctx, cxm_segsets *s);
 CXM_HIDDEN void cxm__segsets_free(cxm_ctx *ctx, cxm_segsets *s);
+CXM_HIDDEN int cxm__segsets_reserve(cxm_ctx *ctx, cxm_segsets *s, uint32_t extra);
 
 CXM_HIDDEN void cxm__custtab_free(cxm_ctx *ctx, cxm_custtab *t);
 CXM_HIDDEN int64_t cxm__custtab_find(const cxm_custtab *t, uint64_t hash);

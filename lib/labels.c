@@ -209,6 +209,36 @@ static int segsets_grow(cxm_ctx *ctx, cxm_segsets *s) {
   return CXM_OK;
 }
 
+/* Room for `extra` more sets, so that interning that many cannot fail for
+   lack of memory (merge.c reserves before it changes anything). */
+int cxm__segsets_reserve(cxm_ctx *ctx, cxm_segsets *s, uint32_t extra) {
+  uint64_t need = (uint64_t)s->count + extra;
+  if (need > CXM_SEGSETS_MAX) return CXM_E_LIMIT;
+  if (need > s->cap) {
+    uint32_t ncap = s->cap;
+    while (ncap < need) ncap *= 2;
+    cxm_segset *ns = (cxm_segset *)cxm__realloc(ctx, s->sets, s->cap * sizeof(cxm_segset),
+                                                ncap * sizeof(cxm_segset));
+    if (!ns) return CXM_E_NOMEM;
+    s->sets = ns;
+    s->cap = ncap;
+  }
+  if (2 * need > (uint64_t)s->index_mask + 1) {
+    uint32_t nsz = (s->index_mask + 1) * 2;
+    while (2 * need > nsz) nsz *= 2;
+    uint32_t *ni = (uint32_t *)cxm__calloc(ctx, nsz * sizeof(uint32_t));
+    if (!ni) return CXM_E_NOMEM;
+    uint32_t *old = s->index;
+    uint32_t osz = s->index_mask + 1;
+    s->index = ni;
+    s->index_mask = nsz - 1;
+    for (uint32_t id = 0; id < s->count; id++)
+      s->index[segsets_slot(s, &s->sets[id])] = id + 1;
+    cxm__free(ctx, old, osz * sizeof(uint32_t));
+  }
+  return CXM_OK;
+}
+
 int cxm_segset_intern(cxm_ctx *ctx, const int32_t *segments, size_t n,
                       int32_t *set_id) {
   if (!ctx) return CXM_E_NULL;

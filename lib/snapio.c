@@ -17,18 +17,25 @@ void cxm__wbuf_free(cxm_wbuf *w) {
   w->len = w->cap = 0;
 }
 
+/* Grows the buffer so that n more bytes fit (sets err on failure). */
+void cxm__wbuf_reserve(cxm_wbuf *w, size_t n) {
+  if (w->err || n <= w->cap - w->len) return;
+  size_t ncap = w->cap ? w->cap : 4096;
+  while (ncap - w->len < n) {
+    if (ncap > SIZE_MAX / 2) { w->err = CXM_E_NOMEM; return; }
+    ncap *= 2;
+  }
+  uint8_t *nd = (uint8_t *)cxm__realloc(w->ctx, w->data, w->cap, ncap);
+  if (!nd) { w->err = CXM_E_NOMEM; return; }
+  w->data = nd;
+  w->cap = ncap;
+}
+
 void cxm__w_bytes(cxm_wbuf *w, const void *p, size_t n) {
   if (w->err || n == 0) return;
   if (n > w->cap - w->len) {
-    size_t ncap = w->cap ? w->cap : 4096;
-    while (ncap - w->len < n) {
-      if (ncap > SIZE_MAX / 2) { w->err = CXM_E_NOMEM; return; }
-      ncap *= 2;
-    }
-    uint8_t *nd = (uint8_t *)cxm__realloc(w->ctx, w->data, w->cap, ncap);
-    if (!nd) { w->err = CXM_E_NOMEM; return; }
-    w->data = nd;
-    w->cap = ncap;
+    cxm__wbuf_reserve(w, n);
+    if (w->err) return;
   }
   memcpy(w->data + w->len, p, n);
   w->len += n;
