@@ -6,7 +6,11 @@
 # needs besides (the ABI check, Valgrind, coverage, libFuzzer).
 set -euo pipefail
 pkgs=(build-essential g++ autoconf automake libtool pkg-config check doxygen
-      python3 python3-numpy python3-pandas python3-dask python3-distributed)
+      python3 python3-numpy python3-pandas python3-dask python3-distributed
+      chromium)
+# The dashboard test drives Chromium from Node.js (playwright-core from npm).
+if ! command -v node >/dev/null 2>&1; then pkgs+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then pkgs+=(npm); fi
 if [ "${1-}" = --all ]; then
   pkgs+=(abigail-tools binutils valgrind lcov clang libclang-rt-14-dev)
 fi
