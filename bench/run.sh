@@ -70,6 +70,7 @@ else
 fi
 "$cc" "${bflags[@]}" "$here/gen_events.c" -o "$build/gen_events" -lm
 "$cc" "${bflags[@]}" "$here/bench_ingest.c" -o "$build/bench_ingest" "${libs[@]}"
+"$cc" "${bflags[@]}" "$here/bench_hostile.c" -o "$build/bench_hostile" "${libs[@]}"
 cxm="$build/cli/cxm"
 
 # ---- 2. The data, generated once per size and seed.
@@ -96,6 +97,11 @@ fi
 # ---- 4. Ingest speed and state size (one core).
 log "bench_ingest (taskset -c $cpu)"
 taskset -c "$cpu" "$build/bench_ingest" "$customers" "$events" "$days" "$seed" "$csv" "$batch"
+
+# Ids crafted to collide in the customer table (issue 6; about 10 s): a
+# fresh random key must keep them within 2x of random ids.
+log "bench_hostile (taskset -c $cpu)"
+taskset -c "$cpu" "$build/bench_hostile" || { echo "bench_hostile: crafted ids more than 2x slower"; exit 1; }
 
 # ---- 5. The report: cxm on one core, DuckDB with $dthreads threads.
 log "cxm report --format json (taskset -c $cpu)"
