@@ -847,6 +847,230 @@ CXM_API int cxm_jsonl_feed_file(cxm_jsonl *reader, const char *path);
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/** @name Monitoring: callbacks, threshold watches, benchmarks
+ *  Callbacks are plain function pointers with scalar arguments and a
+ *  `void *user` that the library passes back untouched (the caller owns it
+ *  and keeps it valid while the callback is registered). They run on the
+ *  thread that adds the event, inside the call that added it
+ *  (cxm_event_add(), cxm_events_add(), or a reader's feed), after the event
+ *  was counted. A callback must not call any function of the same handle
+ *  (nor of a reader bound to it): such calls fail with ::CXM_E_STATE and
+ *  change nothing; cxm_ctx_destroy() and the readers' destroy functions must
+ *  not be called from a callback at all. It may call other handles, copy
+ *  its arguments, or queue work. No callback fires while a snapshot is
+ *  loaded or handles are merged (those do not replay events), and
+ *  callbacks, watches and benchmarks are not part of snapshots: register
+ *  them again after loading. See docs/monitoring.md.
+ *  @{ */
+
+/**
+ * @brief Called on every accepted NPS answer of 0..6 (a detractor).
+ * @param user the pointer given to cxm_detractor_callback_set().
+ * @param customer the customer's hash (as cxm_customer_hash() gives it).
+ * @param score the answer, 0..6.
+ * @param channel the event's channel id, or ::CXM_NO_CHANNEL.
+ * @param time the event's time, Unix seconds.
+ */
+typedef void (*cxm_detractor_fn)(void *user, uint64_t customer, int32_t score,
+                                 int32_t channel, int64_t time);
+
+/**
+ * @brief Register (or clear, with a NULL @p fn) the detractor callback; one
+ * per handle, replacing the previous one.
+ * @param ctx the handle.
+ * @param fn the callback, or NULL.
+ * @param user passed back to @p fn; not read by the library.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_STATE (called from a callback).
+ */
+CXM_API int cxm_detractor_callback_set(cxm_ctx *ctx, cxm_detractor_fn fn,
+                                       void *user);
+
+/** @brief Most watches a handle holds at once. */
+#define CXM_WATCHES_MAX 1024
+
+/** @brief The side of a threshold a watch alerts on (pinned values). */
+typedef enum cxm_watch_direction {
+  CXM_WATCH_ABOVE = 1, /**< Alert when the value rises to fire_at or above. */
+  CXM_WATCH_BELOW = 2  /**< Alert when the value falls to fire_at or below. */
+} cxm_watch_direction;
+
+/**
+ * @brief Called when a watch changes state.
+ * @param user the pointer given to cxm_watch_add().
+ * @param watch the watch's id.
+ * @param alerting 1: the watch entered the alert state (its KPI reached
+ *   fire_at); 0: it left it (the KPI went back past clear_at).
+ * @param value the KPI's value at that moment (as cxm_kpi_get() reports it).
+ * @param n its n (as cxm_kpi_get() reports it).
+ * @param time the time of the event that caused the change.
+ */
+typedef void (*cxm_watch_fn)(void *user, int32_t watch, int32_t alerting,
+                             double value, int64_t n, int64_t time);
+
+/**
+ * @brief Watch a KPI of a scope and call @p fn when it crosses a threshold.
+ *
+ * The watch is checked after every accepted event of its scope (an event of
+ * another scope cannot change it), in O(1): it keeps its own counters,
+ * started from the handle's counters when it is added. With hysteresis: a
+ * watch in the normal state enters the alert state when the value reaches
+ * @p fire_at (>= for ::CXM_WATCH_ABOVE, <= for ::CXM_WATCH_BELOW), and goes
+ * back to normal only when the value is past @p clear_at (< for ABOVE, >
+ * for BELOW); no transition happens while n < @p min_n or the value is
+ * undefined. A new watch starts in the normal state, so if its KPI is
+ * already past @p fire_at it fires at the scope's next event.
+ *
+ * @param ctx the handle.
+ * @param kpi an event-level ::cxm_kpi, except the spend-based ones
+ *   (spend, cpl, cpa, cac), new_buyers and events.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param window_days 0 for all time, else 1..3660: the trailing window of
+ *   that many days ending with the day of the handle's newest event (as
+ *   cxm_window_trailing() with the newest event's time).
+ * @param direction a ::cxm_watch_direction.
+ * @param fire_at the alert level, in the KPI's units (NPS points, CSAT
+ *   percent, rates as fractions, money in major units).
+ * @param clear_at the level past which the alert ends: <= @p fire_at for
+ *   ABOVE, >= @p fire_at for BELOW.
+ * @param min_n the n (ratio denominator or event count) needed before any
+ *   transition, >= 0.
+ * @param fn the callback (required).
+ * @param user passed back to @p fn.
+ * @param[out] watch the new watch's id (ids of removed watches are reused).
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown KPI, segment,
+ *   channel or direction; NaN or misordered levels; min_n < 0),
+ *   ::CXM_E_UNSUPPORTED (a KPI that cannot be watched), ::CXM_E_RANGE
+ *   (window_days), ::CXM_E_LIMIT (::CXM_WATCHES_MAX), ::CXM_E_NOMEM,
+ *   ::CXM_E_STATE (called from a callback).
+ */
+CXM_API int cxm_watch_add(cxm_ctx *ctx, int kpi, int32_t segment,
+                          int32_t channel, int32_t window_days,
+                          int32_t direction, double fire_at, double clear_at,
+                          int64_t min_n, cxm_watch_fn fn, void *user,
+                          int32_t *watch);
+
+/**
+ * @brief Remove a watch; its id may be reused by a later cxm_watch_add().
+ * @param ctx the handle.
+ * @param watch the watch's id.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_NOTFOUND, ::CXM_E_STATE.
+ */
+CXM_API int cxm_watch_remove(cxm_ctx *ctx, int32_t watch);
+
+/**
+ * @brief Read a watch's state and its KPI as it stands now.
+ * @param ctx the handle.
+ * @param watch the watch's id.
+ * @param[out] alerting if not NULL: 1 in the alert state, else 0.
+ * @param[out] value if not NULL: the KPI's value (NaN when undefined).
+ * @param[out] n if not NULL: the KPI's n.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_NOTFOUND, ::CXM_E_STATE.
+ */
+CXM_API int cxm_watch_get(cxm_ctx *ctx, int32_t watch, int32_t *alerting,
+                          double *value, int64_t *n);
+
+/**
+ * @brief Set (or clear, with NaN) the benchmark of a KPI for a scope.
+ *
+ * A benchmark set with segment and channel both ::CXM_ALL is the KPI's
+ * default: it applies to every scope that has no benchmark of its own.
+ * @param ctx the handle.
+ * @param kpi a ::cxm_kpi id.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param value the benchmark in the KPI's units (as cxm_kpi_get() reports
+ *   them), or NaN to remove it.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown KPI, segment or
+ *   channel; infinite value), ::CXM_E_LIMIT (more than 65536 benchmarks),
+ *   ::CXM_E_NOMEM, ::CXM_E_STATE.
+ */
+CXM_API int cxm_benchmark_set(cxm_ctx *ctx, int kpi, int32_t segment,
+                              int32_t channel, double value);
+
+/**
+ * @brief The gap between a KPI and its benchmark: value - benchmark.
+ * @param ctx the handle.
+ * @param kpi a ::cxm_kpi id.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param from, to the window, as for cxm_kpi_get().
+ * @param[out] gap the gap; NaN when the KPI is undefined. Required.
+ * @param[out] value if not NULL: the KPI (as cxm_kpi_get()).
+ * @param[out] benchmark if not NULL: the benchmark that applied (the
+ *   scope's own, else the KPI's default).
+ * @param[out] n if not NULL: the KPI's n.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_NOTFOUND (no benchmark applies),
+ *   the statuses of cxm_kpi_get(), ::CXM_E_STATE.
+ */
+CXM_API int cxm_benchmark_gap(cxm_ctx *ctx, int kpi, int32_t segment,
+                              int32_t channel, int64_t from, int64_t to,
+                              double *gap, double *value, double *benchmark,
+                              int64_t *n);
+
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/** @name Customer lists and erasure
+ *  @{ */
+
+/** @brief A customer's category by its latest NPS answer (pinned values). */
+typedef enum cxm_nps_category {
+  CXM_NPS_DETRACTOR = 1, /**< Latest answer 0..6. */
+  CXM_NPS_PASSIVE = 2,   /**< Latest answer 7..8. */
+  CXM_NPS_PROMOTER = 3   /**< Latest answer 9..10. */
+} cxm_nps_category;
+
+/**
+ * @brief List the customers of a segment whose latest NPS answer is in a
+ * category, as customer hashes (see cxm_customer_hash()), a buffer at a
+ * time.
+ *
+ * Membership is by the segments a customer holds now. The latest answer is
+ * the one with the newest time (of equal times, the last added). Start with
+ * @p cursor 0 and call again with the returned @p next_cursor until it is
+ * 0. The scan visits every customer once, O(customers); customers added
+ * between calls may or may not be listed, and a cxm_customer_erase()
+ * between calls may make the scan skip or repeat one customer.
+ * @param ctx the handle.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param category a ::cxm_nps_category.
+ * @param cursor 0 to start, else a @p next_cursor of the previous call.
+ * @param[out] hashes room for @p cap hashes (owned by the caller).
+ * @param cap the room in @p hashes, > 0.
+ * @param[out] count receives the number of hashes written.
+ * @param[out] next_cursor receives where to go on, or 0 when the scan is
+ *   complete.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown segment or category,
+ *   @p cap 0), ::CXM_E_STATE.
+ */
+CXM_API int cxm_customers_by_nps(cxm_ctx *ctx, int32_t segment,
+                                 int32_t category, uint64_t cursor,
+                                 uint64_t *hashes, size_t cap, size_t *count,
+                                 uint64_t *next_cursor);
+
+/**
+ * @brief Erase a customer (right to be forgotten).
+ *
+ * The customer's record and its hash are removed: nothing kept can be
+ * linked to the id any more, and a later event with the same id starts a
+ * new customer. Event-level counts (events, answers, revenue, sessions,
+ * new buyers per day, ...) keep the customer's anonymous contribution;
+ * customer-level counts (buyers, repeat buyers, orders and net revenue per
+ * buyer, leads converted, customers with an interaction) no longer count
+ * it, so they describe the remaining customers. The optional modules forget
+ * it likewise (docs/privacy.md lists every aggregate). Never allocates.
+ * @param ctx the handle.
+ * @param id the customer id (@p len bytes).
+ * @param len its length, > 0.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_MISSING (empty id),
+ *   ::CXM_E_NOTFOUND (no such customer), ::CXM_E_STATE.
+ */
+CXM_API int cxm_customer_erase(cxm_ctx *ctx, const void *id, size_t len);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1148,6 +1148,7 @@ int cxm_csv_create(cxm_ctx *ctx, cxm_csv **out) {
   cxm_csv *r;
   size_t B = CXM_CSV_BATCH;
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (!out) return cxm__seterr(ctx, CXM_E_NULL, "out: NULL");
   r = cxm__malloc(ctx, sizeof *r);
   if (!r) return cxm__seterr(ctx, CXM_E_NOMEM, "CSV reader: no memory");
@@ -1230,6 +1231,7 @@ int cxm_csv_feed(cxm_csv *r, const void *data, size_t len) {
   const char *p = data;
   int rc;
   if (!r) return CXM_E_NULL;
+  CXM_NO_REENTRY(r->ctx);
   if (!data && len) return cxm__seterr(r->ctx, CXM_E_NULL, "data: NULL");
   if (r->failed) return r->failed;
   r->deferred = CXM_OK;
@@ -1259,6 +1261,7 @@ int cxm_csv_feed(cxm_csv *r, const void *data, size_t len) {
 int cxm_csv_finish(cxm_csv *r) {
   int rc = CXM_OK;
   if (!r) return CXM_E_NULL;
+  CXM_NO_REENTRY(r->ctx);
   r->deferred = CXM_OK;
   if (r->failed) {
     /* The stream broke (bad header, no memory): what was buffered before

@@ -178,6 +178,7 @@ int cxm_option_bounds(int option, int64_t *lo, int64_t *hi, int64_t *dflt) {
 
 int cxm_option_set(cxm_ctx *ctx, int option, int64_t value) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   const opt_info *oi = opt_lookup(option);
   if (!oi) return cxm__seterr(ctx, CXM_E_ARG, "option: unknown option %d", option);
   if (value < oi->lo || value > oi->hi)
@@ -222,6 +223,7 @@ int cxm_option_get(cxm_ctx *ctx, int option, int64_t *value) {
 
 int cxm_key_set(cxm_ctx *ctx, const uint8_t *key, size_t key_len) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (!key) return cxm__seterr(ctx, CXM_E_NULL, "key: NULL");
   if (key_len != CXM_KEY_SIZE)
     return cxm__seterr(ctx, CXM_E_ARG, "key_len: the key is %d bytes, got %zu",

@@ -105,3 +105,33 @@ uint32_t cxm__custtab_insert(cxm_custtab *t, uint64_t hash) {
   index_put(t, hash, idx);
   return idx;
 }
+
+/* Backward-shift deletion keeps every probe chain unbroken without
+   tombstones; a slot's home comes from its record's full hash (the slot
+   keeps only the upper half). */
+void cxm__custtab_remove(cxm_custtab *t, uint32_t ri) {
+  uint64_t i = slot_home(t, t->recs[ri].hash);
+  while ((uint32_t)t->slots[i] != ri + 1) i = (i + 1) & t->mask;
+  uint64_t j = i;
+  for (;;) {
+    j = (j + 1) & t->mask;
+    uint64_t s = t->slots[j];
+    if (s == 0) break;
+    uint64_t k = slot_home(t, t->recs[(uint32_t)s - 1].hash);
+    /* s may fill the hole at i unless its home lies cyclically in (i, j]. */
+    int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+    if (stays) continue;
+    t->slots[i] = s;
+    i = j;
+  }
+  t->slots[i] = 0;
+  uint32_t last = t->count - 1;
+  if (ri != last) {
+    t->recs[ri] = t->recs[last];
+    uint64_t m = slot_home(t, t->recs[ri].hash);
+    while ((uint32_t)t->slots[m] != last + 1) m = (m + 1) & t->mask;
+    t->slots[m] = (t->slots[m] & ~UINT64_C(0xFFFFFFFF)) | ((uint64_t)ri + 1);
+  }
+  memset(&t->recs[last], 0, sizeof t->recs[last]);
+  t->count = last;
+}

@@ -3,6 +3,7 @@
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
 #include "ext.h"
+#include "monitor.h"
 
 #define ON(ctx, bit) (((ctx)->opt[CXM_OPT_MODULES] & (bit)) != 0)
 
@@ -29,6 +30,7 @@ void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   if (ON(ctx, CXM_MOD_FUNNEL)) cxm__funnel_on_event(ctx, ri, ev);
   if (ON(ctx, CXM_MOD_ATTRIBUTION)) cxm__attribution_on_event(ctx, ri, ev);
   if (ON(ctx, CXM_MOD_CLV)) cxm__clv_on_event(ctx, ri, ev);
+  cxm__monitor_on_event(ctx, ri, ev); /* whatever the module bits */
 }
 
 int cxm__ext_save(const cxm_ctx *ctx, int modix, cxm_wbuf *w) {
@@ -88,4 +90,5 @@ void cxm__ext_free(cxm_ctx *ctx) {
   cxm__funnel_free(ctx);
   cxm__attribution_free(ctx);
   cxm__clv_free(ctx);
+  cxm__monitor_free(ctx);
 }

@@ -378,7 +378,7 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
 
   uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
   cxm_evview ev;
-  if (ctx->opt[CXM_OPT_MODULES]) {
+  if (cxm__ext_active(ctx)) {
     ev.time = e->time;
     ev.t = t;
     ev.day = day;
@@ -456,7 +456,7 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     case CXM_EV_CHURN: cell[E_CHURN]++; break;
     default: break;
   }
-  if (ctx->opt[CXM_OPT_MODULES]) cxm__ext_on_event(ctx, ri, &ev);
+  if (cxm__ext_active(ctx)) cxm__ext_on_event(ctx, ri, &ev);
   note_accepted(ctx, t);
   return CXM_OK;
 }
@@ -475,6 +475,7 @@ int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type, const void *customer
                   size_t customer_len, int32_t channel, double value,
                   double value2) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (CXM_UNLIKELY(ctx->key_missing)) return cxm__need_key(ctx, "ingest");
   ev_in e = {time, type, channel, value, value2, -1, customer_len};
   uint64_t h = 0;
@@ -489,6 +490,7 @@ int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type, const void *customer
 int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
                               int32_t set_id) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (CXM_UNLIKELY(ctx->key_missing)) return cxm__need_key(ctx, "ingest");
   if (!id && len) return cxm__seterr(ctx, CXM_E_NULL, "id: NULL");
   if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
@@ -516,6 +518,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
                    const double *values, const double *values2,
                    const int32_t *segsets, size_t *accepted, int32_t *statuses) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (CXM_UNLIKELY(ctx->key_missing)) return cxm__need_key(ctx, "ingest");
   if (n && (!times || !types))
     return cxm__seterr(ctx, CXM_E_NULL, "%s: NULL", times ? "types" : "times");

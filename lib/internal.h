@@ -209,6 +209,13 @@ struct cxm_ctx {
   int64_t opt[CXM_OPT_COUNT_];
   /* The optional modules' state (ext.h), NULL until first needed. */
   void *mod[CXM_NMOD_];
+  /* Monitoring (monitor.c): its state, NULL until first used; mon_on is
+     nonzero while a callback or watch is registered (ingest then builds the
+     event view for it); in_callback is nonzero while one runs, when the
+     handle's entry points refuse calls (CXM_E_STATE). */
+  void *mon;
+  int mon_on;
+  int in_callback;
 };
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -235,6 +242,9 @@ CXM_HIDDEN void cxm__custtab_free(cxm_ctx *ctx, cxm_custtab *t);
 CXM_HIDDEN int64_t cxm__custtab_find(const cxm_custtab *t, uint64_t hash);
 CXM_HIDDEN int cxm__custtab_reserve(cxm_ctx *ctx, cxm_custtab *t, uint32_t extra);
 CXM_HIDDEN uint32_t cxm__custtab_insert(cxm_custtab *t, uint64_t hash);
+/* Removes record ri and its index slot; the last record moves into the hole
+   (its slot follows) and the vacated record is zeroed. */
+CXM_HIDDEN void cxm__custtab_remove(cxm_custtab *t, uint32_t ri);
 CXM_HIDDEN void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash);
 CXM_HIDDEN void cxm__custtab_prefetch_rec(const cxm_custtab *t, uint64_t hash);
 
@@ -280,6 +290,17 @@ CXM_HIDDEN void cxm__snapshot_free(cxm_ctx *ctx);
 /* cxm_key_set on a handle loaded without its key: accepts only the key
    whose fingerprint the snapshot gave. */
 CXM_HIDDEN int cxm__key_restore(cxm_ctx *ctx, const uint8_t key[CXM_KEY_SIZE]);
+
+/* The event view is built and cxm__ext_prepare/on_event called when a
+   module is enabled or monitoring listens. */
+static inline int cxm__ext_active(const cxm_ctx *ctx) {
+  return ctx->opt[CXM_OPT_MODULES] != 0 || ctx->mon_on;
+}
+
+/* monitor.c: refuses a call made from a callback of the same handle. */
+CXM_HIDDEN int cxm__reentered(cxm_ctx *ctx);
+#define CXM_NO_REENTRY(ctx) \
+  do { if (CXM_UNLIKELY((ctx)->in_callback)) return cxm__reentered(ctx); } while (0)
 
 /* Adds every staged update to its scopes; needed before any read of rows. */
 CXM_HIDDEN void cxm__flush(cxm_ctx *ctx);

@@ -199,6 +199,7 @@ static int64_t window_day(const cxm_ctx *ctx, int64_t t) {
 static int evaluate(cxm_ctx *ctx, int kpi, int32_t segment, int32_t channel,
                     int64_t from, int64_t to, kres *r) {
   memset(r, 0, sizeof *r);
+  CXM_NO_REENTRY(ctx);
   if (kpi < 1 || kpi > KPI_MAX) return cxm__seterr(ctx, CXM_E_ARG, "kpi: unknown KPI %d", kpi);
   if (segment != CXM_ALL && (segment < 0 || (uint32_t)segment >= ctx->segments.count))
     return cxm__seterr(ctx, CXM_E_ARG, "segment: no segment with id %d", (int)segment);

@@ -108,6 +108,7 @@ static int labels_label(cxm_ctx *ctx, const cxm_labels *l, const char *what,
 
 int cxm_channel_intern(cxm_ctx *ctx, const char *label, size_t len, int32_t *id) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   return labels_intern(ctx, &ctx->channels, "channel", label, len, id);
 }
 int cxm_channel_find(cxm_ctx *ctx, const char *label, size_t len, int32_t *id) {
@@ -126,6 +127,7 @@ int cxm_channel_label(cxm_ctx *ctx, int32_t id, const char **label, size_t *len)
 }
 int cxm_segment_intern(cxm_ctx *ctx, const char *label, size_t len, int32_t *id) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   return labels_intern(ctx, &ctx->segments, "segment", label, len, id);
 }
 int cxm_segment_find(cxm_ctx *ctx, const char *label, size_t len, int32_t *id) {
@@ -242,6 +244,7 @@ int cxm__segsets_reserve(cxm_ctx *ctx, cxm_segsets *s, uint32_t extra) {
 int cxm_segset_intern(cxm_ctx *ctx, const int32_t *segments, size_t n,
                       int32_t *set_id) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (!set_id) return cxm__seterr(ctx, CXM_E_NULL, "set_id: NULL");
   if (!segments && n) return cxm__seterr(ctx, CXM_E_NULL, "segments: NULL");
   cxm_segset k;
