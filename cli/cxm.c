@@ -424,8 +424,9 @@ static int cmd_report(int argc, char **argv)
   if (p.rejected > max_errors)
     fprintf(stderr, "cxm: %" PRIu64 " more rejected lines not shown "
             "(--max-errors)\n", p.rejected - max_errors);
-  fprintf(stderr, "cxm: %" PRIu64 " lines, %" PRIu64 " accepted, %" PRIu64
-          " rejected\n", p.lines, p.accepted, p.rejected);
+  if (!a.snapshot)
+    fprintf(stderr, "cxm: %" PRIu64 " lines, %" PRIu64 " accepted, %" PRIu64
+            " rejected\n", p.lines, p.accepted, p.rejected);
 
   if (p.window == WINDOW_TRAILING) {
     if (!a.as_of)

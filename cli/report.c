@@ -481,12 +481,15 @@ static int write_text(cxm_ctx *ctx, const report_params *p, FILE *out)
 
   fprintf(out, "libcxmetrics %s KPI report\n", cxm_version_string());
   if (p->snapshot)
-    fprintf(out, "Snapshot: %s\n", p->snapshot);
-  fprintf(out, "Input: %d file%s, %llu lines: %llu accepted, %llu rejected; "
-          "%lld customers, %d channels, %d segments\n",
-          p->nfiles, p->nfiles == 1 ? "" : "s", (unsigned long long)p->lines,
-          (unsigned long long)p->accepted, (unsigned long long)p->rejected,
-          (long long)ctx_stat(ctx, CXM_STAT_CUSTOMERS), (int)nch, (int)nseg);
+    fprintf(out, "Input: snapshot %s; %lld customers, %d channels, "
+            "%d segments\n", p->snapshot,
+            (long long)ctx_stat(ctx, CXM_STAT_CUSTOMERS), (int)nch, (int)nseg);
+  else
+    fprintf(out, "Input: %d file%s, %llu lines: %llu accepted, %llu rejected; "
+            "%lld customers, %d channels, %d segments\n",
+            p->nfiles, p->nfiles == 1 ? "" : "s", (unsigned long long)p->lines,
+            (unsigned long long)p->accepted, (unsigned long long)p->rejected,
+            (long long)ctx_stat(ctx, CXM_STAT_CUSTOMERS), (int)nch, (int)nseg);
   fmt_utc_offset(b1, p->utc_offset);
   if (ctx_stat(ctx, CXM_STAT_EVENTS_ACCEPTED) > 0) {
     fmt_iso_time(b2, ctx_stat(ctx, CXM_STAT_FIRST_TIME), p->utc_offset);

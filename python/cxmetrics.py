@@ -56,7 +56,7 @@ __all__ = [
     "UnknownTypeError", "ParseError", "StateError", "LimitError",
     "LateEventError", "NotFoundError", "CxmIOError", "CorruptError",
     "VersionError", "MismatchError", "UnsupportedError", "ArgumentError",
-    "MissingError",
+    "MissingError", "NoSpaceError", "AccessError", "SyncError",
     "load", "library", "version", "version_number", "strerror",
     "read_key_file", "SNAPSHOT_EMBED_KEY",
     "event_type_name", "kpi_name", "REPORT_KPIS",
@@ -112,6 +112,9 @@ class Status(enum.IntEnum):
     UNSUPPORTED = 14
     ARG = 15
     MISSING = 16
+    NOSPACE = 17
+    ACCESS = 18
+    SYNC = 19
 
 
 class Option(enum.IntEnum):
@@ -313,11 +316,27 @@ class MissingError(CxmError, ValueError):
     status = Status.MISSING
 
 
+class NoSpaceError(CxmError):
+    """CXM_E_NOSPACE: the disk or quota is full; the previous snapshot
+    file is intact."""
+    status = Status.NOSPACE
+
+
+class AccessError(CxmError):
+    """CXM_E_ACCESS: permission denied or read-only file system."""
+    status = Status.ACCESS
+
+
+class SyncError(CxmError):
+    """CXM_E_SYNC: flushing written data to disk (fsync) failed."""
+    status = Status.SYNC
+
+
 _ERROR_CLASSES = {cls.status: cls for cls in (
     OutOfMemoryError, NullArgumentError, RangeError, UnknownTypeError,
     ParseError, StateError, LimitError, LateEventError, NotFoundError,
     CxmIOError, CorruptError, VersionError, MismatchError, UnsupportedError,
-    ArgumentError, MissingError)}
+    ArgumentError, MissingError, NoSpaceError, AccessError, SyncError)}
 
 
 def _make_error(status, message):
