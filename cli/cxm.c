@@ -21,6 +21,7 @@
 #include "cxmetrics.h"
 #include "report.h"
 #include "snapcmd.h"
+#include "clvcmd.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_MAX_ERRORS 20
@@ -35,6 +36,7 @@ static const char MAIN_USAGE[] =
   "  init        write an empty snapshot (options and key) to start from\n"
   "  ingest      add event CSV files to a snapshot, atomically\n"
   "  merge       merge snapshots of customer-partitioned shards\n"
+  "  clv         predictive CLV: BG/NBD, Gamma-Gamma, P(alive), RFM segments\n"
   "\n"
   "Options:\n"
   "  -h, --help     show this help (`cxm report --help` for the command's)\n"
@@ -487,6 +489,7 @@ int main(int argc, char **argv)
     return snapcmd_ingest(argc - 2, argv + 2);
   if (strcmp(cmd, "merge") == 0)
     return snapcmd_merge(argc - 2, argv + 2);
+  if (strcmp(cmd, "clv") == 0) return cmd_clv(argc - 2, argv + 2);
   fprintf(stderr, "cxm: unknown command '%s'\n\n%s", cmd, MAIN_USAGE);
   return EXIT_USAGE;
 }

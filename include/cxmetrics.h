@@ -1071,6 +1071,236 @@ CXM_API int cxm_customer_erase(cxm_ctx *ctx, const void *id, size_t len);
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/** @name Predictive CLV: BG/NBD, Gamma-Gamma, RFM
+ *  With ::CXM_MOD_CLV on (the default), the handle keeps per customer, in
+ *  O(1) per purchase: the first and last purchase times, the number of
+ *  distinct purchase periods (::CXM_OPT_CLV_PERIOD_DAYS, default 1 day:
+ *  purchases in one period count once, amounts summed) and the amounts of
+ *  the first and of the later periods. cxm_clv_fit() turns them into
+ *  frequency x (repeat periods), recency t_x (first to last purchase), age T
+ *  (first purchase to the as-of day) and mean repeat spend m, fits the
+ *  BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma (Fader & Hardie 2013)
+ *  models by maximum likelihood, and returns an opaque model to query per
+ *  customer, for all customers at once or per segment. Definitions,
+ *  formulas and the RFM rule table: docs/clv.md.
+ *
+ *  A model holds a pointer to its handle (its allocator and error message):
+ *  destroy it before the handle, and use both from one thread at a time.
+ *  It is a copy: later events do not change it.
+ *  @{ */
+
+/** @brief A fitted CLV model (opaque; from cxm_clv_fit()). */
+typedef struct cxm_clv_model cxm_clv_model;
+
+/** @brief Time units of a CLV model: t_x, T, horizons and discount periods
+ *  are in this unit (ages are whole days, divided by 7 for weeks). */
+typedef enum cxm_clv_unit {
+  CXM_CLV_DAYS = 1,  /**< Days. */
+  CXM_CLV_WEEKS = 2  /**< Weeks of 7 days. */
+} cxm_clv_unit;
+
+/** @brief Values of a fitted model, read with cxm_clv_model_get(). */
+typedef enum cxm_clv_value {
+  CXM_CLV_R = 1,             /**< BG/NBD r (shape of the purchase-rate gamma). */
+  CXM_CLV_ALPHA = 2,         /**< BG/NBD alpha (its scale, in the model's unit). */
+  CXM_CLV_A = 3,             /**< BG/NBD a (dropout-probability beta). */
+  CXM_CLV_B = 4,             /**< BG/NBD b. */
+  CXM_CLV_P = 5,             /**< Gamma-Gamma p (NaN when not fitted). */
+  CXM_CLV_Q = 6,             /**< Gamma-Gamma q. */
+  CXM_CLV_V = 7,             /**< Gamma-Gamma v (gamma), money in major units. */
+  CXM_CLV_SE_R = 8,          /**< Standard error of r (NaN if the information
+                                  matrix is not positive definite). */
+  CXM_CLV_SE_ALPHA = 9,      /**< Standard error of alpha. */
+  CXM_CLV_SE_A = 10,         /**< Standard error of a. */
+  CXM_CLV_SE_B = 11,         /**< Standard error of b. */
+  CXM_CLV_SE_P = 12,         /**< Standard error of p. */
+  CXM_CLV_SE_Q = 13,         /**< Standard error of q. */
+  CXM_CLV_SE_V = 14,         /**< Standard error of v. */
+  CXM_CLV_LOGLIK = 15,       /**< BG/NBD log-likelihood (without the penalty). */
+  CXM_CLV_CONVERGED = 16,    /**< 1 if the BG/NBD fit converged, else 0. */
+  CXM_CLV_ITERATIONS = 17,   /**< Optimiser iterations of the BG/NBD fit. */
+  CXM_CLV_GG_LOGLIK = 18,    /**< Gamma-Gamma log-likelihood (NaN if not fitted). */
+  CXM_CLV_GG_CONVERGED = 19, /**< 1 if the Gamma-Gamma fit converged, else 0. */
+  CXM_CLV_GG_CUSTOMERS = 20, /**< Customers in the Gamma-Gamma fit: x > 0 and a
+                                  positive mean repeat spend. */
+  CXM_CLV_GG_ZERO_SPEND = 21,/**< Customers with x > 0 left out of the
+                                  Gamma-Gamma fit: mean repeat spend 0. */
+  CXM_CLV_CUSTOMERS = 22,    /**< Customers in the model (a purchase by the
+                                  as-of day, in the segment if one was given). */
+  CXM_CLV_GROUPS = 23,       /**< Distinct (x, t_x, T) groups fitted. */
+  CXM_CLV_AS_OF_DAY = 24,    /**< The as-of day number (days since 1970-01-01
+                                  in the handle's UTC offset). */
+  CXM_CLV_UNIT_DAYS = 25     /**< Days per unit: 1 or 7. */
+} cxm_clv_value;
+
+/**
+ * @brief Fit BG/NBD and Gamma-Gamma on the handle's customers.
+ *
+ * BG/NBD is fitted on every customer with a purchase (customers with equal
+ * (x, t_x, T) are grouped with a weight); Gamma-Gamma on those with x > 0
+ * and a positive mean repeat spend (zero-amount purchases count as
+ * purchases but make the mean smaller; a mean of 0 leaves the customer out
+ * of the Gamma-Gamma fit, see ::CXM_CLV_GG_ZERO_SPEND). Fewer than 2 such
+ * customers: Gamma-Gamma is not fitted (its values are NaN) and spend and
+ * CLV predictions are NaN. The fit minimises minus the log-likelihood plus
+ * @p l2_penalty times the sum of the squared parameters.
+ * @param ctx the handle.
+ * @param as_of a time in the as-of day (Unix seconds), or ::CXM_TIME_MAX for
+ *   the day of the newest accepted event. Every customer's purchases must
+ *   be on or before that day (only ingest purchases up to it).
+ * @param unit ::CXM_CLV_DAYS or ::CXM_CLV_WEEKS.
+ * @param segment a segment id: only customers holding it now; or ::CXM_ALL.
+ * @param l2_penalty 0 for plain maximum likelihood, else > 0.
+ * @param[out] out receives the model, owned by the caller until
+ *   cxm_clv_model_destroy(); untouched on failure.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unit, segment),
+ *   ::CXM_E_RANGE (as_of before a purchase or out of range, negative
+ *   penalty), ::CXM_E_UNSUPPORTED (the CLV module is off, fewer than 2
+ *   customers or no repeat purchase: the model is not identified),
+ *   ::CXM_E_NOMEM. A fit that did not converge is not an error: see
+ *   ::CXM_CLV_CONVERGED.
+ */
+CXM_API int cxm_clv_fit(cxm_ctx *ctx, int64_t as_of, int32_t unit,
+                        int32_t segment, double l2_penalty,
+                        cxm_clv_model **out);
+
+/** @brief Destroy a model (NULL is accepted). Before its handle.
+ *  @param model the model. */
+CXM_API void cxm_clv_model_destroy(cxm_clv_model *model);
+
+/**
+ * @brief Read a value of a fitted model.
+ * @param model the model.
+ * @param what a ::cxm_clv_value.
+ * @param[out] value receives it.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown @p what).
+ */
+CXM_API int cxm_clv_model_get(const cxm_clv_model *model, int32_t what,
+                              double *value);
+
+/**
+ * @brief Predictions for one customer of the model.
+ *
+ * The expected purchases and CLV count whole purchase periods in
+ * (T, T + @p horizon]; CLV is the expected spend per purchase times the
+ * expected purchases in each unit step, divided by (1 + @p discount)^k at
+ * step k (the last step may be partial).
+ * @param model the model.
+ * @param id, len the customer id (hashed with the handle's key).
+ * @param horizon the horizon in the model's unit, >= 0.
+ * @param discount discount rate per unit, >= 0 (0: none).
+ * @param[out] p_alive P(alive) at the as-of day; may be NULL.
+ * @param[out] expected expected purchases in the horizon; may be NULL.
+ * @param[out] spend expected spend per purchase (Gamma-Gamma conditional
+ *   mean, major units; NaN without a spend model); may be NULL.
+ * @param[out] clv predicted CLV over the horizon, major units; may be NULL.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_MISSING (empty id),
+ *   ::CXM_E_RANGE (horizon, discount), ::CXM_E_NOTFOUND (not in the model).
+ */
+CXM_API int cxm_clv_customer(const cxm_clv_model *model, const void *id,
+                             size_t len, double horizon, double discount,
+                             double *p_alive, double *expected, double *spend,
+                             double *clv);
+
+/**
+ * @brief Each customer's statistics, in the model's order (arrays of at
+ * least ::CXM_CLV_CUSTOMERS elements, any of them NULL to skip).
+ * @param model the model.
+ * @param n the arrays' length.
+ * @param[out] hash customer hashes (as cxm_customer_hash()).
+ * @param[out] x repeat periods.
+ * @param[out] t_x recency, in the model's unit.
+ * @param[out] age T, in the model's unit.
+ * @param[out] mean_spend mean repeat-period amount (0 when x = 0), major units.
+ * @param[out] total all purchase amounts counted, major units.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (@p n too small).
+ */
+CXM_API int cxm_clv_model_customers(const cxm_clv_model *model, size_t n,
+                                    uint64_t *hash, double *x, double *t_x,
+                                    double *age, double *mean_spend,
+                                    double *total);
+
+/**
+ * @brief Predictions for every customer, in the model's order (see
+ * cxm_clv_customer(); arrays of at least ::CXM_CLV_CUSTOMERS elements, any
+ * of them NULL to skip).
+ * @param model the model.
+ * @param horizon the horizon in the model's unit, >= 0.
+ * @param discount discount rate per unit, >= 0.
+ * @param n the arrays' length.
+ * @param[out] p_alive P(alive).
+ * @param[out] expected expected purchases in the horizon.
+ * @param[out] spend expected spend per purchase.
+ * @param[out] clv predicted CLV.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (@p n too small),
+ *   ::CXM_E_RANGE, ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_clv_predict(const cxm_clv_model *model, double horizon,
+                            double discount, size_t n, double *p_alive,
+                            double *expected, double *spend, double *clv);
+
+/**
+ * @brief Predictions summed over the model's customers holding a segment.
+ * @param model the model.
+ * @param segment a segment id, or ::CXM_ALL for every customer of the model.
+ * @param horizon the horizon in the model's unit, >= 0.
+ * @param discount discount rate per unit, >= 0.
+ * @param[out] customers customers counted; may be NULL.
+ * @param[out] p_alive_mean mean P(alive) (NaN for no customer); may be NULL.
+ * @param[out] expected expected purchases in the horizon, summed; may be NULL.
+ * @param[out] clv predicted CLV, summed; may be NULL.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown segment),
+ *   ::CXM_E_RANGE, ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_clv_segment(const cxm_clv_model *model, int32_t segment,
+                            double horizon, double discount, int64_t *customers,
+                            double *p_alive_mean, double *expected,
+                            double *clv);
+
+/** @brief Named RFM segments (pinned values; the rule table is in
+ *  docs/clv.md and cxm_rfm_scores()). */
+typedef enum cxm_rfm_segment {
+  CXM_RFM_CHAMPIONS = 1,          /**< R >= 4, F >= 4, M >= 4. */
+  CXM_RFM_LOYAL = 2,              /**< R >= 3, F >= 4 (not champions). */
+  CXM_RFM_POTENTIAL_LOYALIST = 3, /**< R >= 3, F <= 3 (not new). */
+  CXM_RFM_NEW = 4,                /**< R >= 4, F = 1. */
+  CXM_RFM_AT_RISK = 5,            /**< R <= 2, F >= 3 (not cannot lose). */
+  CXM_RFM_CANNOT_LOSE = 6,        /**< R <= 2, F >= 4, M >= 4. */
+  CXM_RFM_HIBERNATING = 7,        /**< R = 2, F <= 2. */
+  CXM_RFM_LOST = 8                /**< R = 1, F <= 2. */
+} cxm_rfm_segment;
+
+/**
+ * @brief RFM quintile scores 1..5 and named segments of the model's
+ * customers, in the model's order (arrays of at least ::CXM_CLV_CUSTOMERS
+ * elements, any of them NULL to skip).
+ *
+ * Recency is the time since the last purchase (shorter scores higher),
+ * frequency the number of purchase periods, monetary the amount of all
+ * purchases. A customer's score is 1 + floor(5 c / n), c the number of
+ * customers with a strictly worse value, n the model's customers: ties
+ * share a score.
+ * @param model the model.
+ * @param n the arrays' length.
+ * @param[out] r recency scores.
+ * @param[out] f frequency scores.
+ * @param[out] m monetary scores.
+ * @param[out] segment ::cxm_rfm_segment values.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (@p n too small),
+ *   ::CXM_E_NOMEM.
+ */
+CXM_API int cxm_rfm_scores(const cxm_clv_model *model, size_t n, uint8_t *r,
+                           uint8_t *f, uint8_t *m, int32_t *segment);
+
+/** @brief The name of an RFM segment ("champions", "loyal",
+ *  "potential_loyalist", "new", "at_risk", "cannot_lose", "hibernating",
+ *  "lost"), or NULL if unknown. Static storage.
+ *  @param segment a ::cxm_rfm_segment. */
+CXM_API const char *cxm_rfm_segment_name(int32_t segment);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
