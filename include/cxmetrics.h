@@ -1301,6 +1301,165 @@ CXM_API const char *cxm_rfm_segment_name(int32_t segment);
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/** @name Retention, churn, cohorts and formula CLV
+ *  With ::CXM_MOD_RETENTION on (the default). Activity is every customer
+ *  event except `message_sent` and `churn`. Days are in the handle's UTC
+ *  offset and a time "as of T" means the end of T's day (every event of that
+ *  day counted). A customer is *active* on day D when its latest activity on
+ *  or before D is less than ::CXM_OPT_CHURN_WINDOW_DAYS days old and no
+ *  `churn` event came after it up to D; within one day events are unordered
+ *  and a `churn` event wins over activity of the same day. A customer is
+ *  *churned* on D when it had activity on or before D and is not active.
+ *  Counts as of any day are prefix sums of per-day difference arrays: no
+ *  query visits customers. Events up to 7 days older than the customer's
+ *  newest event are exact whatever their order; older late events (a
+ *  lateness bound above 7 days) only change the days from 7 days before the
+ *  customer's newest event on.
+ *
+ *  Scopes: a customer's active and churned days count for the segments it
+ *  held at its latest event within 7 days after that day (the segments it
+ *  holds now for recent days and the future), and for the channel of its
+ *  first activity. Cohorts and new / returning buyers are kept for all
+ *  customers only. See docs/retention.md.
+ *  @{ */
+
+/**
+ * @brief Active and churned customers as of the end of a day.
+ * @param ctx the handle.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id (the customers' first-activity channel) or
+ *   ::CXM_ALL.
+ * @param as_of any time; its day (in the handle's offset) is used.
+ * @param[out] active if not NULL, receives the active customers.
+ * @param[out] churned if not NULL, receives the churned customers.
+ * @return ::CXM_OK, ::CXM_E_NULL (ctx, or both outputs NULL), ::CXM_E_ARG
+ *   (unknown segment or channel), ::CXM_E_UNSUPPORTED (module off).
+ */
+CXM_API int cxm_retention_active(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                                 int64_t as_of, int64_t *active,
+                                 int64_t *churned);
+
+/**
+ * @brief Churn and retention rates from the day of @p t0 to the day of @p t1.
+ *
+ * retention = (A1 - N) / A0, clamped to [0, 1], where A0 and A1 are the
+ * customers active as of t0 and t1 and N the activations after t0's day up
+ * to t1's (a first activity, or a return after a lapse); churn = 1 -
+ * retention. This is the share of the customers active at t0 who are active
+ * at t1 without a lapse in between, whenever every customer who became
+ * active within the period is still active at t1 (always so when the
+ * period is at most the churn window and no `churn` event ends a coverage
+ * that started inside it). A customer who lapses and returns within the
+ * period counts as churned here (but is active in cxm_retention_active()).
+ * @param ctx the handle.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param t0 start of the period (its day).
+ * @param t1 end of the period (its day, after t0's).
+ * @param[out] churn_rate if not NULL: 0..1, NaN when A0 is 0.
+ * @param[out] retention_rate if not NULL: 0..1, NaN when A0 is 0.
+ * @param[out] n if not NULL, receives A0.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG, ::CXM_E_RANGE (t1's day not
+ *   after t0's), ::CXM_E_UNSUPPORTED.
+ */
+CXM_API int cxm_retention_rate(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                               int64_t t0, int64_t t1, double *churn_rate,
+                               double *retention_rate, int64_t *n);
+
+/**
+ * @brief Average lifespan of the customers churned as of a day.
+ * @param ctx the handle.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param as_of the day of this time.
+ * @param[out] avg_days if not NULL: the mean, over customers churned as of
+ *   the day, of days from first to last activity; NaN when none.
+ * @param[out] estimate_days if not NULL: the expected lifespan
+ *   P / churn_rate, P = ::CXM_OPT_RETENTION_PERIOD_DAYS, the churn rate over
+ *   the P days ending with the day; NaN when that rate is 0 or undefined.
+ * @param[out] n if not NULL, receives the churned customers.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG, ::CXM_E_UNSUPPORTED.
+ */
+CXM_API int cxm_retention_lifespan(cxm_ctx *ctx, int32_t segment,
+                                   int32_t channel, int64_t as_of,
+                                   double *avg_days, double *estimate_days,
+                                   int64_t *n);
+
+/**
+ * @brief Formula CLV = AOV x purchase frequency x expected lifespan, over
+ * the trailing period (P = ::CXM_OPT_RETENTION_PERIOD_DAYS days ending with
+ * the day of @p as_of).
+ *
+ * AOV = revenue / orders of the scope in the period (as cxm_kpi_get(),
+ * orders credited to the purchase's channel); frequency = those orders /
+ * customers active as of the day (orders per active customer per period);
+ * lifespan = 1 / churn rate over the period, in periods.
+ * @param ctx the handle.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param as_of the end of the period (its day).
+ * @param[out] clv if not NULL: the product, in major units; NaN when a
+ *   factor is undefined (no orders, no active customers, churn rate 0).
+ * @param[out] aov if not NULL: the AOV factor.
+ * @param[out] frequency if not NULL: the frequency factor.
+ * @param[out] lifespan_periods if not NULL: the lifespan factor.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG, ::CXM_E_UNSUPPORTED.
+ */
+CXM_API int cxm_retention_clv(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                              int64_t as_of, double *clv, double *aov,
+                              double *frequency, double *lifespan_periods);
+
+/**
+ * @brief The months of the cohort matrix.
+ *
+ * Months are numbered year x 12 + month - 1 (2026-03 is 24314). The matrix
+ * spans every month from the earliest first purchase to the latest purchase.
+ * @param ctx the handle.
+ * @param[out] first_month receives the first month (0 when empty).
+ * @param[out] months receives the number of months (0 when no purchase).
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_UNSUPPORTED.
+ */
+CXM_API int cxm_cohort_span(cxm_ctx *ctx, int32_t *first_month,
+                            int32_t *months);
+
+/**
+ * @brief One cohort's row: customers whose first purchase is in @p month,
+ * and for k = 0, 1, ...: how many purchased in month + k ("on") and how many
+ * purchased in month + k or later ("on or after").
+ * @param ctx the handle.
+ * @param month a month of the span (see cxm_cohort_span()).
+ * @param[out] size receives the cohort's customers.
+ * @param[out] on receives min(@p cap, *n) counts (caller-owned array).
+ * @param[out] on_or_after likewise.
+ * @param cap the length of @p on and @p on_or_after (0: only size and n).
+ * @param[out] n receives the months from @p month to the span's end.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_RANGE (month outside the span),
+ *   ::CXM_E_UNSUPPORTED.
+ */
+CXM_API int cxm_cohort_row(cxm_ctx *ctx, int32_t month, int64_t *size,
+                           int64_t *on, int64_t *on_or_after, size_t cap,
+                           size_t *n);
+
+/**
+ * @brief New and returning buyers per day over the window [from, to)
+ * (both floored to days): new = customers whose first purchase is on the
+ * day; returning = customers with a purchase on the day and an earlier
+ * first purchase. Each customer counts at most once per day.
+ * @param ctx the handle.
+ * @param from, to the window; bounded, within 1970..2105.
+ * @param[out] new_buyers receives min(@p cap, *ndays) counts (caller-owned).
+ * @param[out] returning likewise.
+ * @param cap the length of both arrays (0: only *ndays).
+ * @param[out] ndays receives the days in the window.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_RANGE, ::CXM_E_UNSUPPORTED.
+ */
+CXM_API int cxm_buyers_daily(cxm_ctx *ctx, int64_t from, int64_t to,
+                             int64_t *new_buyers, int64_t *returning,
+                             size_t cap, size_t *ndays);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

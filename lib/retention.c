@@ -1,38 +1,903 @@
 /*
- * retention.c - the retention module (a stub: keeps no state yet; see ext.h).
+ * retention.c - the retention module: active and churned customers as of any
+ * day, activations, lifespans (see docs/retention.md for the definitions).
+ *
+ * Coverage: a customer is active on day D (as of the end of D) when its
+ * latest activity on or before D lies within the churn window and no churn
+ * event follows it up to D (a churn event on the same day as an activity
+ * wins: within a day events are unordered). Every scope keeps per-day
+ * difference arrays of active customers, churned customers (ever active and
+ * not active) and their lifespans, so a count as of any day is a prefix sum.
+ *
+ * A customer's contribution is a function of a small state: exact activity,
+ * purchase and churn flags for its last RET_SPAN days (ending with the day of
+ * its newest event) plus a carry of what came before (last activity day,
+ * whether a churn cut it, first activity day). Any event changes at most the
+ * days from the span's start on, so it subtracts the old function there and
+ * adds the new one: late events within the span are exact whatever their
+ * order. Days older than the span are settled and never touched again.
+ * The state packs into 8 bytes per customer.
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
-#include "ext.h"
+#include <math.h>
+#include <string.h>
+
+#include "retention.h"
+
+#define MODON(ctx) (((ctx)->opt[CXM_OPT_MODULES] & CXM_MOD_RETENTION) != 0)
+#define NEG_INF (INT64_MIN / 4)
+
+static const uint32_t pow6[RET_SPAN + 1] = {1, 6, 36, 216, 1296, 7776, 46656,
+                                            279936, 1679616};
+
+/* ---- day arrays --------------------------------------------------------- */
+
+void cxm__ret_days_free(cxm_ctx *ctx, ret_days *a, int w) {
+  if (a->v) cxm__free(ctx, a->v, (size_t)a->cap * (size_t)w * sizeof(int64_t));
+  memset(a, 0, sizeof *a);
+}
+
+/* Makes days [lo, hi] addressable; on failure nothing changes. New days are
+   zero, so growing never changes what a query returns. */
+int cxm__ret_days_ensure(cxm_ctx *ctx, ret_days *a, int w, int32_t lo, int32_t hi) {
+  if (a->v && lo >= a->day0 && (int64_t)hi < (int64_t)a->day0 + a->n) return CXM_OK;
+  int64_t nlo = lo, nhi = hi;
+  if (a->v) {
+    if (a->day0 < nlo) nlo = a->day0;
+    if ((int64_t)a->day0 + a->n - 1 > nhi) nhi = (int64_t)a->day0 + a->n - 1;
+  }
+  uint64_t need = (uint64_t)(nhi - nlo + 1);
+  if (a->v && nlo == a->day0 && need <= a->cap) { /* room at the end */
+    a->n = (uint32_t)need;
+    return CXM_OK;
+  }
+  uint64_t ncap = a->cap ? a->cap : 64;
+  while (ncap < need) ncap *= 2;
+  /* Front growth (late events, earlier customers' spans) leaves some room in
+     front too, so that a stream of slightly earlier days does not copy the
+     array each time. */
+  uint32_t front = 0;
+  if (a->v && nlo < a->day0) {
+    front = (uint32_t)(ncap - need < 32 ? ncap - need : 32);
+    if (ncap - need < 32) ncap += 32, front = 32;
+    nlo -= front;
+    need += front;
+  }
+  if (ncap > UINT32_MAX / 64) return CXM_E_NOMEM;
+  int64_t *v = (int64_t *)cxm__calloc(ctx, (size_t)ncap * (size_t)w * sizeof(int64_t));
+  if (!v) return CXM_E_NOMEM;
+  if (a->v) {
+    memcpy(v + (size_t)(a->day0 - nlo) * (size_t)w, a->v,
+           (size_t)a->n * (size_t)w * sizeof(int64_t));
+    cxm__free(ctx, a->v, (size_t)a->cap * (size_t)w * sizeof(int64_t));
+  }
+  a->v = v;
+  a->cap = (uint32_t)ncap;
+  a->day0 = (int32_t)nlo;
+  a->n = (uint32_t)need;
+  return CXM_OK;
+}
+
+/* ---- calendar -------------------------------------------------------------- */
+
+/* Month index (year * 12 + month - 1) of a day number, proleptic Gregorian
+   (the civil-from-days formula over 400-year eras). */
+int32_t cxm__ret_month_of_day(int32_t day) {
+  int64_t z = (int64_t)day + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t mon = mp < 10 ? mp + 3 : mp - 9;
+  if (mon <= 2) y++;
+  return (int32_t)(y * 12 + mon - 1);
+}
+
+/* ---- the per-customer state -------------------------------------------------- */
+
+typedef struct rst {
+  int32_t first;   /* first activity day, RET_NONE if never active */
+  int32_t lin;     /* last activity day before the span, RET_NONE if none */
+  uint8_t ch;      /* channel of the first activity (CXM_CH_NONE: none) */
+  uint8_t cut;     /* a churn event followed lin before the span */
+  uint8_t pcarry;  /* a purchase in the span start's month, before the span */
+  uint32_t dig;    /* base 6: digit i is day top - i, (act + purchase) + 3 churn */
+} rst;
+
+static rst unpack(uint64_t x) {
+  rst s;
+  uint32_t f = (uint32_t)(x & 0xFFFF), l = (uint32_t)((x >> 16) & 0xFFFF);
+  s.first = f ? (int32_t)f - 2 : RET_NONE;
+  s.lin = l ? (int32_t)l - 2 : RET_NONE;
+  s.ch = (uint8_t)(x >> 32);
+  s.cut = (uint8_t)((x >> 40) & 1);
+  s.pcarry = (uint8_t)((x >> 41) & 1);
+  s.dig = (uint32_t)(x >> 42) & 0x1FFFFF;
+  return s;
+}
+
+/* Days are -1 .. 49675 (the UTC offset may move day 0 back by one), stored
+   plus 2 in 16 bits with 0 meaning none. */
+static uint64_t pack(const rst *s) {
+  uint64_t f = s->first == RET_NONE ? 0 : (uint64_t)(s->first + 2);
+  uint64_t l = s->lin == RET_NONE ? 0 : (uint64_t)(s->lin + 2);
+  return f | l << 16 | (uint64_t)s->ch << 32 | (uint64_t)s->cut << 40 |
+         (uint64_t)s->pcarry << 41 | (uint64_t)s->dig << 42;
+}
+
+static inline unsigned digit(uint32_t dig, int i) { return (dig / pow6[i]) % 6; }
+
+/* The customer's contribution, day by day from the span's start. */
+typedef struct rsim {
+  int32_t S, top, first;
+  int64_t end;                 /* coverage end (exclusive) after top */
+  int32_t ell;                 /* last activity day up to top */
+  uint8_t cov[RET_SPAN + 1];   /* cov[0]: day S - 1; cov[1 + j]: day S + j */
+  int32_t ellat[RET_SPAN];     /* last activity day up to S + j */
+} rsim;
+
+static void simulate(const rst *s, int32_t top, int32_t w, rsim *o) {
+  o->S = top - (RET_SPAN - 1);
+  o->top = top;
+  o->first = s->first;
+  int64_t end = NEG_INF;
+  int32_t ell = s->lin;
+  if (s->lin != RET_NONE && !s->cut) end = (int64_t)s->lin + w;
+  o->cov[0] = end > o->S - 1;
+  for (int j = 0; j < RET_SPAN; j++) {
+    int32_t d = o->S + j;
+    unsigned dg = digit(s->dig, RET_SPAN - 1 - j);
+    int act = dg % 3 != 0, churn = dg >= 3;
+    if (act) ell = d;
+    if (churn) {
+      if (end > d) end = d;
+    } else if (act && end < (int64_t)d + w) {
+      end = (int64_t)d + w;
+    }
+    o->cov[1 + j] = end > d;
+    o->ellat[j] = ell;
+  }
+  o->end = end;
+  o->ell = ell;
+}
+
+static void value_at(const rsim *o, int64_t d, int64_t v[NR]) {
+  int cov, prev = 0;
+  int32_t ell;
+  if (d <= o->top) {
+    int j = (int)(d - o->S);
+    cov = o->cov[1 + j];
+    prev = o->cov[j];
+    ell = o->ellat[j];
+  } else {
+    cov = o->end > d;
+    ell = o->ell;
+  }
+  int churned = o->first != RET_NONE && o->first <= d && !cov;
+  v[R_ACTIVE] = cov;
+  v[R_CHURNED] = churned;
+  v[R_LIFE] = churned ? (int64_t)ell - o->first : 0;
+  v[R_STARTS] = d <= o->top && cov && !prev;
+}
+
+/* ---- applying a change to the scopes ---------------------------------------- */
+
+typedef struct rent {
+  int32_t day;
+  int64_t dv[NR];
+} rent;
+
+#define MAXENT (RET_SPAN + 8)
+
+/* Entries of sum_k sign[k] * g_k restricted to days >= x, as difference
+   entries (plain values for R_STARTS). */
+static int build(const rsim *const *g, const int *sign, int ng, int32_t x, rent *e) {
+  int32_t last = x;
+  for (int k = 0; k < ng; k++)
+    if (g[k]->top + 1 > last) last = g[k]->top + 1;
+  int64_t prev[NR] = {0, 0, 0, 0};
+  int n = 0;
+  int64_t bp[4];
+  int nb = 0;
+  for (int k = 0; k < ng; k++)
+    if (g[k]->end > last && g[k]->end < INT32_MAX) bp[nb++] = g[k]->end;
+  if (nb == 2 && bp[0] > bp[1]) {
+    int64_t t = bp[0];
+    bp[0] = bp[1];
+    bp[1] = t;
+  }
+  for (int64_t d = x, b = 0;; ) {
+    int64_t h[NR] = {0, 0, 0, 0}, v[NR];
+    for (int k = 0; k < ng; k++) {
+      value_at(g[k], d, v);
+      for (int q = 0; q < NR; q++) h[q] += sign[k] * v[q];
+    }
+    rent *en = &e[n];
+    int any = h[R_STARTS] != 0;
+    en->dv[R_STARTS] = h[R_STARTS];
+    for (int q = 0; q < R_STARTS; q++) {
+      en->dv[q] = h[q] - prev[q];
+      any |= en->dv[q] != 0;
+      prev[q] = h[q];
+    }
+    if (any) en->day = (int32_t)d, n++;
+    if (d < last) {
+      d++;
+    } else if (b < nb) {
+      d = bp[b++];
+    } else {
+      break;
+    }
+  }
+  return n;
+}
+
+static void apply_days(ret_days *a, const rent *e, int n) {
+  for (int i = 0; i < n; i++) {
+    int64_t *row = a->v + (size_t)(e[i].day - a->day0) * NR;
+    for (int q = 0; q < NR; q++) row[q] += e[i].dv[q];
+  }
+}
+
+/* Adds the entries to every scope of (segment set, channel). */
+static void apply_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
+                         const rent *e, int n) {
+  if (n == 0) return;
+  const cxm_segset *ss = &ctx->segsets.sets[set];
+  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX];
+  uint32_t nr = 0;
+  rows[nr++] = 0;
+  for (uint32_t i = 0; i < ss->n; i++) rows[nr++] = 1u + (uint32_t)ss->seg[i];
+  for (uint32_t i = 0; i < nr; i++) {
+    ret_row *r = m->rows[rows[i]];
+    apply_days(&r->col[0], e, n);
+    if (ch != CXM_CH_NONE) apply_days(&r->col[1 + ch], e, n);
+  }
+}
+
+static int reserve_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
+                          int32_t lo, int32_t hi) {
+  const cxm_segset *ss = &ctx->segsets.sets[set];
+  for (uint32_t i = 0; i <= ss->n; i++) {
+    uint32_t row = i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1];
+    if (!m->rows[row]) {
+      m->rows[row] = (ret_row *)cxm__calloc(ctx, sizeof(ret_row));
+      if (!m->rows[row]) return CXM_E_NOMEM;
+    }
+    ret_row *r = m->rows[row];
+    if (cxm__ret_days_ensure(ctx, &r->col[0], NR, lo, hi)) return CXM_E_NOMEM;
+    if (ch != CXM_CH_NONE && cxm__ret_days_ensure(ctx, &r->col[1 + ch], NR, lo, hi))
+      return CXM_E_NOMEM;
+  }
+  return CXM_OK;
+}
+
+/* ---- module state ------------------------------------------------------------- */
+
+static cxm_ret *mod_get(cxm_ctx *ctx) {
+  return (cxm_ret *)ctx->mod[CXM_MODIX_RETENTION];
+}
+
+static cxm_ret *mod_make(cxm_ctx *ctx) {
+  cxm_ret *m = mod_get(ctx);
+  if (m) return m;
+  m = (cxm_ret *)cxm__calloc(ctx, sizeof(cxm_ret));
+  if (!m) return NULL;
+  m->window = (int32_t)ctx->opt[CXM_OPT_CHURN_WINDOW_DAYS];
+  m->pend_top = m->pend_first = m->pend_last = RET_NONE;
+  ctx->mod[CXM_MODIX_RETENTION] = m;
+  return m;
+}
+
+static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
+  if (need <= m->side_cap) return CXM_OK;
+  /* Grow to the core's capacity (1024 * 2^k records), so the side array
+     follows the record array's doublings. */
+  uint64_t ncap = ctx->customers.cap ? ctx->customers.cap : 1024;
+  while (ncap < need) ncap *= 2;
+  if (ncap > UINT32_MAX) return CXM_E_LIMIT;
+  uint64_t *s = (uint64_t *)cxm__realloc(ctx, m->side, (size_t)m->side_cap * 8,
+                                         (size_t)ncap * 8);
+  if (!s) return CXM_E_NOMEM;
+  memset(s + m->side_cap, 0, (size_t)(ncap - m->side_cap) * 8);
+  m->side = s;
+  m->side_cap = (uint32_t)ncap;
+  return CXM_OK;
+}
+
+static int32_t day_of_time(const cxm_ctx *ctx, uint32_t t) {
+  return (int32_t)cxm__day_of(ctx, t);
+}
+
+/* The day of the customer's newest event, RET_NONE before its first. */
+static int32_t cust_top(const cxm_ctx *ctx, const cxm_cust *r) {
+  return (r->flags & CF_EVENT) ? day_of_time(ctx, r->last_time) : RET_NONE;
+}
 
 int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
-                     uint32_t set) {
-  (void)ctx; (void)ev; (void)found; (void)set;
+                           uint32_t set) {
+  cxm_ret *m = mod_make(ctx);
+  if (!m) return CXM_E_NOMEM;
+  int rc = side_reserve(ctx, m, found < 0 ? (uint64_t)ctx->customers.count + 1
+                                          : (uint64_t)found + 1);
+  if (rc) return rc;
+  const cxm_cust *r = found >= 0 ? &ctx->customers.recs[found] : NULL;
+  rst s = unpack(r ? m->side[found] : 0);
+  int32_t top0 = r ? cust_top(ctx, r) : RET_NONE;
+  uint32_t oldset = r ? r->segset : 0;
+  int32_t w = m->window;
+  if (!ev) { /* a segment change: the span's days move between sets */
+    if (s.first == RET_NONE || top0 == RET_NONE) return CXM_OK;
+    return reserve_scopes(ctx, m, set, s.ch, top0 - RET_SPAN, top0 + w + 1);
+  }
+  int32_t top1 = top0 == RET_NONE || ev->day > top0 ? ev->day : top0;
+  int32_t lo = (top0 == RET_NONE ? top1 : top0) - RET_SPAN;
+  int32_t hi = top1 + w + 1;
+  if (s.first != RET_NONE) {
+    if ((rc = reserve_scopes(ctx, m, set, s.ch, lo, hi))) return rc;
+    if (oldset != set && (rc = reserve_scopes(ctx, m, oldset, s.ch, lo, hi))) return rc;
+  }
+  if ((rc = reserve_scopes(ctx, m, set, ev->ch, lo, hi))) return rc;
+  m->pend_top = top0;
+  m->pend_first = m->pend_last = RET_NONE;
+  if (r && (r->flags & CF_PURCHASE)) {
+    m->pend_first = day_of_time(ctx, r->first_purchase);
+    m->pend_last = day_of_time(ctx, r->last_purchase);
+  }
+  if (ev->type == CXM_EV_PURCHASE &&
+      (rc = cxm__cohort_reserve(ctx, m, ev->day, m->pend_first, m->pend_last)))
+    return rc;
   return CXM_OK;
 }
+
+/* Moves the settled-span window from top0 to top1 > top0: days leaving it
+   fold into the carry. */
+static void shift(rst *s, int32_t top0, int32_t top1) {
+  if (top1 <= top0) return;
+  int64_t k = (int64_t)top1 - top0;
+  int32_t s1 = top1 - (RET_SPAN - 1);
+  int32_t m1 = cxm__ret_month_of_day(s1);
+  int pc = cxm__ret_month_of_day(top0 - (RET_SPAN - 1)) == m1 ? s->pcarry : 0;
+  if (s->dig) {
+    for (int i = RET_SPAN - 1; i >= 0 && i >= RET_SPAN - k; i--) {
+      unsigned dg = digit(s->dig, i);
+      if (!dg) continue;
+      int32_t d = top0 - i;
+      int act = dg % 3 != 0, churn = dg >= 3;
+      if (act) {
+        s->lin = d;
+        s->cut = (uint8_t)churn;
+      } else if (churn) {
+        s->cut = 1;
+      }
+      if (dg % 3 == 2 && cxm__ret_month_of_day(d) == m1) pc = 1;
+    }
+  }
+  s->pcarry = (uint8_t)pc;
+  s->dig = k >= RET_SPAN ? 0 : (uint32_t)(((uint64_t)s->dig * pow6[k]) % pow6[RET_SPAN]);
+}
+
+/* Purchase bookkeeping for cohorts and new/returning buyers, from the state
+   before the purchase at day d (span ending top0). */
+static void purchase_book(cxm_ret *m, const rst *o, int32_t top0, int32_t d) {
+  int32_t f = m->pend_first, l = m->pend_last;
+  int seen_day = 0, seen_month = 0, n = 0;
+  int32_t months[RET_SPAN + 3];
+  int32_t md = cxm__ret_month_of_day(d);
+  if (f != RET_NONE) {
+    int32_t cand[RET_SPAN + 3];
+    int nc = 0;
+    seen_day = d == f || d == l;
+    cand[nc++] = cxm__ret_month_of_day(f);
+    cand[nc++] = cxm__ret_month_of_day(l);
+    if (top0 != RET_NONE) {
+      for (int i = 0; i < RET_SPAN; i++) {
+        if (digit(o->dig, i) % 3 != 2) continue;
+        int32_t pd = top0 - i;
+        if (pd == d) seen_day = 1;
+        cand[nc++] = cxm__ret_month_of_day(pd);
+      }
+      if (o->pcarry) cand[nc++] = cxm__ret_month_of_day(top0 - (RET_SPAN - 1));
+    }
+    for (int i = 0; i < nc; i++) {
+      int dup = 0;
+      for (int j = 0; j < n; j++) dup |= months[j] == cand[i];
+      if (!dup) months[n++] = cand[i];
+      if (cand[i] == md) seen_month = 1;
+    }
+  }
+  cxm__cohort_purchase(m, d, f, l, seen_day, seen_month, months, n);
+}
+
 void cxm__retention_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
-                        uint32_t new_set) {
-  (void)ctx; (void)ri; (void)old_set; (void)new_set;
+                              uint32_t new_set) {
+  cxm_ret *m = mod_get(ctx);
+  if (!m || ri >= m->side_cap) return;
+  rst s = unpack(m->side[ri]);
+  int32_t top = cust_top(ctx, &ctx->customers.recs[ri]);
+  if (s.first == RET_NONE || top == RET_NONE) return;
+  rsim g;
+  simulate(&s, top, m->window, &g);
+  const rsim *gs[1] = {&g};
+  rent e[MAXENT];
+  int sign = -1;
+  int n = build(gs, &sign, 1, g.S, e);
+  apply_scopes(ctx, m, old_set, s.ch, e, n);
+  for (int i = 0; i < n; i++)
+    for (int q = 0; q < NR; q++) e[i].dv[q] = -e[i].dv[q];
+  apply_scopes(ctx, m, new_set, s.ch, e, n);
 }
+
 void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
-  (void)ctx; (void)ri; (void)ev;
+  cxm_ret *m = mod_get(ctx);
+  const cxm_cust *r = &ctx->customers.recs[ri];
+  rst o = unpack(m->side[ri]);
+  int32_t d = ev->day;
+  int32_t top0 = m->pend_top;
+  int32_t top1 = top0 == RET_NONE || d > top0 ? d : top0;
+  if (top0 == RET_NONE) top0 = top1; /* an empty state fits any span */
+
+  if (ev->type == CXM_EV_PURCHASE) purchase_book(m, &o, top0, d);
+
+  rst s = o;
+  shift(&s, top0, top1);
+  int act = ev->type != CXM_EV_MESSAGE_SENT && ev->type != CXM_EV_CHURN;
+  int churn = ev->type == CXM_EV_CHURN;
+  int pur = ev->type == CXM_EV_PURCHASE;
+  int32_t s1 = top1 - (RET_SPAN - 1);
+  if (d >= s1) {
+    int i = top1 - d;
+    unsigned dg = digit(s.dig, i);
+    unsigned a = dg % 3 != 0 || act, p = dg % 3 == 2 || pur, c = dg >= 3 || churn;
+    unsigned nd = (p ? 2u : a ? 1u : 0u) + 3u * c;
+    s.dig += (nd - dg) * pow6[i];
+  } else {
+    /* Older than the span (a lateness bound above 7 days): the settled days
+       stay as they are; the carry takes the event as best it can. */
+    if (act && (s.lin == RET_NONE || d > s.lin)) s.lin = d;
+    if (churn && (s.lin == RET_NONE || d >= s.lin)) s.cut = 1;
+    if (pur && cxm__ret_month_of_day(d) == cxm__ret_month_of_day(s1)) s.pcarry = 1;
+  }
+  if (act && (s.first == RET_NONE || d < s.first)) {
+    /* The channel moves only while the customer's whole contribution lies in
+       the span (nothing settled yet). */
+    if (s.first == RET_NONE || s.first >= s1) s.ch = ev->ch;
+    s.first = d;
+  }
+  uint64_t packed = pack(&s);
+  m->side[ri] = packed;
+  if (!act && !churn) return; /* message_sent: the function is unchanged */
+  if (packed == pack(&o) && top0 == top1) return;
+
+  rsim go, gn;
+  simulate(&o, top0, m->window, &go);
+  simulate(&s, top1, m->window, &gn);
+  rent e[2 * MAXENT];
+  uint32_t set = r->segset;
+  if (o.first != RET_NONE && o.ch != s.ch) {
+    const rsim *a[1] = {&go}, *b[1] = {&gn};
+    int neg = -1, pos = 1;
+    int n = build(a, &neg, 1, s1, e);
+    apply_scopes(ctx, m, set, o.ch, e, n);
+    n = build(b, &pos, 1, s1, e);
+    apply_scopes(ctx, m, set, s.ch, e, n);
+  } else {
+    const rsim *gs[2] = {&gn, &go};
+    int signs[2] = {1, -1};
+    int n = build(gs, signs, o.first == RET_NONE ? 1 : 2, s1, e);
+    apply_scopes(ctx, m, set, s.ch, e, n);
+  }
 }
+
+/* ---- snapshots ------------------------------------------------------------------ */
+
+#define RET_FORMAT 1u
+
 int cxm__retention_save(const cxm_ctx *ctx, cxm_wbuf *w) {
-  (void)ctx; (void)w;
-  return CXM_OK;
+  const cxm_ret *m = (const cxm_ret *)ctx->mod[CXM_MODIX_RETENTION];
+  cxm__w_u32(w, RET_FORMAT);
+  cxm__w_u8(w, m != NULL);
+  if (!m) return w->err;
+  cxm__w_u32(w, (uint32_t)m->window);
+  uint32_t n = ctx->customers.count;
+  cxm__w_u32(w, n);
+  for (uint32_t i = 0; i < n; i++) cxm__w_u64(w, i < m->side_cap ? m->side[i] : 0);
+  for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
+    if (!m->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const ret_days *a = &m->rows[r]->col[c];
+      if (!a->n) continue;
+      cxm__w_u32(w, r);
+      cxm__w_u32(w, c);
+      cxm__w_u32(w, (uint32_t)a->day0);
+      cxm__w_u32(w, a->n);
+      for (size_t k = 0; k < (size_t)a->n * NR; k++) cxm__w_i64(w, a->v[k]);
+    }
+  }
+  cxm__w_u32(w, UINT32_MAX);
+  cxm__cohort_save(m, w);
+  return w->err;
 }
+
 int cxm__retention_load(cxm_ctx *ctx, cxm_rbuf *r) {
-  (void)ctx; (void)r;
-  return CXM_OK;
+  if (cxm__r_u32(r) != RET_FORMAT) return r->err ? CXM_E_CORRUPT : CXM_E_VERSION;
+  if (!cxm__r_u8(r)) return r->err ? CXM_E_CORRUPT : CXM_OK;
+  cxm_ret *m = mod_make(ctx);
+  if (!m) return CXM_E_NOMEM;
+  if ((int32_t)cxm__r_u32(r) != m->window) return CXM_E_CORRUPT;
+  uint32_t n = cxm__r_u32(r);
+  if (r->err || n != ctx->customers.count || (uint64_t)n * 8 > r->len - r->pos)
+    return CXM_E_CORRUPT;
+  if (side_reserve(ctx, m, n)) return CXM_E_NOMEM;
+  for (uint32_t i = 0; i < n; i++) m->side[i] = cxm__r_u64(r);
+  for (;;) {
+    uint32_t row = cxm__r_u32(r);
+    if (r->err) return CXM_E_CORRUPT;
+    if (row == UINT32_MAX) break;
+    uint32_t col = cxm__r_u32(r);
+    int32_t day0 = (int32_t)cxm__r_u32(r);
+    uint32_t nd = cxm__r_u32(r);
+    if (r->err || row >= CXM_GRID_ROWS || col >= CXM_GRID_COLS || nd == 0 ||
+        (uint64_t)nd * NR * 8 > r->len - r->pos || (int64_t)day0 + nd > INT32_MAX)
+      return CXM_E_CORRUPT;
+    if (!m->rows[row] && !(m->rows[row] = (ret_row *)cxm__calloc(ctx, sizeof(ret_row))))
+      return CXM_E_NOMEM;
+    ret_days *a = &m->rows[row]->col[col];
+    if (a->n) return CXM_E_CORRUPT;
+    if (cxm__ret_days_ensure(ctx, a, NR, day0, (int32_t)(day0 + (int64_t)nd - 1)))
+      return CXM_E_NOMEM;
+    int64_t *dst = a->v + (size_t)(day0 - a->day0) * NR;
+    for (size_t k = 0; k < (size_t)nd * NR; k++) dst[k] = cxm__r_i64(r);
+  }
+  return cxm__cohort_load(ctx, m, r);
 }
+
+/* ---- merge: counts add; each customer keeps its shard's state ---------------- */
+
+static uint32_t map_row(const cxm_remap *map, uint32_t r) {
+  return r == 0 ? 0 : 1u + (uint32_t)map->segment[r - 1];
+}
+static uint32_t map_col(const cxm_remap *map, uint32_t c) {
+  return c == 0 ? 0 : 1u + map->channel[c - 1];
+}
+
+static void merge_scratch_free(cxm_ctx *ctx, cxm_ret *m) {
+  if (m->mtop) cxm__free(ctx, m->mtop, (size_t)m->mn * sizeof(int32_t));
+  if (m->mset) cxm__free(ctx, m->mset, (size_t)m->mn * sizeof(uint32_t));
+  m->mtop = NULL;
+  m->mset = NULL;
+  m->mn = 0;
+}
+
+static uint8_t map_ch(const cxm_remap *map, uint8_t ch) {
+  return ch == CXM_CH_NONE ? ch : map->channel[ch];
+}
+
 int cxm__retention_merge_reserve(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
-  (void)dst; (void)src; (void)map;
+  const cxm_ret *s = (const cxm_ret *)src->mod[CXM_MODIX_RETENTION];
+  if (!(src->opt[CXM_OPT_MODULES] & CXM_MOD_RETENTION)) return CXM_E_MISMATCH;
+  if (src->opt[CXM_OPT_CHURN_WINDOW_DAYS] != dst->opt[CXM_OPT_CHURN_WINDOW_DAYS])
+    return CXM_E_MISMATCH;
+  if (!s) return CXM_OK;
+  cxm_ret *m = mod_make(dst);
+  if (!m) return CXM_E_NOMEM;
+  merge_scratch_free(dst, m);
+  uint64_t need = dst->customers.count;
+  uint32_t overlap = 0;
+  for (uint32_t i = 0; i < map->n_rec; i++) {
+    if ((uint64_t)map->rec[i] + 1 > need) need = (uint64_t)map->rec[i] + 1;
+    overlap += map->rec[i] < dst->customers.count;
+  }
+  if (side_reserve(dst, m, need)) return CXM_E_NOMEM;
+  for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
+    if (!s->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const ret_days *a = &s->rows[r]->col[c];
+      if (!a->n) continue;
+      uint32_t dr = map_row(map, r), dc = map_col(map, c);
+      if (!m->rows[dr] && !(m->rows[dr] = (ret_row *)cxm__calloc(dst, sizeof(ret_row))))
+        return CXM_E_NOMEM;
+      if (cxm__ret_days_ensure(dst, &m->rows[dr]->col[dc], NR, a->day0,
+                               (int32_t)(a->day0 + (int64_t)a->n - 1)))
+        return CXM_E_NOMEM;
+    }
+  }
+  if (overlap) {
+    m->mtop = (int32_t *)cxm__malloc(dst, (size_t)map->n_rec * sizeof(int32_t));
+    m->mset = (uint32_t *)cxm__malloc(dst, (size_t)map->n_rec * sizeof(uint32_t));
+    m->mn = map->n_rec;
+    if (!m->mtop || !m->mset) {
+      merge_scratch_free(dst, m);
+      return CXM_E_NOMEM;
+    }
+    for (uint32_t i = 0; i < map->n_rec; i++) {
+      uint32_t j = map->rec[i];
+      m->mtop[i] = RET_NONE;
+      if (j >= dst->customers.count) continue;
+      const cxm_cust *dr = &dst->customers.recs[j];
+      const cxm_cust *sr = &src->customers.recs[i];
+      m->mtop[i] = cust_top(dst, dr);
+      m->mset[i] = dr->segset;
+      int32_t ts = cust_top(src, sr), top = m->mtop[i];
+      if (ts != RET_NONE && (top == RET_NONE || ts > top)) top = ts;
+      if (top == RET_NONE) continue;
+      rst sd = unpack(j < m->side_cap ? m->side[j] : 0);
+      rst ss = unpack(i < s->side_cap ? s->side[i] : 0);
+      uint32_t sets[2] = {dr->segset, map->segset[sr->segset]};
+      uint8_t chs[2] = {sd.ch, map_ch(map, ss.ch)};
+      for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+          if ((b == 0 && sd.first == RET_NONE) || (b == 1 && ss.first == RET_NONE)) continue;
+          if (reserve_scopes(dst, m, sets[a], chs[b], top - RET_SPAN, top + m->window + 1)) {
+            merge_scratch_free(dst, m);
+            return CXM_E_NOMEM;
+          }
+        }
+    }
+  }
+  int rc = cxm__cohort_merge_reserve(dst, m, s);
+  if (rc) merge_scratch_free(dst, m);
+  return rc;
+}
+
+/* Digit-wise union of two spans ending on the same day. */
+static uint32_t dig_union(uint32_t x, uint32_t y) {
+  uint32_t out = 0;
+  for (int i = RET_SPAN - 1; i >= 0; i--) {
+    unsigned a = digit(x, i), b = digit(y, i);
+    unsigned act = a % 3 != 0 || b % 3 != 0, pur = a % 3 == 2 || b % 3 == 2;
+    unsigned churn = a >= 3 || b >= 3;
+    out = out * 6 + (pur ? 2u : act ? 1u : 0u) + 3u * churn;
+  }
+  return out;
+}
+
+/* A customer held by both handles: its recent days (the merged span) are
+   recomputed from the union of both states; older days stay as each shard
+   counted them. */
+static void merge_overlap(cxm_ctx *dst, cxm_ret *m, const cxm_ctx *src, const cxm_ret *s,
+                          const cxm_remap *map, uint32_t i, uint32_t j) {
+  const cxm_cust *sr = &src->customers.recs[i];
+  rst sd = unpack(m->side[j]);
+  rst ss = unpack(i < s->side_cap ? s->side[i] : 0);
+  if (ss.first != RET_NONE && ss.ch != CXM_CH_NONE) ss.ch = map->channel[ss.ch];
+  int32_t td = m->mtop[i], ts = cust_top(src, sr);
+  int32_t top = cust_top(dst, &dst->customers.recs[j]);
+  if (top == RET_NONE) return;
+  if (td == RET_NONE) td = top;
+  if (ts == RET_NONE) ts = top;
+  rsim gd, gs, gm;
+  simulate(&sd, td, m->window, &gd);
+  simulate(&ss, ts, m->window, &gs);
+  rst a = sd, b = ss;
+  shift(&a, td, top);
+  shift(&b, ts, top);
+  rst mg = a;
+  mg.dig = dig_union(a.dig, b.dig);
+  if (b.first != RET_NONE && (a.first == RET_NONE || b.first < a.first))
+    mg.first = b.first, mg.ch = b.ch;
+  if (b.lin != RET_NONE && (a.lin == RET_NONE || b.lin > a.lin)) mg.lin = b.lin, mg.cut = b.cut;
+  else if (b.lin != RET_NONE && b.lin == a.lin) mg.cut = a.cut | b.cut;
+  mg.pcarry = a.pcarry | b.pcarry;
+  simulate(&mg, top, m->window, &gm);
+  int32_t x = top - (RET_SPAN - 1);
+  rent e[MAXENT];
+  int neg = -1, pos = 1, n;
+  const rsim *p1[1] = {&gd}, *p2[1] = {&gs}, *p3[1] = {&gm};
+  if (sd.first != RET_NONE) {
+    n = build(p1, &neg, 1, x, e);
+    apply_scopes(dst, m, m->mset[i], sd.ch, e, n);
+  }
+  if (ss.first != RET_NONE) {
+    n = build(p2, &neg, 1, x, e);
+    apply_scopes(dst, m, map->segset[sr->segset], ss.ch, e, n);
+  }
+  if (mg.first != RET_NONE) {
+    n = build(p3, &pos, 1, x, e);
+    apply_scopes(dst, m, dst->customers.recs[j].segset, mg.ch, e, n);
+  }
+  m->side[j] = pack(&mg);
+}
+
+void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
+  const cxm_ret *s = (const cxm_ret *)src->mod[CXM_MODIX_RETENTION];
+  cxm_ret *m = mod_get(dst);
+  if (!s || !m) return;
+  for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
+    if (!s->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const ret_days *a = &s->rows[r]->col[c];
+      if (!a->n) continue;
+      ret_days *b = &m->rows[map_row(map, r)]->col[map_col(map, c)];
+      int64_t *to = b->v + (size_t)(a->day0 - b->day0) * NR;
+      for (size_t k = 0; k < (size_t)a->n * NR; k++) to[k] += a->v[k];
+    }
+  }
+  for (uint32_t i = 0; i < map->n_rec; i++) {
+    uint32_t j = map->rec[i];
+    if (m->mtop && m->mtop[i] != RET_NONE) {
+      merge_overlap(dst, m, src, s, map, i, j);
+      continue;
+    }
+    rst st = unpack(i < s->side_cap ? s->side[i] : 0);
+    if (st.first != RET_NONE && st.ch != CXM_CH_NONE) st.ch = map->channel[st.ch];
+    m->side[j] = pack(&st);
+  }
+  merge_scratch_free(dst, m);
+  cxm__cohort_merge_apply(m, s);
+}
+
+/* Erasure keeps the customer's anonymous contribution to the day counts. */
+void cxm__retention_erase(cxm_ctx *ctx, uint32_t ri) {
+  cxm_ret *m = mod_get(ctx);
+  if (m && ri < m->side_cap) m->side[ri] = 0;
+}
+
+void cxm__retention_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
+  cxm_ret *m = mod_get(ctx);
+  if (!m || from >= m->side_cap || to >= m->side_cap) return;
+  m->side[to] = m->side[from];
+  m->side[from] = 0;
+}
+
+void cxm__retention_free(cxm_ctx *ctx) {
+  cxm_ret *m = mod_get(ctx);
+  if (!m) return;
+  if (m->side) cxm__free(ctx, m->side, (size_t)m->side_cap * 8);
+  for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
+    if (!m->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++)
+      cxm__ret_days_free(ctx, &m->rows[r]->col[c], NR);
+    cxm__free(ctx, m->rows[r], sizeof(ret_row));
+  }
+  cxm__ret_days_free(ctx, &m->buyers, 2);
+  cxm__cohort_free(ctx, m);
+  merge_scratch_free(ctx, m);
+  cxm__free(ctx, m, sizeof *m);
+  ctx->mod[CXM_MODIX_RETENTION] = NULL;
+}
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+static int query_begin(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                       const ret_days **out) {
+  if (!MODON(ctx))
+    return cxm__seterr(ctx, CXM_E_UNSUPPORTED,
+                       "the retention module is off (CXM_OPT_MODULES)");
+  if (segment != CXM_ALL && (segment < 0 || (uint32_t)segment >= ctx->segments.count))
+    return cxm__seterr(ctx, CXM_E_ARG, "segment: no segment with id %d", (int)segment);
+  if (channel != CXM_ALL && (channel < 0 || (uint32_t)channel >= ctx->channels.count))
+    return cxm__seterr(ctx, CXM_E_ARG, "channel: no channel with id %d", (int)channel);
+  const cxm_ret *m = mod_get(ctx);
+  uint32_t row = segment == CXM_ALL ? 0 : 1u + (uint32_t)segment;
+  uint32_t col = channel == CXM_ALL ? 0 : 1u + (uint32_t)channel;
+  *out = m && m->rows[row] ? &m->rows[row]->col[col] : NULL;
   return CXM_OK;
 }
-void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
-  (void)dst; (void)src; (void)map;
+
+static int64_t day_of_query(const cxm_ctx *ctx, int64_t t) {
+  if (t < -((int64_t)1 << 40)) t = -((int64_t)1 << 40);
+  if (t > ((int64_t)1 << 40)) t = (int64_t)1 << 40;
+  return cxm__day_of(ctx, t);
 }
-void cxm__retention_erase(cxm_ctx *ctx, uint32_t ri) { (void)ctx; (void)ri; }
-void cxm__retention_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
-  (void)ctx; (void)from; (void)to;
+
+/* Counters as of the end of day d: prefix sums of the difference arrays. */
+static void as_of(const ret_days *a, int64_t d, int64_t v[3]) {
+  v[0] = v[1] = v[2] = 0;
+  if (!a || !a->n || d < a->day0) return;
+  int64_t end = (int64_t)a->day0 + a->n - 1;
+  if (d > end) d = end;
+  for (int64_t i = a->day0; i <= d; i++) {
+    const int64_t *row = a->v + (size_t)(i - a->day0) * NR;
+    v[0] += row[R_ACTIVE];
+    v[1] += row[R_CHURNED];
+    v[2] += row[R_LIFE];
+  }
 }
-void cxm__retention_free(cxm_ctx *ctx) { (void)ctx; }
+
+static int64_t starts_in(const ret_days *a, int64_t d0, int64_t d1) {
+  int64_t s = 0;
+  if (!a || !a->n) return 0;
+  int64_t lo = d0 + 1 > a->day0 ? d0 + 1 : a->day0;
+  int64_t hi = (int64_t)a->day0 + a->n - 1;
+  if (d1 < hi) hi = d1;
+  for (int64_t i = lo; i <= hi; i++) s += a->v[(size_t)(i - a->day0) * NR + R_STARTS];
+  return s;
+}
+
+int cxm_retention_active(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                         int64_t as_of_time, int64_t *active, int64_t *churned) {
+  if (!ctx) return CXM_E_NULL;
+  if (!active && !churned) return cxm__seterr(ctx, CXM_E_NULL, "active, churned: both NULL");
+  const ret_days *a = NULL;
+  int rc = query_begin(ctx, segment, channel, &a);
+  if (rc) return rc;
+  int64_t v[3];
+  as_of(a, day_of_query(ctx, as_of_time), v);
+  if (active) *active = v[0];
+  if (churned) *churned = v[1];
+  return CXM_OK;
+}
+
+static void rates(const ret_days *a, int64_t d0, int64_t d1, double *churn,
+                  double *retention, int64_t *n) {
+  int64_t v0[3], v1[3];
+  as_of(a, d0, v0);
+  as_of(a, d1, v1);
+  int64_t kept = v1[0] - starts_in(a, d0, d1);
+  if (kept < 0) kept = 0;
+  if (kept > v0[0]) kept = v0[0];
+  double ret = v0[0] > 0 ? (double)kept / (double)v0[0] : NAN;
+  if (retention) *retention = ret;
+  if (churn) *churn = v0[0] > 0 ? 1.0 - ret : NAN;
+  if (n) *n = v0[0];
+}
+
+int cxm_retention_rate(cxm_ctx *ctx, int32_t segment, int32_t channel, int64_t t0,
+                       int64_t t1, double *churn_rate, double *retention_rate,
+                       int64_t *n) {
+  if (!ctx) return CXM_E_NULL;
+  const ret_days *a = NULL;
+  int rc = query_begin(ctx, segment, channel, &a);
+  if (rc) return rc;
+  int64_t d0 = day_of_query(ctx, t0), d1 = day_of_query(ctx, t1);
+  if (d1 <= d0)
+    return cxm__seterr(ctx, CXM_E_RANGE, "t1: must fall on a later day than t0");
+  rates(a, d0, d1, churn_rate, retention_rate, n);
+  return CXM_OK;
+}
+
+int cxm_retention_lifespan(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                           int64_t as_of_time, double *avg_days,
+                           double *estimate_days, int64_t *n) {
+  if (!ctx) return CXM_E_NULL;
+  const ret_days *a = NULL;
+  int rc = query_begin(ctx, segment, channel, &a);
+  if (rc) return rc;
+  int64_t d = day_of_query(ctx, as_of_time), v[3];
+  as_of(a, d, v);
+  if (avg_days) *avg_days = v[1] > 0 ? (double)v[2] / (double)v[1] : NAN;
+  if (n) *n = v[1];
+  if (estimate_days) {
+    int64_t p = ctx->opt[CXM_OPT_RETENTION_PERIOD_DAYS];
+    double churn;
+    rates(a, d - p, d, &churn, NULL, NULL);
+    *estimate_days = churn > 0 ? (double)p / churn : NAN;
+  }
+  return CXM_OK;
+}
+
+int cxm_retention_clv(cxm_ctx *ctx, int32_t segment, int32_t channel, int64_t as_of_time,
+                    double *clv, double *aov, double *frequency,
+                    double *lifespan_periods) {
+  if (!ctx) return CXM_E_NULL;
+  const ret_days *a = NULL;
+  int rc = query_begin(ctx, segment, channel, &a);
+  if (rc) return rc;
+  int64_t p = ctx->opt[CXM_OPT_RETENTION_PERIOD_DAYS];
+  int64_t d = day_of_query(ctx, as_of_time);
+  int64_t from, to, orders = 0, norders = 0;
+  double v_aov = NAN;
+  int64_t t = as_of_time;
+  if (t < CXM_TIME_FIRST) t = CXM_TIME_FIRST;
+  if (t > CXM_TIME_LAST) t = CXM_TIME_LAST;
+  if ((rc = cxm_window_trailing(ctx, t, (int32_t)p, &from, &to))) return rc;
+  if ((rc = cxm_kpi_get(ctx, CXM_KPI_AOV, segment, channel, from, to, &v_aov, NULL)))
+    return rc;
+  if ((rc = cxm_kpi_get_int(ctx, CXM_KPI_ORDERS, segment, channel, from, to, &orders,
+                            &norders)))
+    return rc;
+  int64_t v[3];
+  as_of(a, d, v);
+  double freq = v[0] > 0 ? (double)orders / (double)v[0] : NAN;
+  double churn;
+  rates(a, d - p, d, &churn, NULL, NULL);
+  double life = churn > 0 ? 1.0 / churn : NAN;
+  if (aov) *aov = v_aov;
+  if (frequency) *frequency = freq;
+  if (lifespan_periods) *lifespan_periods = life;
+  if (clv) *clv = v_aov * freq * life;
+  return CXM_OK;
+}

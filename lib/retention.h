@@ -1,0 +1,79 @@
+/*
+ * retention.h - private state of the retention module (retention.c: active
+ * and churned coverage; cohorts.c: cohort matrix and new/returning buyers).
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ */
+#ifndef CXM_RETENTION_H
+#define CXM_RETENTION_H
+
+#include "ext.h"
+
+/* Days of a customer's recent history kept exactly (its newest event's day
+   and the 7 before): events up to 7 days late are exact. */
+#define RET_SPAN 8
+
+/* Per-scope per-day counters. The first three are difference arrays (a
+   prefix sum gives the value on a day); starts is a plain count. */
+enum { R_ACTIVE, R_CHURNED, R_LIFE, R_STARTS, NR };
+
+/* A growable array of days [day0, day0 + n) with `w` int64 per day. */
+typedef struct ret_days {
+  int32_t day0;
+  uint32_t n, cap;
+  int64_t *v;
+} ret_days;
+
+typedef struct ret_row {
+  ret_days col[CXM_GRID_COLS];
+} ret_row;
+
+typedef struct cxm_ret {
+  uint64_t *side;     /* per customer record, packed state (retention.c) */
+  uint32_t side_cap;
+  int32_t window;     /* churn window in days, fixed at creation */
+  ret_row *rows[CXM_GRID_ROWS];
+
+  /* Filled by prepare for the event that follows (the core updates the
+     record before on_event). */
+  int32_t pend_top;   /* day of the customer's newest event, INT32_MIN none */
+  int32_t pend_first, pend_last; /* purchase days, INT32_MIN none */
+
+  /* Between merge_reserve and merge_apply: for each src record that is
+     also in dst, dst's top day and segment set before the merge. */
+  int32_t *mtop;
+  uint32_t *mset;
+  uint32_t mn;
+
+  ret_days buyers;    /* per day: new buyers, returning buyers (w = 2) */
+
+  /* Cohort matrix over months [m0, m0 + nm): size[c], on[c * nm + k],
+     last[c * nm + k] (customers whose last purchase is in month c + k). */
+  int32_t m0;
+  uint32_t nm;
+  int64_t *csize, *con, *clast;
+} cxm_ret;
+
+#define RET_NONE INT32_MIN
+
+CXM_HIDDEN int cxm__ret_days_ensure(cxm_ctx *ctx, ret_days *a, int w, int32_t lo,
+                                    int32_t hi);
+CXM_HIDDEN void cxm__ret_days_free(cxm_ctx *ctx, ret_days *a, int w);
+CXM_HIDDEN int32_t cxm__ret_month_of_day(int32_t day);
+
+/* cohorts.c */
+CXM_HIDDEN int cxm__cohort_reserve(cxm_ctx *ctx, cxm_ret *m, int32_t day,
+                                   int32_t first, int32_t last);
+/* A purchase on `day` by a customer whose purchase days before it were
+   first..last (RET_NONE: none), with `seen_day` / `seen_month` telling
+   whether it already purchased on that day / in that month, and `months`
+   (n) its distinct purchase months (needed when the cohort changes). */
+CXM_HIDDEN void cxm__cohort_purchase(cxm_ret *m, int32_t day, int32_t first,
+                                     int32_t last, int seen_day, int seen_month,
+                                     const int32_t *months, int n);
+CXM_HIDDEN void cxm__cohort_free(cxm_ctx *ctx, cxm_ret *m);
+CXM_HIDDEN void cxm__cohort_save(const cxm_ret *m, cxm_wbuf *w);
+CXM_HIDDEN int cxm__cohort_load(cxm_ctx *ctx, cxm_ret *m, cxm_rbuf *r);
+CXM_HIDDEN int cxm__cohort_merge_reserve(cxm_ctx *ctx, cxm_ret *d, const cxm_ret *s);
+CXM_HIDDEN void cxm__cohort_merge_apply(cxm_ret *d, const cxm_ret *s);
+
+#endif /* CXM_RETENTION_H */

@@ -1,0 +1,754 @@
+/*
+ * check_retention.c - the retention module: active / churned customers,
+ * rates, lifespans, formula CLV, cohorts, new vs returning buyers.
+ *
+ * Hand-computed streams for each definition, and randomised streams
+ * (shuffled within the lateness bound, several UTC offsets) compared day by
+ * day with a brute-force model written here from the definitions in
+ * docs/retention.md.
+ *
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ */
+#include <time.h>
+
+#include "testutil.h"
+
+static int64_t day_t(int64_t d) { return T0 + d * DAY; } /* noon not needed */
+
+static void active_at(cxm_ctx *ctx, int32_t seg, int32_t ch, int64_t t,
+                      int64_t want_active, int64_t want_churned) {
+  int64_t a = -1, c = -1;
+  int rc = cxm_retention_active(ctx, seg, ch, t, &a, &c);
+  ck_assert_msg(rc == CXM_OK, "cxm_retention_active = %d: %s", rc, cxm_ctx_errmsg(ctx));
+  ck_assert_msg(a == want_active && c == want_churned,
+                "as of %lld (seg %d ch %d): active %lld churned %lld, want %lld %lld",
+                (long long)t, (int)seg, (int)ch, (long long)a, (long long)c,
+                (long long)want_active, (long long)want_churned);
+}
+
+static cxm_ctx *new_window(int64_t window_days) {
+  cxm_ctx *ctx = t_new();
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_CHURN_WINDOW_DAYS, window_days), CXM_OK);
+  return ctx;
+}
+
+/* Window 10 days. a: touch day 0, churn day 3, touch day 5 (returns).
+   Active days 0..2 and 5..14; churned on 3, 4 and from 15 on. */
+START_TEST(test_churn_and_return) {
+  cxm_ctx *ctx = new_window(10);
+  int32_t web = t_chan(ctx, "web");
+  T_ADD0(ctx, day_t(0) + 10 * HOUR, CXM_EV_TOUCH, "a", web);
+  T_ADD0(ctx, day_t(3) + 10 * HOUR, CXM_EV_CHURN, "a", web);
+  T_ADD0(ctx, day_t(5) + 10 * HOUR, CXM_EV_TOUCH, "a", web);
+  active_at(ctx, CXM_ALL, CXM_ALL, day_t(-1), 0, 0);
+  for (int d = 0; d <= 2; d++) active_at(ctx, CXM_ALL, CXM_ALL, day_t(d), 1, 0);
+  for (int d = 3; d <= 4; d++) active_at(ctx, CXM_ALL, CXM_ALL, day_t(d), 0, 1);
+  for (int d = 5; d <= 14; d++) active_at(ctx, CXM_ALL, CXM_ALL, day_t(d), 1, 0);
+  active_at(ctx, CXM_ALL, CXM_ALL, day_t(15), 0, 1);
+  active_at(ctx, CXM_ALL, CXM_ALL, day_t(400), 0, 1);
+  /* the same in the channel of the first activity, nothing elsewhere */
+  active_at(ctx, CXM_ALL, web, day_t(6), 1, 0);
+  /* lifespans: first to last activity of the churned */
+  double avg = -1, est = -1;
+  int64_t n = -1;
+  ck_assert_int_eq(cxm_retention_lifespan(ctx, CXM_ALL, CXM_ALL, day_t(4), &avg, &est, &n), CXM_OK);
+  ck_assert_int_eq(n, 1);
+  ck_assert(t_close(avg, 0.0));
+  ck_assert_int_eq(cxm_retention_lifespan(ctx, CXM_ALL, CXM_ALL, day_t(20), &avg, &est, &n), CXM_OK);
+  ck_assert_int_eq(n, 1);
+  ck_assert(t_close(avg, 5.0));
+  /* The churn event arriving last (it is within the lateness bound): same. */
+  cxm_ctx *c2 = new_window(10);
+  web = t_chan(c2, "web");
+  T_ADD0(c2, day_t(0) + 10 * HOUR, CXM_EV_TOUCH, "a", web);
+  T_ADD0(c2, day_t(5) + 10 * HOUR, CXM_EV_TOUCH, "a", web);
+  T_ADD0(c2, day_t(3) + 10 * HOUR, CXM_EV_CHURN, "a", web);
+  for (int d = -1; d <= 16; d++) {
+    int64_t a1, c1, a2, cc2;
+    ck_assert_int_eq(cxm_retention_active(ctx, CXM_ALL, CXM_ALL, day_t(d), &a1, &c1), CXM_OK);
+    ck_assert_int_eq(cxm_retention_active(c2, CXM_ALL, CXM_ALL, day_t(d), &a2, &cc2), CXM_OK);
+    ck_assert_msg(a1 == a2 && c1 == cc2, "day %d: in order %lld/%lld, late churn %lld/%lld",
+                  d, (long long)a1, (long long)c1, (long long)a2, (long long)cc2);
+  }
+  cxm_ctx_destroy(c2);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Equal timestamps: a churn event at the same second as an activity wins, in
+   either arrival order; message_sent is not activity. */
+START_TEST(test_equal_timestamps) {
+  for (int order = 0; order < 2; order++) {
+    cxm_ctx *ctx = new_window(30);
+    int64_t t = day_t(2) + 5 * HOUR;
+    T_ADD0(ctx, day_t(0), CXM_EV_MESSAGE_SENT, "m", CXM_NO_CHANNEL);
+    if (order == 0) {
+      T_ADD0(ctx, t, CXM_EV_SESSION, "x", CXM_NO_CHANNEL);
+      T_ADD0(ctx, t, CXM_EV_CHURN, "x", CXM_NO_CHANNEL);
+    } else {
+      T_ADD0(ctx, t, CXM_EV_CHURN, "x", CXM_NO_CHANNEL);
+      T_ADD0(ctx, t, CXM_EV_SESSION, "x", CXM_NO_CHANNEL);
+    }
+    active_at(ctx, CXM_ALL, CXM_ALL, day_t(1), 0, 0);
+    active_at(ctx, CXM_ALL, CXM_ALL, day_t(2), 0, 1);
+    active_at(ctx, CXM_ALL, CXM_ALL, day_t(20), 0, 1);
+    /* activity on the next day brings it back */
+    T_ADD1(ctx, day_t(3), CXM_EV_NPS, "x", CXM_NO_CHANNEL, 9);
+    active_at(ctx, CXM_ALL, CXM_ALL, day_t(2), 0, 1);
+    active_at(ctx, CXM_ALL, CXM_ALL, day_t(3), 1, 0);
+    active_at(ctx, CXM_ALL, CXM_ALL, day_t(32), 1, 0);
+    active_at(ctx, CXM_ALL, CXM_ALL, day_t(33), 0, 1);
+    cxm_ctx_destroy(ctx);
+  }
+}
+END_TEST
+
+/* Segments: the days from the span's start on follow the customer's current
+   segments; older days stay with the segments held then. Channel: the first
+   activity's, also when an earlier activity arrives late. */
+START_TEST(test_segment_channel_semantics) {
+  cxm_ctx *ctx = new_window(30);
+  int32_t web = t_chan(ctx, "web"), app = t_chan(ctx, "app");
+  int32_t g = t_seg(ctx, "gold"), s = t_seg(ctx, "silver");
+  int32_t sg = t_set(ctx, 1, &g), ss = t_set(ctx, 1, &s);
+  t_assign(ctx, "c", sg);
+  T_ADD0(ctx, day_t(10), CXM_EV_TOUCH, "c", web);
+  /* a late, earlier activity through app: app becomes the channel */
+  T_ADD0(ctx, day_t(8), CXM_EV_TOUCH, "c", app);
+  active_at(ctx, CXM_ALL, app, day_t(9), 1, 0);
+  active_at(ctx, CXM_ALL, web, day_t(9), 0, 0);
+  active_at(ctx, g, CXM_ALL, day_t(9), 1, 0);
+  active_at(ctx, g, app, day_t(9), 1, 0);
+  /* days 8..37 active; on day 60 the customer moves to silver with an event */
+  T_ADD0(ctx, day_t(60), CXM_EV_TOUCH, "c", web);
+  t_assign(ctx, "c", ss);
+  active_at(ctx, g, CXM_ALL, day_t(20), 1, 0);   /* settled: stays gold */
+  active_at(ctx, s, CXM_ALL, day_t(20), 0, 0);
+  active_at(ctx, g, CXM_ALL, day_t(45), 0, 1);   /* churned while gold */
+  active_at(ctx, s, CXM_ALL, day_t(60), 1, 0);   /* the recent span moved */
+  active_at(ctx, g, CXM_ALL, day_t(60), 0, 0);
+  active_at(ctx, s, app, day_t(89), 1, 0);
+  active_at(ctx, s, app, day_t(90), 0, 1);
+  active_at(ctx, CXM_ALL, CXM_ALL, day_t(90), 0, 1);
+  /* unknown scope ids */
+  int64_t a, c;
+  ck_assert_int_eq(cxm_retention_active(ctx, 7, CXM_ALL, day_t(1), &a, &c), CXM_E_ARG);
+  ck_assert_int_eq(cxm_retention_active(ctx, CXM_ALL, 9, day_t(1), &a, &c), CXM_E_ARG);
+  ck_assert_int_eq(cxm_retention_active(ctx, CXM_ALL, CXM_ALL, day_t(1), NULL, NULL), CXM_E_NULL);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Rates, lifespan estimate and formula CLV by hand. Window 90, period 30.
+   a, b, c touch on day 0; a buys 100 on day 40 and 50 on day 45; b churns on
+   day 50. As of day 59: active a, c; A(29) = 3, no activation in (29, 59]:
+   retention 2/3, churn 1/3, lifespan 3 periods; AOV 75, frequency 2 / 2;
+   CLV = 75 x 1 x 3 = 225. */
+START_TEST(test_rates_clv) {
+  cxm_ctx *ctx = new_window(90);
+  T_ADD0(ctx, day_t(0), CXM_EV_TOUCH, "a", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(0), CXM_EV_TOUCH, "b", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(0), CXM_EV_TOUCH, "c", CXM_NO_CHANNEL);
+  T_ADD1(ctx, day_t(40), CXM_EV_PURCHASE, "a", CXM_NO_CHANNEL, 100);
+  T_ADD1(ctx, day_t(45), CXM_EV_PURCHASE, "a", CXM_NO_CHANNEL, 50);
+  T_ADD0(ctx, day_t(50), CXM_EV_CHURN, "b", CXM_NO_CHANNEL);
+  double churn = -1, ret = -1, clv = -1, aov = -1, freq = -1, life = -1;
+  int64_t n = -1;
+  ck_assert_int_eq(cxm_retention_rate(ctx, CXM_ALL, CXM_ALL, day_t(29), day_t(59),
+                                      &churn, &ret, &n), CXM_OK);
+  ck_assert_int_eq(n, 3);
+  ck_assert(t_close(ret, 2.0 / 3.0));
+  ck_assert(t_close(churn, 1.0 / 3.0));
+  ck_assert_int_eq(cxm_retention_clv(ctx, CXM_ALL, CXM_ALL, day_t(59) + 3 * HOUR, &clv,
+                                     &aov, &freq, &life), CXM_OK);
+  ck_assert(t_close(aov, 75.0));
+  ck_assert(t_close(freq, 1.0));
+  ck_assert(t_close(life, 3.0));
+  ck_assert(t_close(clv, 225.0));
+  double avg, est;
+  ck_assert_int_eq(cxm_retention_lifespan(ctx, CXM_ALL, CXM_ALL, day_t(59), &avg, &est, &n), CXM_OK);
+  ck_assert_int_eq(n, 1);      /* b */
+  ck_assert(t_close(avg, 0.0)); /* b's first and last activity: day 0 */
+  ck_assert(t_close(est, 90.0)); /* 30 days / (1/3) */
+  /* a new customer in the period counts as an activation: d touches on
+     day 58: A(59) = 3, N = 1, retention still 2/3 */
+  T_ADD0(ctx, day_t(58), CXM_EV_TOUCH, "d", CXM_NO_CHANNEL);
+  ck_assert_int_eq(cxm_retention_rate(ctx, CXM_ALL, CXM_ALL, day_t(29), day_t(59),
+                                      &churn, &ret, &n), CXM_OK);
+  ck_assert(t_close(ret, 2.0 / 3.0));
+  /* nobody active at t0: undefined */
+  ck_assert_int_eq(cxm_retention_rate(ctx, CXM_ALL, CXM_ALL, day_t(-10), day_t(5),
+                                      &churn, &ret, &n), CXM_OK);
+  ck_assert(isnan(churn) && isnan(ret) && n == 0);
+  ck_assert_int_eq(cxm_retention_rate(ctx, CXM_ALL, CXM_ALL, day_t(5), day_t(5),
+                                      &churn, &ret, &n), CXM_E_RANGE);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
+/* ---- cohorts -------------------------------------------------------------- */
+
+static int32_t month_index(int y, int m) { return y * 12 + m - 1; }
+
+static void cohort_expect(cxm_ctx *ctx, int32_t month, int64_t size, size_t nk,
+                          const int64_t *on, const int64_t *onafter) {
+  int64_t sz = -1, o[16], oa[16];
+  size_t n = 0;
+  int rc = cxm_cohort_row(ctx, month, &sz, o, oa, 16, &n);
+  ck_assert_msg(rc == CXM_OK, "cxm_cohort_row(%d) = %d: %s", (int)month, rc, cxm_ctx_errmsg(ctx));
+  ck_assert_msg(sz == size && n == nk, "cohort %d: size %lld n %zu, want %lld %zu",
+                (int)month, (long long)sz, n, (long long)size, nk);
+  for (size_t k = 0; k < nk; k++)
+    ck_assert_msg(o[k] == on[k] && oa[k] == onafter[k],
+                  "cohort %d month +%zu: on %lld on_or_after %lld, want %lld %lld",
+                  (int)month, k, (long long)o[k], (long long)oa[k],
+                  (long long)on[k], (long long)onafter[k]);
+}
+
+/* 2026-01-31 23:30 UTC and 2026-02-01 00:30 UTC: two cohorts in UTC, one
+   (February) at UTC+02:00, one (January) at UTC-01:00. */
+START_TEST(test_cohort_month_edges) {
+  const int64_t jan31 = INT64_C(1769902200); /* 2026-01-31T23:30:00Z */
+  const int64_t feb1 = INT64_C(1769905800);  /* 2026-02-01T00:30:00Z */
+  ck_assert_int_eq(feb1 - jan31, HOUR);
+  int64_t offsets[3] = {0, 7200, -3600};
+  for (int oi = 0; oi < 3; oi++) {
+    cxm_ctx *ctx = t_new();
+    ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_UTC_OFFSET, offsets[oi]), CXM_OK);
+    T_ADD1(ctx, jan31, CXM_EV_PURCHASE, "p", CXM_NO_CHANNEL, 10);
+    T_ADD1(ctx, feb1, CXM_EV_PURCHASE, "q", CXM_NO_CHANNEL, 10);
+    T_ADD1(ctx, feb1 + 40 * DAY, CXM_EV_PURCHASE, "p", CXM_NO_CHANNEL, 10);
+    int32_t first, months;
+    ck_assert_int_eq(cxm_cohort_span(ctx, &first, &months), CXM_OK);
+    if (offsets[oi] == 0) {
+      /* p: Jan cohort, buys in Jan and Mar; q: Feb cohort */
+      ck_assert_int_eq(first, month_index(2026, 1));
+      ck_assert_int_eq(months, 3);
+      const int64_t on_j[3] = {1, 0, 1}, oa_j[3] = {1, 1, 1};
+      cohort_expect(ctx, month_index(2026, 1), 1, 3, on_j, oa_j);
+      const int64_t on_f[2] = {1, 0}, oa_f[2] = {1, 0};
+      cohort_expect(ctx, month_index(2026, 2), 1, 2, on_f, oa_f);
+    } else if (offsets[oi] == 7200) {
+      /* both first purchases fall on Feb 1 local */
+      ck_assert_int_eq(first, month_index(2026, 2));
+      ck_assert_int_eq(months, 2);
+      const int64_t on_f[2] = {2, 1}, oa_f[2] = {2, 1};
+      cohort_expect(ctx, month_index(2026, 2), 2, 2, on_f, oa_f);
+    } else {
+      /* both fall on Jan 31 local; p again on Mar 12 local (Mar cohort +2) */
+      ck_assert_int_eq(first, month_index(2026, 1));
+      ck_assert_int_eq(months, 3);
+      const int64_t on_j[3] = {2, 0, 1}, oa_j[3] = {2, 1, 1};
+      cohort_expect(ctx, month_index(2026, 1), 2, 3, on_j, oa_j);
+    }
+    int64_t sz, o[1], oa[1];
+    size_t n;
+    ck_assert_int_eq(cxm_cohort_row(ctx, month_index(2025, 12), &sz, o, oa, 1, &n), CXM_E_RANGE);
+    cxm_ctx_destroy(ctx);
+  }
+}
+END_TEST
+
+/* A late purchase in the previous month becomes the first one: the customer
+   moves to the earlier cohort with all its months; purchases in a month
+   already counted do not count again. */
+START_TEST(test_cohort_late_first_purchase) {
+  const int64_t feb2 = INT64_C(1769990400); /* 2026-02-02T00:00:00Z */
+  cxm_ctx *ctx = t_new();
+  T_ADD1(ctx, feb2 + 10 * HOUR, CXM_EV_PURCHASE, "r", CXM_NO_CHANNEL, 5);
+  T_ADD1(ctx, feb2 + 12 * HOUR, CXM_EV_PURCHASE, "r", CXM_NO_CHANNEL, 5);
+  T_ADD1(ctx, feb2 - 3 * DAY, CXM_EV_PURCHASE, "r", CXM_NO_CHANNEL, 5); /* Jan 30 */
+  T_ADD1(ctx, feb2 - 2 * DAY, CXM_EV_PURCHASE, "r", CXM_NO_CHANNEL, 5); /* Jan 31 */
+  int32_t first, months;
+  ck_assert_int_eq(cxm_cohort_span(ctx, &first, &months), CXM_OK);
+  ck_assert_int_eq(first, month_index(2026, 1));
+  const int64_t on_j[2] = {1, 1}, oa_j[2] = {1, 1};
+  cohort_expect(ctx, month_index(2026, 1), 1, 2, on_j, oa_j);
+  const int64_t z[1] = {0};
+  cohort_expect(ctx, month_index(2026, 2), 0, 1, z, z);
+  /* new / returning per day: Jan 30 new; Jan 31 and Feb 2 returning (Feb 2
+     twice the same day: once) */
+  int64_t nb[5], rb[5];
+  size_t nd = 0;
+  ck_assert_int_eq(cxm_buyers_daily(ctx, feb2 - 3 * DAY, feb2 + 2 * DAY, nb, rb, 5, &nd), CXM_OK);
+  ck_assert_int_eq(nd, 5);
+  const int64_t wn[5] = {1, 0, 0, 0, 0}, wr[5] = {0, 1, 0, 1, 0};
+  for (int i = 0; i < 5; i++)
+    ck_assert_msg(nb[i] == wn[i] && rb[i] == wr[i], "day %d: new %lld returning %lld", i,
+                  (long long)nb[i], (long long)rb[i]);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
+START_TEST(test_module_off) {
+  cxm_ctx *ctx = t_new();
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_MODULES, CXM_MOD_ALL & ~CXM_MOD_RETENTION), CXM_OK);
+  T_ADD0(ctx, day_t(0), CXM_EV_TOUCH, "a", CXM_NO_CHANNEL);
+  int64_t a, c;
+  ck_assert_int_eq(cxm_retention_active(ctx, CXM_ALL, CXM_ALL, day_t(0), &a, &c), CXM_E_UNSUPPORTED);
+  int32_t f, m;
+  ck_assert_int_eq(cxm_cohort_span(ctx, &f, &m), CXM_E_UNSUPPORTED);
+  cxm_ctx_destroy(ctx);
+  /* and costs nothing: same memory as with no module at all */
+  int64_t mem_off, mem_none;
+  cxm_ctx *c1 = t_new(), *c2 = t_new();
+  ck_assert_int_eq(cxm_option_set(c1, CXM_OPT_MODULES, CXM_MOD_ALL & ~CXM_MOD_RETENTION), CXM_OK);
+  ck_assert_int_eq(cxm_option_set(c2, CXM_OPT_MODULES, CXM_MOD_ALL & ~CXM_MOD_RETENTION), CXM_OK);
+  cxm_ctx *c3 = t_new();
+  ck_assert_int_eq(cxm_option_set(c3, CXM_OPT_MODULES, CXM_MOD_ALL), CXM_OK);
+  for (int i = 0; i < 50; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "c%d", i);
+    T_ADD0(c1, day_t(i), CXM_EV_TOUCH, id, CXM_NO_CHANNEL);
+    T_ADD0(c3, day_t(i), CXM_EV_TOUCH, id, CXM_NO_CHANNEL);
+  }
+  ck_assert_int_eq(cxm_stat_get(c1, CXM_STAT_MEMORY_BYTES, &mem_off), CXM_OK);
+  ck_assert_int_eq(cxm_stat_get(c3, CXM_STAT_MEMORY_BYTES, &mem_none), CXM_OK);
+  ck_assert_msg(mem_none > mem_off, "the module on costs memory (%lld vs %lld)",
+                (long long)mem_none, (long long)mem_off);
+  cxm_ctx_destroy(c1);
+  cxm_ctx_destroy(c2);
+  cxm_ctx_destroy(c3);
+}
+END_TEST
+
+/* ---- the brute-force model ---------------------------------------------------- */
+
+#define RN 2500
+#define RC 40
+typedef struct rev {
+  int64_t t;
+  int32_t type, ch;
+  int cust;
+} rev;
+
+static int64_t fday(int64_t t, int64_t off) {
+  int64_t a = t + off;
+  return a >= 0 ? a / DAY : -((-a + DAY - 1) / DAY);
+}
+
+static int32_t month_of(int64_t day) {
+  time_t t = (time_t)(day * DAY);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  return (tm.tm_year + 1900) * 12 + tm.tm_mon;
+}
+
+static int is_act(int32_t type) {
+  return type != CXM_EV_MESSAGE_SENT && type != CXM_EV_CHURN;
+}
+
+/* The customer's state on day d from its events (arrival order irrelevant). */
+static void ref_state(const rev *ev, int n, int cust, int64_t off, int64_t w, int64_t d,
+                      int *active, int *churned, int64_t *life) {
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  for (int i = 0; i < n; i++) {
+    if (ev[i].cust != cust || !is_act(ev[i].type)) continue;
+    int64_t ed = fday(ev[i].t, off);
+    if (ed > d) continue;
+    if (ed < first) first = ed;
+    if (ed > last) last = ed;
+  }
+  *active = *churned = 0;
+  *life = 0;
+  if (first == INT64_MAX) return;
+  int cut = 0;
+  for (int i = 0; i < n; i++) {
+    if (ev[i].cust != cust || ev[i].type != CXM_EV_CHURN) continue;
+    int64_t ed = fday(ev[i].t, off);
+    if (ed >= last && ed <= d) cut = 1;
+  }
+  *active = !cut && last > d - w;
+  *churned = !*active;
+  if (*churned) *life = last - first;
+}
+
+/* Channel of the first activity: the first to arrive among those on the
+   earliest activity day. */
+static int32_t ref_channel(const rev *ev, int n, int cust, int64_t off) {
+  int64_t first = INT64_MAX;
+  int32_t ch = -5;
+  for (int i = 0; i < n; i++) {
+    if (ev[i].cust != cust || !is_act(ev[i].type)) continue;
+    int64_t ed = fday(ev[i].t, off);
+    if (ed < first) first = ed, ch = ev[i].ch;
+  }
+  return ch;
+}
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n) {
+  rng_state = rng_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+  return (uint32_t)((rng_state >> 33) % n);
+}
+
+static int cmp_arrival(const void *a, const void *b) {
+  const int64_t *x = a, *y = b;
+  return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Events over 80 days, arrival shuffled within 7 days, window 10, two
+   channels, segment gold for every third customer. */
+static void random_stream(rev *ev, int n, uint64_t seed) {
+  rng_state = seed;
+  static const int32_t types[] = {CXM_EV_TOUCH, CXM_EV_SESSION, CXM_EV_PURCHASE,
+                                  CXM_EV_PURCHASE, CXM_EV_MESSAGE_SENT, CXM_EV_CHURN,
+                                  CXM_EV_NPS, CXM_EV_MESSAGE_OPEN};
+  int64_t (*arr)[2] = malloc(sizeof(int64_t[2]) * (size_t)n);
+  rev *tmp = malloc(sizeof(rev) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    tmp[i].t = T0 + (int64_t)rnd(80 * 24) * HOUR + rnd(3600);
+    tmp[i].type = types[rnd(8)];
+    if (tmp[i].type == CXM_EV_CHURN && rnd(3)) tmp[i].type = CXM_EV_TOUCH;
+    tmp[i].ch = rnd(3) == 0 ? CXM_NO_CHANNEL : (int32_t)rnd(2);
+    tmp[i].cust = (int)rnd(RC);
+    if (rnd(50) == 0 && i > 0) tmp[i].t = tmp[i - 1].t; /* equal timestamps */
+  }
+  /* arrival = time + a delay below 7 days, so nothing is later than the bound */
+  for (int i = 0; i < n; i++) {
+    arr[i][0] = tmp[i].t + (int64_t)rnd(7 * 24) * HOUR;
+    arr[i][1] = i;
+  }
+  qsort(arr, (size_t)n, sizeof arr[0], cmp_arrival);
+  for (int i = 0; i < n; i++) ev[i] = tmp[arr[i][1]];
+  free(arr);
+  free(tmp);
+}
+
+/* Feeds the events i with pick(i) (all when pick is NULL). */
+static void feed_some(cxm_ctx *ctx, const rev *ev, int n, int32_t gold_set,
+                      int (*pick)(const rev *, int)) {
+  for (int c = 0; c < RC; c++) {
+    if (c % 3) continue;
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", c);
+    t_assign(ctx, id, gold_set);
+  }
+  for (int i = 0; i < n; i++) {
+    if (pick && !pick(ev, i)) continue;
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", ev[i].cust);
+    double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
+    T_ADD(ctx, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
+  }
+}
+
+static void feed(cxm_ctx *ctx, const rev *ev, int n, int32_t gold_set) {
+  feed_some(ctx, ev, n, gold_set, NULL);
+}
+
+static void compare_model2(cxm_ctx *ctx, const rev *ev, int n, int64_t off, int64_t w,
+                           int32_t gold, int buyers) {
+  int32_t chs[RC];
+  for (int c = 0; c < RC; c++) chs[c] = ref_channel(ev, n, c, off);
+  for (int64_t d = -3; d <= 80 + w + 2; d++) {
+    /* scopes: all, gold, channel 0, channel 1, gold x channel 1 */
+    int64_t ra[5] = {0}, rc[5] = {0}, rl = 0;
+    for (int c = 0; c < RC; c++) {
+      int a, ch;
+      int64_t life;
+      ref_state(ev, n, c, off, w, T0 / DAY + d, &a, &ch, &life);
+      int in[5] = {1, c % 3 == 0, chs[c] == 0, chs[c] == 1, c % 3 == 0 && chs[c] == 1};
+      for (int s = 0; s < 5; s++) ra[s] += in[s] * a, rc[s] += in[s] * ch;
+      rl += life;
+    }
+    int64_t t = T0 + d * DAY - off + 12 * HOUR; /* noon of local day d */
+    active_at(ctx, CXM_ALL, CXM_ALL, t, ra[0], rc[0]);
+    active_at(ctx, gold, CXM_ALL, t, ra[1], rc[1]);
+    active_at(ctx, CXM_ALL, 0, t, ra[2], rc[2]);
+    active_at(ctx, CXM_ALL, 1, t, ra[3], rc[3]);
+    active_at(ctx, gold, 1, t, ra[4], rc[4]);
+    double avg;
+    int64_t nn;
+    ck_assert_int_eq(cxm_retention_lifespan(ctx, CXM_ALL, CXM_ALL, t, &avg, NULL, &nn), CXM_OK);
+    ck_assert_int_eq(nn, rc[0]);
+    if (nn) ck_assert_msg(t_close(avg * (double)nn, (double)rl), "day %lld: lifespan sum %g want %lld",
+                          (long long)d, avg * (double)nn, (long long)rl);
+  }
+  /* rates over 10-day periods: (A1 - activations) / A0 from the model */
+  for (int64_t d0 = 0; d0 + 10 <= 85; d0 += 5) {
+    int64_t a0 = 0, a1 = 0, starts = 0;
+    for (int c = 0; c < RC; c++) {
+      int a, ch;
+      int64_t life;
+      ref_state(ev, n, c, off, w, T0 / DAY + d0, &a, &ch, &life);
+      a0 += a;
+      ref_state(ev, n, c, off, w, T0 / DAY + d0 + 10, &a, &ch, &life);
+      a1 += a;
+      for (int64_t d = T0 / DAY + d0 + 1; d <= T0 / DAY + d0 + 10; d++) {
+        int x, y;
+        ref_state(ev, n, c, off, w, d, &x, &ch, &life);
+        ref_state(ev, n, c, off, w, d - 1, &y, &ch, &life);
+        starts += x && !y;
+      }
+    }
+    double churn, ret;
+    int64_t nn;
+    int64_t t0 = T0 + d0 * DAY - off, t1 = t0 + 10 * DAY;
+    ck_assert_int_eq(cxm_retention_rate(ctx, CXM_ALL, CXM_ALL, t0, t1, &churn, &ret, &nn), CXM_OK);
+    ck_assert_int_eq(nn, a0);
+    int64_t kept = a1 - starts;
+    if (kept < 0) kept = 0;
+    if (kept > a0) kept = a0;
+    double want = a0 ? (double)kept / (double)a0 : NAN;
+    ck_assert_msg(t_close(ret, want), "rate from day %lld: %g want %g", (long long)d0, ret, want);
+  }
+  if (!buyers) return;
+  /* cohorts and buyers per day */
+  int64_t fp[RC], lp[RC];
+  for (int c = 0; c < RC; c++) fp[c] = INT64_MAX, lp[c] = INT64_MIN;
+  for (int i = 0; i < n; i++) {
+    if (ev[i].type != CXM_EV_PURCHASE) continue;
+    int64_t d = fday(ev[i].t, off);
+    if (d < fp[ev[i].cust]) fp[ev[i].cust] = d;
+    if (d > lp[ev[i].cust]) lp[ev[i].cust] = d;
+  }
+  int32_t m0, nm;
+  ck_assert_int_eq(cxm_cohort_span(ctx, &m0, &nm), CXM_OK);
+  for (int32_t cm = m0; cm < m0 + nm; cm++) {
+    int64_t size = 0, on[16] = {0}, oa[16] = {0};
+    for (int c = 0; c < RC; c++) {
+      if (fp[c] == INT64_MAX || month_of(fp[c]) != cm) continue;
+      size++;
+      for (int32_t k = 0; cm + k < m0 + nm; k++) {
+        int bought = 0;
+        for (int i = 0; i < n; i++)
+          bought |= ev[i].cust == c && ev[i].type == CXM_EV_PURCHASE &&
+                    month_of(fday(ev[i].t, off)) == cm + k;
+        on[k] += bought;
+        oa[k] += month_of(lp[c]) >= cm + k;
+      }
+    }
+    cohort_expect(ctx, cm, size, (size_t)(m0 + nm - cm), on, oa);
+  }
+  int64_t nb[120], rb[120];
+  size_t nd;
+  int64_t from = T0 - 5 * DAY - off;
+  ck_assert_int_eq(cxm_buyers_daily(ctx, from, from + 100 * DAY, nb, rb, 120, &nd), CXM_OK);
+  ck_assert_int_eq(nd, 100);
+  for (int64_t i = 0; i < 100; i++) {
+    int64_t d = T0 / DAY - 5 + i, wn = 0, wr = 0;
+    for (int c = 0; c < RC; c++) {
+      int bought = 0;
+      for (int j = 0; j < n; j++)
+        bought |= ev[j].cust == c && ev[j].type == CXM_EV_PURCHASE && fday(ev[j].t, off) == d;
+      wn += bought && fp[c] == d;
+      wr += bought && fp[c] < d;
+    }
+    ck_assert_msg(nb[i] == wn && rb[i] == wr, "day %lld: new %lld returning %lld, want %lld %lld",
+                  (long long)d, (long long)nb[i], (long long)rb[i], (long long)wn, (long long)wr);
+  }
+}
+
+static void compare_model(cxm_ctx *ctx, const rev *ev, int n, int64_t off, int64_t w,
+                          int32_t gold) {
+  compare_model2(ctx, ev, n, off, w, gold, 1);
+}
+
+static cxm_ctx *model_ctx(int64_t off, int32_t *gold, int32_t *gold_set) {
+  cxm_ctx *ctx = new_window(10);
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_UTC_OFFSET, off), CXM_OK);
+  t_chan(ctx, "web");
+  t_chan(ctx, "app");
+  *gold = t_seg(ctx, "gold");
+  *gold_set = t_set(ctx, 1, gold);
+  return ctx;
+}
+
+START_TEST(test_random_against_model) {
+  static const int64_t offs[3] = {0, -5 * HOUR, 19800};
+  int64_t off = offs[_i % 3];
+  rev *ev = malloc(sizeof(rev) * RN);
+  random_stream(ev, RN, 1000 + (uint64_t)_i);
+  int32_t gold, gold_set;
+  cxm_ctx *ctx = model_ctx(off, &gold, &gold_set);
+  feed(ctx, ev, RN, gold_set);
+  compare_model(ctx, ev, RN, off, 10, gold);
+  cxm_ctx_destroy(ctx);
+  free(ev);
+}
+END_TEST
+
+/* ---- snapshots and merges ------------------------------------------------------ */
+
+static int even_customer(const rev *ev, int i) { return ev[i].cust % 2 == 0; }
+static int odd_customer(const rev *ev, int i) { return ev[i].cust % 2 == 1; }
+static int even_event(const rev *ev, int i) { (void)ev; return i % 2 == 0; }
+static int odd_event(const rev *ev, int i) { (void)ev; return i % 2 == 1; }
+
+/* Shards holding disjoint customers merge into exactly the whole stream's
+   figures, cohorts and buyers included; a snapshot round trip keeps them and
+   the loaded handle goes on like the original. */
+START_TEST(test_merge_and_snapshot) {
+  rev *ev = malloc(sizeof(rev) * RN);
+  random_stream(ev, RN, 4242);
+  int32_t gold, gold_set;
+  cxm_ctx *a = model_ctx(-5 * HOUR, &gold, &gold_set);
+  cxm_ctx *b = model_ctx(-5 * HOUR, &gold, &gold_set);
+  feed_some(a, ev, RN, gold_set, even_customer);
+  feed_some(b, ev, RN, gold_set, odd_customer);
+  int rc = cxm_ctx_merge(a, b);
+  ck_assert_msg(rc == CXM_OK, "merge = %d: %s", rc, cxm_ctx_errmsg(a));
+  compare_model(a, ev, RN, -5 * HOUR, 10, gold);
+  void *buf = NULL;
+  size_t len = 0;
+  rc = cxm_snapshot_save_buffer(a, 0, &buf, &len);
+  ck_assert_msg(rc == CXM_OK, "save = %d: %s", rc, cxm_ctx_errmsg(a));
+  cxm_ctx *c = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&c), CXM_OK);
+  rc = cxm_snapshot_load_buffer(c, buf, len);
+  ck_assert_msg(rc == CXM_OK, "load = %d: %s", rc, cxm_ctx_errmsg(c));
+  cxm_buffer_free(a, buf, len);
+  ck_assert_int_eq(cxm_key_set(c, T_KEY, sizeof T_KEY), CXM_OK);
+  compare_model(c, ev, RN, -5 * HOUR, 10, gold);
+  /* more events, some late, on both: still the model */
+  rev more[4] = {{T0 + 79 * DAY, CXM_EV_CHURN, 0, 1},
+                 {T0 + 78 * DAY, CXM_EV_TOUCH, 1, 3},
+                 {T0 + 80 * DAY, CXM_EV_PURCHASE, 0, 5},
+                 {T0 + 77 * DAY, CXM_EV_SESSION, CXM_NO_CHANNEL, 6}};
+  rev *all = malloc(sizeof(rev) * (RN + 4));
+  memcpy(all, ev, sizeof(rev) * RN);
+  memcpy(all + RN, more, sizeof more);
+  for (int k = 0; k < 2; k++) {
+    cxm_ctx *h = k ? c : a;
+    for (int i = 0; i < 4; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "cust%d", more[i].cust);
+      double v = more[i].type == CXM_EV_PURCHASE ? 10.0 : NAN;
+      T_ADD(h, more[i].t, more[i].type, id, more[i].ch, v, NAN);
+    }
+    compare_model(h, all, RN + 4, -5 * HOUR, 10, gold);
+  }
+  free(all);
+  cxm_ctx_destroy(a);
+  cxm_ctx_destroy(b);
+  cxm_ctx_destroy(c);
+  free(ev);
+}
+END_TEST
+
+/* A customer in both shards: when all its events lie within the exact span
+   (here: 7 days of events), active and churned counts after the merge equal
+   the whole stream's. */
+START_TEST(test_merge_overlap) {
+  rev *ev = malloc(sizeof(rev) * 400);
+  random_stream(ev, 400, 99);
+  for (int i = 0; i < 400; i++) { /* squeeze into 7 days, keep the order */
+    ev[i].t = T0 + (ev[i].t - T0) / 12;
+    ev[i].ch = ev[i].cust % 2; /* first activity's channel: no tie to break */
+  }
+  int32_t gold, gold_set;
+  cxm_ctx *a = model_ctx(0, &gold, &gold_set);
+  cxm_ctx *b = model_ctx(0, &gold, &gold_set);
+  cxm_ctx *w = model_ctx(0, &gold, &gold_set);
+  feed_some(a, ev, 400, gold_set, even_event);
+  feed_some(b, ev, 400, gold_set, odd_event);
+  feed(w, ev, 400, gold_set);
+  ck_assert_int_eq(cxm_ctx_merge(a, b), CXM_OK);
+  compare_model2(w, ev, 400, 0, 10, gold, 0);
+  compare_model2(a, ev, 400, 0, 10, gold, 0);
+  cxm_ctx_destroy(a);
+  cxm_ctx_destroy(b);
+  cxm_ctx_destroy(w);
+  free(ev);
+}
+END_TEST
+
+/* ---- allocation failures ---------------------------------------------------------- */
+
+typedef struct falloc {
+  long calls, fail_at;
+} falloc;
+
+static void *f_malloc(void *o, size_t n) {
+  falloc *a = o;
+  if (++a->calls == a->fail_at) return NULL;
+  return malloc(n);
+}
+static void *f_realloc(void *o, void *p, size_t n) {
+  falloc *a = o;
+  if (++a->calls == a->fail_at) return NULL;
+  return realloc(p, n);
+}
+static void f_free(void *o, void *p) {
+  (void)o;
+  free(p);
+}
+
+/* Every allocation of a stream fails once in turn: the failing event reports
+   CXM_E_NOMEM and changes nothing, so adding it again gives the same figures
+   as a run without failures. */
+START_TEST(test_nomem) {
+  enum { N = 300 };
+  rev *ev = malloc(sizeof(rev) * N);
+  random_stream(ev, N, 77);
+  long total = 0;
+  for (long fail_at = 1;; fail_at++) {
+    falloc fa = {0, 0};
+    cxm_ctx *ctx = NULL;
+    ck_assert_int_eq(cxm_ctx_create_with_allocator(&ctx, f_malloc, f_realloc, f_free, &fa), CXM_OK);
+    ck_assert_int_eq(cxm_key_set(ctx, T_KEY, sizeof T_KEY), CXM_OK);
+    ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_CHURN_WINDOW_DAYS, 10), CXM_OK);
+    t_chan(ctx, "web");
+    t_chan(ctx, "app");
+    int32_t gold = t_seg(ctx, "gold");
+    int32_t gold_set = t_set(ctx, 1, &gold);
+    fa.calls = 0;
+    fa.fail_at = fail_at;
+    int failed = 0;
+    for (int c = 0; c < RC; c += 3) {
+      char id[16];
+      snprintf(id, sizeof id, "cust%d", c);
+      int rc = cxm_customer_set_segments(ctx, id, strlen(id), gold_set);
+      if (rc == CXM_E_NOMEM) failed++, rc = cxm_customer_set_segments(ctx, id, strlen(id), gold_set);
+      ck_assert_int_eq(rc, CXM_OK);
+    }
+    for (int i = 0; i < N; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "cust%d", ev[i].cust);
+      double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
+      int rc = t_ev(ctx, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
+      if (rc == CXM_E_NOMEM) failed++, rc = t_ev(ctx, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
+      ck_assert_msg(rc == CXM_OK, "event %d after failure at %ld: %d", i, fail_at, rc);
+    }
+    fa.fail_at = 0;
+    if (fa.calls < fail_at) { /* past the last allocation: done */
+      cxm_ctx_destroy(ctx);
+      break;
+    }
+    ck_assert_int_le(failed, 1);
+    compare_model(ctx, ev, N, 0, 10, gold);
+    cxm_ctx_destroy(ctx);
+    total++;
+  }
+  ck_assert_int_gt(total, 10);
+  free(ev);
+}
+END_TEST
+
+static Suite *retention_suite(void) {
+  Suite *s = suite_create("retention");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_churn_and_return);
+  tcase_add_test(tc, test_equal_timestamps);
+  tcase_add_test(tc, test_segment_channel_semantics);
+  tcase_add_test(tc, test_rates_clv);
+  tcase_add_test(tc, test_cohort_month_edges);
+  tcase_add_test(tc, test_cohort_late_first_purchase);
+  tcase_add_test(tc, test_module_off);
+  tcase_add_loop_test(tc, test_random_against_model, 0, 6);
+  tcase_add_test(tc, test_merge_and_snapshot);
+  tcase_add_test(tc, test_merge_overlap);
+  tcase_add_test(tc, test_nomem);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(retention_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
