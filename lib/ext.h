@@ -23,9 +23,16 @@
  *             (records, labels, options) is already loaded, and a failure
  *             destroys that handle.
  *   merge_reserve/merge_apply  merge src into dst: reserve everything first
- *             (may fail; dst unchanged), then apply (cannot fail). Called
- *             after the core has merged labels and records; `map` translates
- *             src ids to dst ids.
+ *             (may fail; dst unchanged), then apply (cannot fail); `map`
+ *             translates src ids to dst ids (map->rec[i] is src record i's
+ *             dst index: an existing record when the customer is in both,
+ *             else dst's count + j for the j-th new one). merge_reserve runs
+ *             when dst already holds src's labels and segment sets and
+ *             dst->customers.cap covers every mapped index, but before any
+ *             record is added (dst->customers.count unchanged); size side
+ *             arrays by customers.cap. merge_apply runs after the core has
+ *             merged records and cells (count includes the new records).
+ *             Both src and dst state have been flushed (cxm__flush).
  *   erase     forget customer `ri` (before the core drops its record);
  *   move      the record at `from` now lives at `to` (the core keeps records
  *             dense by moving the last into a hole). Cannot fail.
