@@ -460,6 +460,30 @@ _PROTOTYPES = (
     ("cxm_ctx_merge", ctypes.c_int, (_ctx, _ctx), _CTX),
 )
 
+# Predictive CLV (docs/clv.md)
+_clv = ctypes.c_void_p     # cxm_clv_model *
+_PROTOTYPES = _PROTOTYPES + (
+    ("cxm_clv_fit", ctypes.c_int,
+     (_ctx, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32, ctypes.c_double,
+      _vpp), _CTX),
+    ("cxm_clv_model_destroy", None, (_clv,), _RAW),
+    ("cxm_clv_model_get", ctypes.c_int, (_clv, ctypes.c_int32, _f64p), _RAW),
+    ("cxm_clv_customer", ctypes.c_int,
+     (_clv, _buf, ctypes.c_size_t, ctypes.c_double, ctypes.c_double, _f64p,
+      _f64p, _f64p, _f64p), _RAW),
+    ("cxm_clv_model_customers", ctypes.c_int,
+     (_clv, ctypes.c_size_t, _u64p, _f64p, _f64p, _f64p, _f64p, _f64p), _RAW),
+    ("cxm_clv_predict", ctypes.c_int,
+     (_clv, ctypes.c_double, ctypes.c_double, ctypes.c_size_t, _f64p, _f64p,
+      _f64p, _f64p), _RAW),
+    ("cxm_clv_segment", ctypes.c_int,
+     (_clv, ctypes.c_int32, ctypes.c_double, ctypes.c_double, _i64p, _f64p,
+      _f64p, _f64p), _RAW),
+    ("cxm_rfm_scores", ctypes.c_int,
+     (_clv, ctypes.c_size_t, _u8p, _u8p, _u8p, _i32p), _RAW),
+    ("cxm_rfm_segment_name", ctypes.c_char_p, (ctypes.c_int32,), _RAW),
+)
+
 
 def _declare(lib):
     """Declare argtypes, restype and errcheck of every function on ``lib``."""
@@ -756,6 +780,8 @@ class Metrics:
 
     def close(self):
         """Release the handle (idempotent)."""
+        for model in list(getattr(self, "_clv_models", None) or ()):
+            model.close()
         ctx, self._ctx = getattr(self, "_ctx", None), None
         if ctx:
             self._lib.cxm_ctx_destroy(ctx)
@@ -1877,3 +1903,214 @@ def _split_segments(text):
     if text == "-":
         return []
     return [s for s in (p.strip() for p in text.split(";")) if s]
+
+
+# ---------------------------------------------------------------------------
+# Predictive CLV (docs/clv.md)
+
+class ClvValue(enum.IntEnum):
+    """Values of a fitted model (``cxm_clv_value``)."""
+    R = 1
+    ALPHA = 2
+    A = 3
+    B = 4
+    P = 5
+    Q = 6
+    V = 7
+    SE_R = 8
+    SE_ALPHA = 9
+    SE_A = 10
+    SE_B = 11
+    SE_P = 12
+    SE_Q = 13
+    SE_V = 14
+    LOGLIK = 15
+    CONVERGED = 16
+    ITERATIONS = 17
+    GG_LOGLIK = 18
+    GG_CONVERGED = 19
+    GG_CUSTOMERS = 20
+    GG_ZERO_SPEND = 21
+    CUSTOMERS = 22
+    GROUPS = 23
+    AS_OF_DAY = 24
+    UNIT_DAYS = 25
+
+
+_CLV_UNITS = {"days": 1, "weeks": 2}
+
+
+def _table(columns):
+    """A pandas DataFrame of the columns when pandas is installed, else the
+    dict of lists itself."""
+    try:
+        import pandas
+    except ImportError:
+        return columns
+    return pandas.DataFrame(columns)
+
+
+class ClvModel:
+    """A fitted BG/NBD + Gamma-Gamma model (from :meth:`Metrics.clv_fit`).
+
+    Tables (:meth:`customers`, :meth:`predict`, :meth:`rfm`) come as a
+    pandas DataFrame when pandas is installed, else as a dict of lists; rows
+    are the model's customers in one fixed order, keyed by
+    ``customer_hash`` (see :meth:`Metrics.customer_hash`). Closed with its
+    :class:`Metrics` at the latest.
+    """
+
+    def __init__(self, metrics, ptr):
+        self._metrics = metrics
+        self._lib = metrics._lib
+        self._m = ptr
+
+    def close(self):
+        """Release the model (idempotent)."""
+        m, self._m = getattr(self, "_m", None), None
+        if m:
+            self._lib.cxm_clv_model_destroy(m)
+            models = getattr(self._metrics, "_clv_models", None)
+            if models is not None:
+                models.discard(self)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _p(self):
+        if not self._m:
+            raise ValueError("ClvModel is closed")
+        return self._m
+
+    def _check(self, rc):
+        if rc != 0:
+            raw = self._lib.cxm_ctx_errmsg(self._metrics._h())
+            raise _make_error(rc, raw.decode("utf-8", "replace") if raw else "")
+
+    def get(self, what):
+        """One value of the model (a :class:`ClvValue` or its name)."""
+        if isinstance(what, str):
+            what = ClvValue[what.upper()]
+        v = ctypes.c_double()
+        self._check(self._lib.cxm_clv_model_get(self._p(), int(what),
+                                                ctypes.byref(v)))
+        return v.value
+
+    def __len__(self):
+        return int(self.get(ClvValue.CUSTOMERS))
+
+    @property
+    def params(self):
+        """Every estimate, standard error and fit statistic as a dict."""
+        return {v.name.lower(): self.get(v) for v in ClvValue}
+
+    def customers(self):
+        """Per customer: customer_hash, x, t_x, T, mean_spend, total."""
+        n = len(self)
+        h = (ctypes.c_uint64 * n)()
+        cols = [(ctypes.c_double * n)() for _ in range(5)]
+        self._check(self._lib.cxm_clv_model_customers(self._p(), n, h, *cols))
+        names = ("x", "t_x", "T", "mean_spend", "total")
+        out = {"customer_hash": list(h)}
+        out.update((k, list(c)) for k, c in zip(names, cols))
+        return _table(out)
+
+    def predict(self, horizon, discount=0.0):
+        """Per customer: customer_hash, p_alive, expected_purchases,
+        expected_spend, clv over ``horizon`` units with ``discount`` per
+        unit."""
+        n = len(self)
+        h = (ctypes.c_uint64 * n)()
+        self._check(self._lib.cxm_clv_model_customers(self._p(), n, h, None, None,
+                                                      None, None, None))
+        cols = [(ctypes.c_double * n)() for _ in range(4)]
+        self._check(self._lib.cxm_clv_predict(self._p(), float(horizon),
+                                              float(discount), n, *cols))
+        names = ("p_alive", "expected_purchases", "expected_spend", "clv")
+        out = {"customer_hash": list(h)}
+        out.update((k, list(c)) for k, c in zip(names, cols))
+        return _table(out)
+
+    def customer(self, customer, horizon, discount=0.0):
+        """Predictions for one customer id as a dict."""
+        b = _to_bytes(customer, "customer")
+        v = [ctypes.c_double() for _ in range(4)]
+        self._check(self._lib.cxm_clv_customer(
+            self._p(), b, len(b), float(horizon), float(discount),
+            *[ctypes.byref(x) for x in v]))
+        return dict(zip(("p_alive", "expected_purchases", "expected_spend",
+                         "clv"), (x.value for x in v)))
+
+    def segment(self, segment, horizon, discount=0.0):
+        """Sums over the model's customers holding ``segment`` (a label, an
+        id, or None for all): customers, p_alive_mean, expected_purchases,
+        clv."""
+        if segment is None:
+            sid = -1
+        elif isinstance(segment, int):
+            sid = segment
+        else:
+            sid = self._metrics.find_segment(segment)
+            if sid is None:
+                raise NotFoundError("segment %r is not known" % (segment,),
+                                    Status.NOTFOUND)
+        n = ctypes.c_int64()
+        v = [ctypes.c_double() for _ in range(3)]
+        self._check(self._lib.cxm_clv_segment(
+            self._p(), sid, float(horizon), float(discount), ctypes.byref(n),
+            *[ctypes.byref(x) for x in v]))
+        return {"customers": n.value, "p_alive_mean": v[0].value,
+                "expected_purchases": v[1].value, "clv": v[2].value}
+
+    def rfm(self):
+        """Per customer: customer_hash, r, f, m (1..5) and segment name."""
+        n = len(self)
+        h = (ctypes.c_uint64 * n)()
+        self._check(self._lib.cxm_clv_model_customers(self._p(), n, h, None, None,
+                                                      None, None, None))
+        r, f, m = ((ctypes.c_uint8 * n)() for _ in range(3))
+        s = (ctypes.c_int32 * n)()
+        self._check(self._lib.cxm_rfm_scores(self._p(), n, r, f, m, s))
+        names = [self._lib.cxm_rfm_segment_name(x).decode() for x in s]
+        return _table({"customer_hash": list(h), "r": list(r), "f": list(f),
+                       "m": list(m), "segment": names})
+
+
+def _metrics_clv_fit(self, as_of=None, unit="days", segment=None, penalty=0.0):
+    """Fit BG/NBD and Gamma-Gamma on the handle's customers as of the day of
+    ``as_of`` (default: the newest event's), in ``unit`` ("days" or
+    "weeks"), optionally for one ``segment`` label; returns a
+    :class:`ClvModel`."""
+    if unit not in _CLV_UNITS:
+        raise ArgumentError("unit must be 'days' or 'weeks', not %r" % (unit,),
+                            Status.ARG)
+    t = TIME_MAX if as_of is None else self.to_time(as_of)
+    sid = -1
+    if segment is not None:
+        sid = self.find_segment(segment)
+        if sid is None:
+            raise NotFoundError("segment %r is not known" % (segment,),
+                                Status.NOTFOUND)
+    out = ctypes.c_void_p()
+    self._lib.cxm_clv_fit(self._h(), t, _CLV_UNITS[unit], sid, float(penalty),
+                          ctypes.byref(out))
+    model = ClvModel(self, out.value)
+    import weakref
+    if getattr(self, "_clv_models", None) is None:
+        self._clv_models = weakref.WeakSet()
+    self._clv_models.add(model)
+    return model
+
+
+Metrics.clv_fit = _metrics_clv_fit
+__all__ += ["ClvModel", "ClvValue"]
