@@ -20,6 +20,7 @@
 
 #include "cxmetrics.h"
 #include "report.h"
+#include "benchmark_out.h"
 #include "snapcmd.h"
 #include "clvcmd.h"
 
@@ -57,6 +58,9 @@ static const char REPORT_USAGE[] =
   "\n"
   "Output:\n"
   "  --format FMT           text (default) or json\n"
+  "  --benchmark KPI=VALUE  JSON: add \"gap\" = value - VALUE to that KPI's object\n"
+  "                         in every scope (repeatable; KPI a report key, VALUE\n"
+  "                         in its units: NPS points, rates as fractions, money)\n"
   "  --snapshot SNAPSHOT    report from a snapshot (cxm ingest) instead of\n"
   "                         files; library options given must equal its own\n"
   "\n"
@@ -230,6 +234,13 @@ static int parse_report_args(int argc, char **argv, report_args *a)
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
       fputs(REPORT_USAGE, stdout);
       return -1;
+    }
+    if (strncmp(arg, "--benchmark", 11) == 0 && (arg[11] == 0 || arg[11] == '=')) {
+      const char *bv = arg[11] ? arg + 12 : i + 1 < argc ? argv[++i] : NULL;
+      if (bench_arg_add(bv) != 0)
+        return usage_error("--benchmark: expected KPI=VALUE (KPI a report key), not '%s'",
+                           bv ? bv : "");
+      continue;
     }
     if (strncmp(arg, "--", 2) != 0)
       return usage_error("unknown option '%s'", arg);
@@ -441,6 +452,8 @@ static int cmd_report(int argc, char **argv)
     }
   }
 
+  if (bench_apply(ctx) != 0)
+    goto out;
   if (report_write(ctx, &p, stdout) != 0)
     goto out;
   if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "benchmark_out.h"
 #include "snapcmd.h"
 
 /* How a KPI is shown in the text report (JSON shows raw values). */
@@ -160,6 +161,7 @@ static int json_scope(FILE *out, cxm_ctx *ctx, const report_params *p,
     fprintf(out, "%*s\"%s\": {\"value\": ", indent + 2, "", KPIS[k].key);
     json_value(out, &v, KPIS[k].id, p->decimals);
     fprintf(out, ", \"n\": %s", nb);
+    bench_json_gap(out, ctx, KPIS[k].id, seg, ch, v.null ? NAN : v.d);
     if (KPIS[k].id == CXM_KPI_NPS) {
       static const struct { const char *key; int id; } extra[] = {
         {"moe95", CXM_KPI_NPS_MOE95},

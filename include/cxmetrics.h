@@ -1059,8 +1059,9 @@ CXM_API int cxm_customers_by_nps(cxm_ctx *ctx, int32_t segment,
  * new buyers per day, ...) keep the customer's anonymous contribution;
  * customer-level counts (buyers, repeat buyers, orders and net revenue per
  * buyer, leads converted, customers with an interaction) no longer count
- * it, so they describe the remaining customers. The optional modules forget
- * it likewise (docs/privacy.md lists every aggregate). Never allocates.
+ * it, so they describe the remaining customers. The optional modules drop
+ * its per-customer state (docs/privacy.md lists what every aggregate keeps).
+ * Never allocates.
  * @param ctx the handle.
  * @param id the customer id (@p len bytes).
  * @param len its length, > 0.

@@ -51,7 +51,8 @@ except ImportError:  # pragma: no cover - exercised only without NumPy
 
 __all__ = [
     "Metrics", "BatchResult", "CsvResult", "RejectedLine",
-    "Status", "Option", "EventType", "Kpi", "Stat",
+    "Status", "Option", "EventType", "Kpi", "Stat", "NpsCategory",
+    "WatchDirection",
     "CxmError", "OutOfMemoryError", "NullArgumentError", "RangeError",
     "UnknownTypeError", "ParseError", "StateError", "LimitError",
     "LateEventError", "NotFoundError", "CxmIOError", "CorruptError",
@@ -191,6 +192,19 @@ class Stat(enum.IntEnum):
     MEMORY_BYTES = 5
     FIRST_TIME = 6
     LAST_TIME = 7
+
+
+class NpsCategory(enum.IntEnum):
+    """A customer's category by its latest NPS answer (``cxm_nps_category``)."""
+    DETRACTOR = 1
+    PASSIVE = 2
+    PROMOTER = 3
+
+
+class WatchDirection(enum.IntEnum):
+    """The side of a threshold a watch alerts on (``cxm_watch_direction``)."""
+    ABOVE = 1
+    BELOW = 2
 
 
 #: The KPIs of a report, in the order of `cxm report --format json`.
@@ -369,6 +383,13 @@ FREE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 CSV_ERROR_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64,
                                 ctypes.c_int, ctypes.c_char_p)
 
+# Monitoring callbacks (docs/monitoring.md).
+DETRACTOR_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64,
+                                ctypes.c_int32, ctypes.c_int32, ctypes.c_int64)
+WATCH_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32,
+                            ctypes.c_int32, ctypes.c_double, ctypes.c_int64,
+                            ctypes.c_int64)
+
 # How a failing status is turned into an exception:
 _CTX = "ctx"      # the first argument is a handle: message from cxm_ctx_errmsg
 _PLAIN = "plain"  # no handle: message from cxm_strerror
@@ -482,6 +503,25 @@ _PROTOTYPES = _PROTOTYPES + (
     ("cxm_rfm_scores", ctypes.c_int,
      (_clv, ctypes.c_size_t, _u8p, _u8p, _u8p, _i32p), _RAW),
     ("cxm_rfm_segment_name", ctypes.c_char_p, (ctypes.c_int32,), _RAW),
+    ("cxm_detractor_callback_set", ctypes.c_int,
+     (_ctx, DETRACTOR_FN, ctypes.c_void_p), _CTX),
+    ("cxm_watch_add", ctypes.c_int,
+     (_ctx, ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32,
+      ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_int64,
+      WATCH_FN, ctypes.c_void_p, _i32p), _CTX),
+    ("cxm_watch_remove", ctypes.c_int, (_ctx, ctypes.c_int32), _CTX),
+    ("cxm_watch_get", ctypes.c_int,
+     (_ctx, ctypes.c_int32, _i32p, _f64p, _i64p), _CTX),
+    ("cxm_benchmark_set", ctypes.c_int,
+     (_ctx, ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_double),
+     _CTX),
+    ("cxm_benchmark_gap", ctypes.c_int,
+     (_ctx, ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64,
+      ctypes.c_int64, _f64p, _f64p, _f64p, _i64p), _CTX),
+    ("cxm_customers_by_nps", ctypes.c_int,
+     (_ctx, ctypes.c_int32, ctypes.c_int32, ctypes.c_uint64, _u64p,
+      ctypes.c_size_t, _szp, _u64p), _CTX),
+    ("cxm_customer_erase", ctypes.c_int, (_ctx, _buf, ctypes.c_size_t), _CTX),
 )
 
 
@@ -1688,6 +1728,143 @@ class Metrics:
         out = ctypes.c_int32()
         self._lib.cxm_key_known(self._h(), ctypes.byref(out))
         return bool(out.value)
+
+    # -- monitoring, lists and erasure -------------------------------------------
+
+    def _callback_channel(self, ch):
+        if ch == NO_CHANNEL:
+            return None
+        raw = ctypes.c_void_p()
+        n = ctypes.c_size_t()
+        self._lib.cxm_channel_label(self._h(), ch, ctypes.byref(raw),
+                                    ctypes.byref(n))
+        return ctypes.string_at(raw.value, n.value).decode("utf-8", "replace")
+
+    def on_detractor(self, callback):
+        """Call ``callback(customer_hash, score, channel, time)`` on every
+        accepted NPS answer of 0..6 (channel a label or None, time Unix
+        seconds), during the call that adds the event; None unregisters.
+
+        The callback must not use this object (the library refuses such
+        calls with :class:`StateError`); an exception it raises is printed
+        by ctypes and otherwise ignored.  See docs/monitoring.md.
+        """
+        if callback is None:
+            self._lib.cxm_detractor_callback_set(self._h(), DETRACTOR_FN(), None)
+            self._detractor_cb = None
+            return
+
+        def trampoline(user, customer, score, channel, time):
+            callback(customer, score, self._callback_channel(channel), time)
+
+        fn = DETRACTOR_FN(trampoline)
+        self._lib.cxm_detractor_callback_set(self._h(), fn, None)
+        self._detractor_cb = fn  # keep it alive while registered
+
+    def watch(self, kpi, fire_at, callback, clear_at=None, direction="below",
+              segment=None, channel=None, window_days=0, min_n=0):
+        """Watch a KPI of a scope; returns the watch id.
+
+        ``callback(watch_id, alerting, value, n, time)`` runs when the watch
+        enters the alert state (``alerting`` True: the KPI reached
+        ``fire_at``, ``>=`` for ``direction="above"``, ``<=`` for
+        ``"below"``) and when it leaves it (False: the KPI went back past
+        ``clear_at``, default ``fire_at``), never while n < ``min_n``.
+        ``window_days`` 0 is all time, else the trailing window of that many
+        days ending with the newest event's day.  Checked after every event
+        of the scope; levels are in the KPI's units (as :meth:`kpi`).
+        """
+        k = self.kpi_id(kpi)
+        seg, ch = self._scope(segment, channel)
+        if isinstance(direction, str):
+            direction = WatchDirection[direction.upper()]
+        if clear_at is None:
+            clear_at = fire_at
+
+        def trampoline(user, wid, alerting, value, n, time):
+            callback(wid, bool(alerting), None if value != value else value,
+                     n, time)
+
+        fn = WATCH_FN(trampoline)
+        out = ctypes.c_int32()
+        self._lib.cxm_watch_add(self._h(), k, seg, ch, int(window_days),
+                                int(direction), float(fire_at),
+                                float(clear_at), int(min_n), fn, None,
+                                ctypes.byref(out))
+        if not hasattr(self, "_watch_cbs"):
+            self._watch_cbs = {}
+        self._watch_cbs[out.value] = fn  # keep it alive while registered
+        return out.value
+
+    def unwatch(self, watch_id):
+        """Remove a watch (its id may be reused)."""
+        self._lib.cxm_watch_remove(self._h(), int(watch_id))
+        getattr(self, "_watch_cbs", {}).pop(int(watch_id), None)
+
+    def watch_state(self, watch_id):
+        """``(alerting, value, n)`` of a watch now (value None when
+        undefined)."""
+        al = ctypes.c_int32()
+        v = ctypes.c_double()
+        n = ctypes.c_int64()
+        self._lib.cxm_watch_get(self._h(), int(watch_id), ctypes.byref(al),
+                                ctypes.byref(v), ctypes.byref(n))
+        return bool(al.value), (None if v.value != v.value else v.value), n.value
+
+    def set_benchmark(self, kpi, value, segment=None, channel=None):
+        """Set the benchmark of a KPI (in the KPI's units) for a scope; with
+        no segment and no channel it is the KPI's default for every scope.
+        ``value`` None removes it."""
+        k = self.kpi_id(kpi)
+        seg, ch = self._scope(segment, channel)
+        v = float("nan") if value is None else float(value)
+        self._lib.cxm_benchmark_set(self._h(), k, seg, ch, v)
+
+    def benchmark_gap(self, kpi, segment=None, channel=None, start=None,
+                      end=None, window=None):
+        """``{"value", "benchmark", "gap", "n"}`` for a KPI of a scope and
+        window: gap = value - benchmark (None when the KPI is undefined).
+        Raises :class:`NotFoundError` when no benchmark applies."""
+        k = self.kpi_id(kpi)
+        seg, ch = self._scope(segment, channel)
+        t0, t1 = self._window(start, end, window)
+        gap, v, b = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        n = ctypes.c_int64()
+        self._lib.cxm_benchmark_gap(self._h(), k, seg, ch, t0, t1,
+                                    ctypes.byref(gap), ctypes.byref(v),
+                                    ctypes.byref(b), ctypes.byref(n))
+        nan = lambda x: None if x != x else x
+        return {"value": nan(v.value), "benchmark": b.value,
+                "gap": nan(gap.value), "n": n.value}
+
+    def customers_by_nps(self, category, segment=None, batch=4096):
+        """Hashes of the customers (of a segment held now, or all) whose
+        latest NPS answer is in ``category`` (a :class:`NpsCategory` or its
+        name, e.g. ``"detractor"``), as a list of ints; compare with
+        :meth:`customer_hash`."""
+        if isinstance(category, str):
+            category = NpsCategory[category.upper()]
+        seg, _ = self._scope(segment, None)
+        buf = (ctypes.c_uint64 * int(batch))()
+        count = ctypes.c_size_t()
+        cursor = ctypes.c_uint64(0)
+        out = []
+        while True:
+            self._lib.cxm_customers_by_nps(self._h(), seg, int(category),
+                                           cursor.value, buf, int(batch),
+                                           ctypes.byref(count),
+                                           ctypes.byref(cursor))
+            out.extend(buf[:count.value])
+            if cursor.value == 0:
+                return out
+
+    def erase_customer(self, customer):
+        """Erase a customer (right to be forgotten): its record and hash go;
+        event-level KPIs keep its anonymous contribution, customer-level
+        KPIs no longer count it (docs/privacy.md).  Raises
+        :class:`NotFoundError` for an unknown customer."""
+        b = _to_bytes(customer, "customer")
+        self._lib.cxm_customer_erase(self._h(), b, len(b))
 
     # -- statistics -------------------------------------------------------------
 
