@@ -30,6 +30,9 @@ static double now(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of the process: the machine is shared, wall time is noisy. */
+static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }
+
 static int64_t ymd_time(int ymd) {
   int y = ymd / 10000, mo = ymd / 100 % 100, d = ymd % 100;
   y -= mo <= 2;
@@ -51,14 +54,17 @@ static double get(const cxm_clv_model *m, int w) {
   return v;
 }
 
-/* Best-of-k fit time; leaves the last model in *out. */
-static double time_fit(cxm_ctx *ctx, int64_t as_of, int32_t unit, int k, cxm_clv_model **out) {
+/* Best-of-k fit time (CPU; wall in *wall); leaves the last model in *out. */
+static double time_fit(cxm_ctx *ctx, int64_t as_of, int32_t unit, int k, cxm_clv_model **out,
+                       double *wall) {
   double best = INFINITY;
+  *wall = INFINITY;
   for (int i = 0; i < k; i++) {
     cxm_clv_model *m = NULL;
-    double t0 = now();
+    double t0 = cpu(), w0 = now();
     int rc = cxm_clv_fit(ctx, as_of, unit, CXM_ALL, 0, &m);
-    double t = now() - t0;
+    double t = cpu() - t0, w = now() - w0;
+    if (w < *wall) *wall = w;
     if (rc != CXM_OK) {
       fprintf(stderr, "fit failed: %s\n", cxm_ctx_errmsg(ctx));
       exit(1);
@@ -103,10 +109,10 @@ static int cdnow(const char *path) {
   }
   fclose(f);
   cxm_clv_model *m = NULL;
-  double t = time_fit(ctx, ymd_time(last), CXM_CLV_WEEKS, 5, &m);
-  printf("CDNOW_master: %ld purchases, %.0f customers, %.0f groups: fit %.1f ms "
-         "(best of 5)\n",
-         n, get(m, CXM_CLV_CUSTOMERS), get(m, CXM_CLV_GROUPS), t * 1e3);
+  double wall, t = time_fit(ctx, ymd_time(last), CXM_CLV_WEEKS, 5, &m, &wall);
+  printf("CDNOW_master: %ld purchases, %.0f customers, %.0f groups: fit %.1f ms CPU "
+         "(%.1f ms wall; best of 5)\n",
+         n, get(m, CXM_CLV_CUSTOMERS), get(m, CXM_CLV_GROUPS), t * 1e3, wall * 1e3);
   print_model(m);
   cxm_clv_model_destroy(m);
   cxm_ctx_destroy(ctx);
@@ -179,19 +185,19 @@ int main(int argc, char **argv) {
     per[h] = (double)(stat(ctx[h], CXM_STAT_MEMORY_BYTES) - mem0[h]) / (double)n;
   cxm_ctx_destroy(ctx[1]);
   cxm_clv_model *m = NULL;
-  double t = time_fit(ctx[0], as_of, CXM_CLV_DAYS, 3, &m);
-  printf("simulated: %lld customers, %lld purchases, %.0f groups: fit %.1f ms (best of 3)"
-         "  [target < 1000 ms: %s]\n",
+  double wall, t = time_fit(ctx[0], as_of, CXM_CLV_DAYS, 3, &m, &wall);
+  printf("simulated: %lld customers, %lld purchases, %.0f groups: fit %.1f ms CPU "
+         "(%.1f ms wall; best of 3)  [target < 1000 ms on one core: %s]\n",
          (long long)n, (long long)stat(ctx[0], CXM_STAT_EVENTS_ACCEPTED),
-         get(m, CXM_CLV_GROUPS), t * 1e3, t < 1 ? "met" : "NOT met");
+         get(m, CXM_CLV_GROUPS), t * 1e3, wall * 1e3, t < 1 ? "met" : "NOT met");
   printf("  true   r %.4f alpha %.4f a %.4f b %.4f | p %.4f q %.4f v %.4f\n", P.r, P.alpha,
          P.a, P.b, P.p, P.q, P.v);
   print_model(m);
-  double t1 = now();
+  double t1 = cpu();
   size_t nn = (size_t)get(m, CXM_CLV_CUSTOMERS);
   double *clv = malloc(nn * sizeof *clv);
   cxm_clv_predict(m, 365, 0, nn, NULL, NULL, NULL, clv);
-  printf("  predictions for every customer (365 days): %.1f ms\n", (now() - t1) * 1e3);
+  printf("  predictions for every customer (365 days): %.1f ms CPU\n", (cpu() - t1) * 1e3);
   free(clv);
   cxm_clv_model_destroy(m);
   printf("state: %.1f bytes/customer with every module on [target <= 176: %s]; "

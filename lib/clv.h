@@ -69,7 +69,8 @@ struct cxm_clv_model {
   uint32_t ngroups, nx, maxd;
   cxm_clvgroup *groups;
   uint32_t *xs;
-  /* lookup by hash: open addressing, customer index + 1, 0 = empty */
+  /* lookup by hash, built on the first lookup: open addressing, customer
+     index + 1, 0 = empty */
   uint32_t *slots;
   uint32_t mask;
   /* BG/NBD: r, alpha, a, b; Gamma-Gamma: p, q, v */
@@ -94,9 +95,11 @@ typedef struct cxm_optres {
 
 /* Minimises f over R^n (n <= 8) from y (updated in place): BFGS with a
    backtracking line search; Nelder-Mead restarts when BFGS stalls. gtol is
-   the bound on the largest gradient component, relative to `scale`. */
+   the bound on the largest gradient component, relative to `scale`. H, when
+   not NULL, is the initial inverse Hessian approximation (n x n) and
+   receives the final one. */
 CXM_HIDDEN cxm_optres cxm__minimize(cxm_objfn f, void *user, int n, double *y,
-                                    double gtol, double scale);
+                                    double gtol, double scale, double *H);
 /* Inverts the n x n matrix m in place (Gauss-Jordan with pivoting); returns
    0, or -1 when it is singular. */
 CXM_HIDDEN int cxm__invert(double *m, int n);
@@ -111,7 +114,8 @@ CXM_HIDDEN double cxm__bg_p_alive(const cxm_clv_model *m, double x, double tx, d
 CXM_HIDDEN double cxm__bg_expected(const cxm_clv_model *m, double x, double tx, double T,
                                    double t);
 CXM_HIDDEN double cxm__gg_spend(const cxm_clv_model *m, double x, double mean);
-/* The model's index of a customer hash, -1 when absent. */
-CXM_HIDDEN int64_t cxm__clv_find(const cxm_clv_model *m, uint64_t hash);
+/* The model's index of a customer hash in *out, -1 when absent; builds the
+   lookup index on first use (CXM_E_NOMEM when it cannot). */
+CXM_HIDDEN int cxm__clv_find(const cxm_clv_model *m, uint64_t hash, int64_t *out);
 
 #endif /* CXM_CLV_H */

@@ -80,8 +80,6 @@ static int collect(cxm_ctx *ctx, cxm_clv_model *m, int32_t segment) {
   m->total = cxm__malloc(ctx, (size_t)n * sizeof *m->total);
   uint32_t ns = 2048;
   while (ns < 2ull * n) ns *= 2;
-  m->slots = cxm__calloc(ctx, (size_t)ns * sizeof *m->slots);
-  if (m->slots) m->mask = ns - 1;
   gkey_map g = {NULL, NULL, 0};
   g.keys = cxm__calloc(ctx, (size_t)ns * sizeof *g.keys);
   g.ids = cxm__malloc(ctx, (size_t)ns * sizeof *g.ids);
@@ -89,7 +87,7 @@ static int collect(cxm_ctx *ctx, cxm_clv_model *m, int32_t segment) {
   /* distinct x: x <= 65534 (periods saturate at 65535) */
   uint32_t *xidx = cxm__malloc(ctx, 65536 * sizeof *xidx);
   int rc = CXM_OK;
-  if (!m->hash || !m->segset || !m->group || !m->spend || !m->total || !m->slots ||
+  if (!m->hash || !m->segset || !m->group || !m->spend || !m->total ||
       !g.keys || !g.ids || !groups || !xidx) {
     rc = cxm__seterr(ctx, CXM_E_NOMEM, "no memory for the model's %u customers", n);
     goto out;
@@ -124,9 +122,6 @@ static int collect(cxm_ctx *ctx, cxm_clv_model *m, int32_t segment) {
     }
     groups[g.ids[s]].w += 1;
     m->group[k] = g.ids[s];
-    uint32_t h = hmix(r->hash, m->mask);
-    while (m->slots[h]) h = (h + 1) & m->mask;
-    m->slots[h] = k + 1;
     k++;
   }
   m->groups = cxm__malloc(ctx, (size_t)ng * sizeof *m->groups);
@@ -153,8 +148,8 @@ out:
 
 typedef struct bgwork {
   const cxm_clv_model *m;
-  double penalty;
-  double *xw;                  /* customers per distinct x */
+  uint32_t stride;             /* every stride-th group (a subsample when > 1) */
+  double *xw;                  /* its customers per distinct x */
   double *lbx, *ibx;           /* per distinct x: ln(b+x-1), 1/(b+x-1) */
   double *lt, *it;             /* per day d: ln(alpha+d/u), 1/(alpha+d/u) */
 } bgwork;
@@ -194,7 +189,7 @@ static double bg_ll(bgwork *w, const double th[4], double g[4]) {
     w->it[d] = 1 / (al + d / u);
   }
   double la = log(a), lal = log(al);
-  for (uint32_t k = 0; k < m->ngroups; k++) {
+  for (uint32_t k = 0; k < m->ngroups; k += w->stride) {
     const cxm_clvgroup *gp = &m->groups[k];
     double rx = r + gp->x;
     double l1 = -rx * w->lt[gp->Td];
@@ -232,10 +227,35 @@ static double bg_ll(bgwork *w, const double th[4], double g[4]) {
 typedef struct ggwork {
   uint32_t n;            /* customers with x > 0 and a positive mean spend */
   double *x, *mv;        /* their x and mean repeat spend */
+  uint32_t *xi;          /* their x's index among the model's distinct x */
+  uint32_t stride;       /* every stride-th of them (a subsample when > 1) */
+  double N;              /* customers taken */
   uint32_t nx;
-  double *dx, *cx;       /* distinct x and their counts */
+  double *dx, *cx;       /* distinct x taken and their counts */
   double s_xlogm, s_logm, s_xlogx;
 } ggwork;
+
+/* The sums over the customers taken; dx and cx have room for the model's
+   distinct x values. */
+static void gg_sums(ggwork *w, const cxm_clv_model *m) {
+  for (uint32_t i = 0; i < m->nx; i++) w->cx[i] = 0;
+  w->N = w->s_xlogm = w->s_logm = w->s_xlogx = 0;
+  for (uint32_t k = 0; k < w->n; k += w->stride) {
+    double x = w->x[k], lm = log(w->mv[k]);
+    w->cx[w->xi[k]] += 1;
+    w->N += 1;
+    w->s_xlogm += x * lm;
+    w->s_logm += lm;
+    w->s_xlogx += x * log(x);
+  }
+  w->nx = 0;
+  for (uint32_t i = 0; i < m->nx; i++)
+    if (w->cx[i] > 0) {
+      w->dx[w->nx] = m->xs[i];
+      w->cx[w->nx] = w->cx[i];
+      w->nx++;
+    }
+}
 
 /* Per customer (x repeat periods of mean spend m):
      ll = lnG(px+q) - lnG(px) - lnG(q) + q ln v + (px-1) ln m + px ln x
@@ -243,7 +263,7 @@ typedef struct ggwork {
 static double gg_ll(ggwork *w, const double th[3], double g[3]) {
   double p = th[0], q = th[1], v = th[2];
   double lv = log(v), lgq = lgamma(q), dq = g ? cxm__digamma(q) : 0;
-  double ll = 0, gp = 0, gq = 0, N = w->n;
+  double ll = 0, gp = 0, gq = 0, N = w->N;
   for (uint32_t i = 0; i < w->nx; i++) {
     double x = w->dx[i], c = w->cx[i];
     ll += c * (lgamma(p * x + q) - lgamma(p * x) - lgq);
@@ -255,7 +275,7 @@ static double gg_ll(ggwork *w, const double th[3], double g[3]) {
   }
   ll += N * q * lv + p * w->s_xlogm - w->s_logm + p * w->s_xlogx;
   double sL = 0, sxL = 0, sI = 0;
-  for (uint32_t k = 0; k < w->n; k++) {
+  for (uint32_t k = 0; k < w->n; k += w->stride) {
     double x = w->x[k], den = x * w->mv[k] + v, L = log(den);
     ll -= (p * x + q) * L;
     if (g) {
@@ -323,37 +343,68 @@ static void std_errors(objctx *o, const double *th, double *se) {
   for (int i = 0; i < n; i++) se[i] = H[i * n + i] > 0 ? sqrt(H[i * n + i]) : NAN;
 }
 
+/* Large fits start on a subsample: every SUB_STRIDE-th group (or customer)
+   when there are more than SUB_MIN of them. Its optimum is close to the
+   full one, and BFGS then needs a few full evaluations instead of ~30. */
+#define SUB_MIN 40000u
+#define SUB_TARGET 8192u
+
+static uint32_t sub_stride(uint32_t n) {
+  return n > SUB_MIN ? n / SUB_TARGET : 1;
+}
+
 static int fit_bg(cxm_ctx *ctx, cxm_clv_model *m) {
-  bgwork w;
+  bgwork w, ws;
   memset(&w, 0, sizeof w);
   w.m = m;
+  w.stride = 1;
   size_t nx = m->nx, nd = (size_t)m->maxd + 1;
   w.xw = cxm__calloc(ctx, nx * sizeof(double));
   w.lbx = cxm__malloc(ctx, nx * sizeof(double));
   w.ibx = cxm__malloc(ctx, nx * sizeof(double));
   w.lt = cxm__malloc(ctx, nd * sizeof(double));
   w.it = cxm__malloc(ctx, nd * sizeof(double));
+  ws = w;
+  ws.stride = sub_stride(m->ngroups);
+  ws.xw = ws.stride > 1 ? cxm__calloc(ctx, nx * sizeof(double)) : NULL;
   int rc = CXM_OK;
-  if (!w.xw || !w.lbx || !w.ibx || !w.lt || !w.it) {
+  if (!w.xw || !w.lbx || !w.ibx || !w.lt || !w.it || (ws.stride > 1 && !ws.xw)) {
     rc = cxm__seterr(ctx, CXM_E_NOMEM, "no memory for the BG/NBD fit");
     goto out;
   }
-  double meanT = 0;
+  double meanT = 0, wsub = 0;
   for (uint32_t k = 0; k < m->ngroups; k++) {
     w.xw[m->groups[k].xi] += m->groups[k].w;
     meanT += m->groups[k].w * m->groups[k].Td / m->unit_days;
+    if (ws.stride > 1 && k % ws.stride == 0) {
+      ws.xw[m->groups[k].xi] += m->groups[k].w;
+      wsub += m->groups[k].w;
+    }
   }
   meanT /= m->n;
   objctx o = {4, &w, NULL, m->penalty};
   /* Start: one purchase per mean age, short lifetimes unlikely. */
   double y[4] = {0, log(fmax(meanT, 1e-3)), 0, 0};
-  cxm_optres res = cxm__minimize(objective, &o, 4, y, 1e-7, m->n);
+  double H[16], *Hp = NULL;
+  int iter = 0;
+  if (ws.stride > 1) {
+    double ratio = wsub / m->n;
+    objctx os = {4, &ws, NULL, m->penalty * ratio};
+    for (int i = 0; i < 16; i++) H[i] = i % 5 == 0 ? 1.0 / wsub : 0;
+    cxm_optres rs = cxm__minimize(objective, &os, 4, y, 1e-7, wsub, H);
+    iter = rs.iterations;
+    /* the full objective is about 1/ratio times the subsample's */
+    for (int i = 0; i < 16; i++) H[i] *= ratio;
+    Hp = H;
+  }
+  cxm_optres res = cxm__minimize(objective, &o, 4, y, 1e-7, m->n, Hp);
   for (int i = 0; i < 4; i++) m->bg[i] = exp(y[i]);
   m->bg_ll = bg_ll(&w, m->bg, NULL);
   m->bg_converged = res.converged;
-  m->bg_iter = res.iterations;
+  m->bg_iter = iter + res.iterations;
   std_errors(&o, m->bg, m->bg_se);
 out:
+  if (ws.stride > 1 && ws.xw) cxm__free(ctx, ws.xw, nx * sizeof(double));
   if (w.xw) cxm__free(ctx, w.xw, nx * sizeof(double));
   if (w.lbx) cxm__free(ctx, w.lbx, nx * sizeof(double));
   if (w.ibx) cxm__free(ctx, w.ibx, nx * sizeof(double));
@@ -363,8 +414,9 @@ out:
 }
 
 static int fit_gg(cxm_ctx *ctx, cxm_clv_model *m) {
-  ggwork w;
+  ggwork w, ws;
   memset(&w, 0, sizeof w);
+  memset(&ws, 0, sizeof ws);
   uint32_t n = 0;
   for (uint32_t k = 0; k < m->n; k++) {
     uint32_t x = m->groups[m->group[k]].x;
@@ -375,13 +427,22 @@ static int fit_gg(cxm_ctx *ctx, cxm_clv_model *m) {
   for (int i = 0; i < 3; i++) m->gg[i] = m->gg_se[i] = NAN;
   m->gg_ll = NAN;
   if (n < 2) return CXM_OK; /* not identified: no spend model (docs/clv.md) */
+  size_t nx = m->nx;
   w.n = n;
+  w.stride = 1;
   w.x = cxm__malloc(ctx, n * sizeof(double));
   w.mv = cxm__malloc(ctx, n * sizeof(double));
-  w.dx = cxm__malloc(ctx, m->nx * sizeof(double));
-  w.cx = cxm__calloc(ctx, m->nx * sizeof(double));
+  w.xi = cxm__malloc(ctx, n * sizeof(uint32_t));
+  w.dx = cxm__malloc(ctx, nx * sizeof(double));
+  w.cx = cxm__malloc(ctx, nx * sizeof(double));
+  ws = w;
+  ws.stride = sub_stride(n);
+  if (ws.stride > 1) {
+    ws.dx = cxm__malloc(ctx, nx * sizeof(double));
+    ws.cx = cxm__malloc(ctx, nx * sizeof(double));
+  }
   int rc = CXM_OK;
-  if (!w.x || !w.mv || !w.dx || !w.cx) {
+  if (!w.x || !w.mv || !w.xi || !w.dx || !w.cx || !ws.dx || !ws.cx) {
     rc = cxm__seterr(ctx, CXM_E_NOMEM, "no memory for the Gamma-Gamma fit");
     goto out;
   }
@@ -390,39 +451,46 @@ static int fit_gg(cxm_ctx *ctx, cxm_clv_model *m) {
   for (uint32_t k = 0; k < m->n; k++) {
     const cxm_clvgroup *g = &m->groups[m->group[k]];
     if (!(g->x > 0 && m->spend[k] > 0)) continue;
-    double x = g->x, mv = m->spend[k];
-    w.x[j] = x;
-    w.mv[j] = mv;
+    w.x[j] = g->x;
+    w.mv[j] = m->spend[k];
+    w.xi[j] = g->xi;
+    meanm += m->spend[k];
     j++;
-    w.cx[g->xi] += 1;
-    w.s_xlogm += x * log(mv);
-    w.s_logm += log(mv);
-    w.s_xlogx += x * log(x);
-    meanm += mv;
   }
   meanm /= n;
-  /* distinct x of the spenders only */
-  for (uint32_t i = 0; i < m->nx; i++)
-    if (w.cx[i] > 0) {
-      w.dx[w.nx] = m->xs[i];
-      w.cx[w.nx] = w.cx[i];
-      w.nx++;
-    }
+  gg_sums(&w, m);
   objctx o = {3, NULL, &w, m->penalty};
   /* Start: shape 1 per transaction, E(M) = p v / (q - 1) near the mean. */
   double y[3] = {0, log(3.0), log(fmax(2 * meanm, 1e-9))};
-  cxm_optres res = cxm__minimize(objective, &o, 3, y, 1e-7, n);
+  double H[9], *Hp = NULL;
+  int iter = 0;
+  if (ws.stride > 1) {
+    gg_sums(&ws, m);
+    double ratio = ws.N / w.N;
+    objctx os = {3, NULL, &ws, m->penalty * ratio};
+    for (int i = 0; i < 9; i++) H[i] = i % 4 == 0 ? 1.0 / ws.N : 0;
+    cxm_optres rs = cxm__minimize(objective, &os, 3, y, 1e-7, ws.N, H);
+    iter = rs.iterations;
+    for (int i = 0; i < 9; i++) H[i] *= ratio;
+    Hp = H;
+  }
+  cxm_optres res = cxm__minimize(objective, &o, 3, y, 1e-7, n, Hp);
   for (int i = 0; i < 3; i++) m->gg[i] = exp(y[i]);
   m->gg_ll = gg_ll(&w, m->gg, NULL);
   m->gg_converged = res.converged;
-  m->gg_iter = res.iterations;
+  m->gg_iter = iter + res.iterations;
   m->gg_fitted = 1;
   std_errors(&o, m->gg, m->gg_se);
 out:
+  if (ws.stride > 1) {
+    if (ws.dx) cxm__free(ctx, ws.dx, nx * sizeof(double));
+    if (ws.cx) cxm__free(ctx, ws.cx, nx * sizeof(double));
+  }
   if (w.x) cxm__free(ctx, w.x, n * sizeof(double));
   if (w.mv) cxm__free(ctx, w.mv, n * sizeof(double));
-  if (w.dx) cxm__free(ctx, w.dx, m->nx * sizeof(double));
-  if (w.cx) cxm__free(ctx, w.cx, m->nx * sizeof(double));
+  if (w.xi) cxm__free(ctx, w.xi, n * sizeof(uint32_t));
+  if (w.dx) cxm__free(ctx, w.dx, nx * sizeof(double));
+  if (w.cx) cxm__free(ctx, w.cx, nx * sizeof(double));
   return rc;
 }
 
@@ -504,12 +572,32 @@ int cxm_clv_model_get(const cxm_clv_model *m, int32_t what, double *value) {
   return CXM_OK;
 }
 
-int64_t cxm__clv_find(const cxm_clv_model *m, uint64_t hash) {
+/* The lookup index is built on the first lookup, not by the fit: most
+   uses read the customers in order. */
+int cxm__clv_find(const cxm_clv_model *cm, uint64_t hash, int64_t *out) {
+  cxm_clv_model *m = (cxm_clv_model *)cm;
+  if (!m->slots) {
+    uint32_t ns = 2048;
+    while (ns < 2ull * m->n) ns *= 2;
+    m->slots = cxm__calloc(m->ctx, (size_t)ns * sizeof *m->slots);
+    if (!m->slots) return cxm__seterr(m->ctx, CXM_E_NOMEM, "no memory for the customer index");
+    m->mask = ns - 1;
+    for (uint32_t k = 0; k < m->n; k++) {
+      uint32_t h = hmix(m->hash[k], m->mask);
+      while (m->slots[h]) h = (h + 1) & m->mask;
+      m->slots[h] = k + 1;
+    }
+  }
   uint32_t h = hmix(hash, m->mask);
   for (;;) {
-    uint32_t s = m->slots[h];
-    if (!s) return -1;
-    if (m->hash[s - 1] == hash) return s - 1;
+    uint32_t sl = m->slots[h];
+    if (!sl) break;
+    if (m->hash[sl - 1] == hash) {
+      *out = sl - 1;
+      return CXM_OK;
+    }
     h = (h + 1) & m->mask;
   }
+  *out = -1;
+  return CXM_OK;
 }

@@ -158,15 +158,18 @@ static double gmax(const double *g, int n) {
   return m;
 }
 
-/* BFGS from y; returns the iterations done, sets *conv. */
+/* BFGS from y, with the inverse Hessian approximation Hio (n x n, row
+   major) when not NULL, which receives the final one; returns the
+   iterations done, sets *conv. */
 static int bfgs(cxm_objfn f, void *user, int n, double *y, double *fy,
-                double gtol, int max_iter, int *conv) {
+                double gtol, int max_iter, int *conv, double *Hio) {
   double H[NMAX][NMAX], g[NMAX], gn[NMAX], d[NMAX], yn[NMAX], s[NMAX], u[NMAX];
   *conv = 0;
   double fv = f(user, y, g);
   if (!isfinite(fv)) return 0;
   for (int i = 0; i < n; i++)
-    for (int j = 0; j < n; j++) H[i][j] = i == j ? 1.0 / fmax(1.0, gmax(g, n)) : 0;
+    for (int j = 0; j < n; j++)
+      H[i][j] = Hio ? Hio[i * n + j] : i == j ? 1.0 / fmax(1.0, gmax(g, n)) : 0;
   int it;
   for (it = 0; it < max_iter; it++) {
     if (gmax(g, n) <= gtol) {
@@ -239,16 +242,19 @@ static int bfgs(cxm_objfn f, void *user, int n, double *y, double *fy,
     }
   }
   *fy = fv;
+  if (Hio)
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) Hio[i * n + j] = H[i][j];
   return it;
 }
 
 cxm_optres cxm__minimize(cxm_objfn f, void *user, int n, double *y, double gtol,
-                         double scale) {
+                         double scale, double *H) {
   cxm_optres res = {INFINITY, 0, 0};
   double tol = gtol * (scale > 1 ? scale : 1);
   double fy = INFINITY;
   int conv = 0;
-  res.iterations = bfgs(f, user, n, y, &fy, tol, 400, &conv);
+  res.iterations = bfgs(f, user, n, y, &fy, tol, 400, &conv, H);
   for (int round = 0; !conv && round < 3; round++) {
     /* Stalled or diverged: Nelder-Mead needs no gradient and moves out of
        flat or badly scaled regions; BFGS then polishes. */
@@ -256,7 +262,7 @@ cxm_optres cxm__minimize(cxm_objfn f, void *user, int n, double *y, double gtol,
     memcpy(ys, y, (size_t)n * sizeof *y);
     double fn = nelder_mead(f, user, n, ys, 2000);
     if (isfinite(fn) && !(fn > fy)) memcpy(y, ys, (size_t)n * sizeof *y);
-    res.iterations += bfgs(f, user, n, y, &fy, tol, 400, &conv);
+    res.iterations += bfgs(f, user, n, y, &fy, tol, 400, &conv, NULL);
   }
   res.f = fy;
   res.converged = conv && isfinite(fy);

@@ -117,7 +117,9 @@ int cxm_clv_customer(const cxm_clv_model *m, const void *id, size_t len, double 
   if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
   int rc = check_hd(m, horizon, discount);
   if (rc) return rc;
-  int64_t k = cxm__clv_find(m, cxm__siphash13(ctx->key, id, len));
+  int64_t k;
+  rc = cxm__clv_find(m, cxm__siphash13(ctx->key, id, len), &k);
+  if (rc) return rc;
   if (k < 0) return cxm__seterr(ctx, CXM_E_NOTFOUND, "id: the customer is not in the model");
   double x, tx, T, e, disc;
   group_xtT(m, m->group[k], &x, &tx, &T);
