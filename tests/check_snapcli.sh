@@ -311,6 +311,39 @@ EOF
 run ingestmissing 1 ingest --snapshot "$snap" --key-file "$k" "$csv" "$tmp/no-such.csv"
 same_file ingestmissing "$snap" "$tmp/before.snap"
 
+# Killing `cxm ingest` at any moment (parsing, saving) leaves a snapshot that
+# loads and holds a whole number of completed ingests: the library's atomic
+# save (temporary file, fsync, rename) never exposes a partial one.
+"$py" - "$tmp/big.csv" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("time,customer,type,channel,value\n")
+    for i in range(200000):  # 2.3 days: every re-run is within the lateness
+        f.write("%d,c%d,purchase,web,1.%02d\n" % (1767225600 + i, i % 50000, i % 100))
+EOF
+cp "$tmp/base.snap" "$tmp/kill.snap"
+for d in 0.02 0.05 0.1 0.2 0.3 0.5 0.8 1.2 30; do
+  timeout -s KILL "$d" "$cxm" ingest --snapshot "$tmp/kill.snap" --key-file "$k" \
+    "$tmp/big.csv" > /dev/null 2>&1
+  "$cxm" report --format json --snapshot "$tmp/kill.snap" > "$tmp/kill.out" \
+    2> "$tmp/kill.err" || { echo "FAIL: snapshot unusable after kill at $d s" >&2;
+    cat "$tmp/kill.err" >&2; fail=1; }
+  "$py" - "$tmp/kill.out" "$d" <<'EOF' || fail=1
+import json, sys
+m = json.load(open(sys.argv[1]))
+n = m["meta"]["events_accepted"]
+k, r = divmod(n, 200000)
+# Each ingest adds 200000 orders of 1.00 + (i mod 100)/100: 2000 * 149.5
+# = 299000.000 with 3 decimals.
+rev = m["all"]["revenue"]["value"]
+if r or abs(rev - k * 299000) > 1e-6 or m["all"]["orders"]["value"] != n:
+    sys.exit("FAIL: after a kill at %s s: %d events, revenue %r" % (sys.argv[2], n, rev))
+if sys.argv[2] == "30" and k == 0:
+    sys.exit("FAIL: the ingest that was not killed saved nothing")
+print("kill at %s s: %d complete ingests" % (sys.argv[2], k))
+EOF
+done
+
 # init refuses to overwrite; --force replaces; --embed-key needs no key later.
 run initexists 1 init -o "$snap" --key-file "$k"
 same_file initexists "$snap" "$tmp/before.snap"
