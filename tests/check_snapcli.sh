@@ -257,8 +257,12 @@ flip[len(flip) // 2] ^= 0x10
 open(sys.argv[2] + "/flip.snap", "wb").write(flip)
 open(sys.argv[2] + "/trunc.snap", "wb").write(data[: len(data) - 7])
 open(sys.argv[2] + "/junk.snap", "wb").write(b"time,customer,type\n" * 10)
+# docs/snapshot.md: the format version is the u32 (little endian) at offset 8.
+fut = bytearray(data)
+fut[8:12] = (int.from_bytes(fut[8:12], "little") + 1).to_bytes(4, "little")
+open(sys.argv[2] + "/future.snap", "wb").write(fut)
 EOF
-for c in flip trunc junk; do
+for c in flip trunc junk future; do
   run "corrupt$c" 1 report --snapshot "$tmp/$c.snap"
   expect_err "corrupt$c" "$c.snap"
   if test -s "$tmp/corrupt$c.out"; then
@@ -267,6 +271,7 @@ for c in flip trunc junk; do
   fi
 done
 expect_err corruptflip "orrupt"
+expect_err corruptfuture "version"
 run corruptmerge 1 merge -o "$tmp/cm.snap" "$snap" "$tmp/trunc.snap"
 test ! -e "$tmp/cm.snap" || { echo "FAIL: merge wrote OUT after a failure" >&2; fail=1; }
 run corruptingest 1 ingest --snapshot "$tmp/flip.snap" --key-file "$k" "$csv"

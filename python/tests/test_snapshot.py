@@ -324,6 +324,17 @@ class TestCorrupt(unittest.TestCase):
             with self.assertRaises(cxmetrics.CorruptError, msg=pos):
                 Metrics.load(bytes(bad))
 
+    def test_future_version(self):
+        # docs/snapshot.md: the format version is the u32 (little endian)
+        # at offset 8, checked before the checksum.
+        bad = bytearray(self.data)
+        version = int.from_bytes(bad[8:12], "little")
+        self.assertGreaterEqual(version, 1)
+        bad[8:12] = (version + 1).to_bytes(4, "little")
+        with self.assertRaises(cxmetrics.VersionError) as cm:
+            Metrics.load(bytes(bad))
+        self.assertIn("version", cm.exception.message)
+
     def test_not_a_snapshot_file(self):
         with tempfile.NamedTemporaryFile(suffix=".csv") as f:
             f.write(b"time,customer,type\n1,a,nps\n")
