@@ -39,7 +39,7 @@ static void feed(cxm_ctx *ctx, int part, unsigned skip_mask) {
     if (type == CXM_EV_SESSION) v = (double)((x >> 7) % 4);
     t += (int64_t)((x >> 9) % 7200);
     if (skip_mask & (1u << c)) continue;
-    char id[8];
+    char id[16];
     snprintf(id, sizeof id, "c%02d", c);
     T_ADD(ctx, t, type, id, ch, v, v2);
   }
@@ -57,7 +57,7 @@ static cxm_ctx *setup(int modules) {
   /* Record order is first appearance: assign in a fixed order so that the
      erased handle and its references hold the same customers' segments. */
   for (int c = 0; c < NCUST; c++) {
-    char id[8];
+    char id[16];
     snprintf(id, sizeof id, "c%02d", c);
     if (c % 3 == 0) t_assign(ctx, id, gs);
     if (c % 4 == 1) t_assign(ctx, id, bs);
