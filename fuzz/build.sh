@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz/build.sh OUTDIR [SRCDIR]: build the libFuzzer harnesses
-# OUTDIR/fuzz_csv and OUTDIR/fuzz_api straight from SRCDIR/lib/*.c (default:
+# OUTDIR/fuzz_csv, OUTDIR/fuzz_api and OUTDIR/fuzz_snapshot straight from SRCDIR/lib/*.c (default:
 # this checkout) with clang, AddressSanitizer and UndefinedBehaviorSanitizer.
 # No configure, no libtool. CLANG overrides the compiler (default clang).
 #
@@ -29,8 +29,11 @@ for c in "$src"/lib/*.c; do
   objs+=("$o")
 done
 wait
-for f in csv api; do
+for f in csv api snapshot; do
   "$cc" "${flags[@]}" -fsanitize=fuzzer "$here/fuzz_$f.c" "${objs[@]}" -lm \
     -o "$out/fuzz_$f"
 done
-echo "fuzz/build.sh: built $out/fuzz_csv $out/fuzz_api ($("$cc" --version | head -n 1))"
+# snapseed writes fuzz_snapshot's seed snapshots (make_corpus.sh).
+"$cc" "${flags[@]}" -fsanitize=fuzzer-no-link "$here/snapseed.c" "${objs[@]}" -lm \
+  -o "$out/snapseed"
+echo "fuzz/build.sh: built $out/fuzz_csv $out/fuzz_api $out/fuzz_snapshot ($("$cc" --version | head -n 1))"

@@ -8,13 +8,14 @@
 #                behind the 3-byte prefix fuzz_csv.c reads (options, seed).
 #   OUTDIR/api/  byte strings for fuzz_api.c: the same chunks (the decoder
 #                reads any bytes) plus a few hand-made op sequences.
+#   OUTDIR/snapshot/  snapshots of the same files for fuzz_snapshot.c.
 #
 # Plus the checked-in seeds of fuzz/seeds/ and fuzz/regressions/. Nothing
 # large is committed: the corpus is made at run time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?usage: make_corpus.sh OUTDIR}
-mkdir -p "$out/csv" "$out/api"
+mkdir -p "$out/csv" "$out/api" "$out/snapshot"
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 data=${CXM_DATA_DIR:-$root/../shared/data}
@@ -57,12 +58,23 @@ else
   echo "make_corpus.sh: $data/nps-retail/nps.csv not found; no NPS seeds" >&2
 fi
 
+# OUTDIR/snapshot/: snapshots of the same real files (fuzz/snapseed.c, built
+# by build.sh; SNAPSEED names it, default OUTDIR/../snapseed).
+snapseed=${SNAPSEED:-$(dirname "$out")/snapseed}
+if [ -x "$snapseed" ]; then
+  srcs=("$root/examples/data/sample-events.csv" "$root"/tests/data/*.csv)
+  [ -f "$tmp/nps-events.csv" ] && srcs+=("$tmp/nps-events.csv")
+  "$snapseed" "$out/snapshot" "${srcs[@]}" > /dev/null
+else
+  echo "make_corpus.sh: $snapseed not built; no snapshot seeds" >&2
+fi
+
 # Checked-in seeds (small) and regressions.
 for d in seeds regressions; do
-  for kind in csv api; do
+  for kind in csv api snapshot; do
     if [ -d "$root/fuzz/$d/$kind" ]; then
       cp "$root/fuzz/$d/$kind"/* "$out/$kind/" 2>/dev/null || true
     fi
   done
 done
-echo "make_corpus.sh: $(ls "$out/csv" | wc -l) csv seeds, $(ls "$out/api" | wc -l) api seeds in $out"
+echo "make_corpus.sh: $(ls "$out/csv" | wc -l) csv seeds, $(ls "$out/api" | wc -l) api seeds, $(ls "$out/snapshot" | wc -l) snapshot seeds in $out"

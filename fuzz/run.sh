@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [OUTDIR]: build the fuzzers, make the seed corpus, replay the
-# regression inputs, then run fuzz_csv and fuzz_api side by side for
+# regression inputs, then run fuzz_csv, fuzz_api and fuzz_snapshot side by side for
 # FUZZ_SECONDS each (default 600; .ci/run uses 30). `make fuzz` runs this
 # with OUTDIR = fuzz-out in the build directory.
 #
-#   OUTDIR/corpus-{csv,api}/   the growing corpora (kept between runs)
+#   OUTDIR/corpus-{csv,api,snapshot}/   the growing corpora (kept between runs)
 #   OUTDIR/artifacts/          crash-*, leak-*, timeout-*, slow-unit-* inputs
 #   OUTDIR/fuzz_{csv,api}.log  the libFuzzer logs
 #
@@ -19,12 +19,12 @@ jobs=${FUZZ_JOBS:-2}
 
 bash "$here/build.sh" "$out" "$root"
 rm -rf "$out/seeds"
-bash "$here/make_corpus.sh" "$out/seeds"
-mkdir -p "$out/artifacts" "$out/corpus-csv" "$out/corpus-api"
+SNAPSEED="$out/snapseed" bash "$here/make_corpus.sh" "$out/seeds"
+mkdir -p "$out/artifacts" "$out/corpus-csv" "$out/corpus-api" "$out/corpus-snapshot"
 
 status=0
 # Regression inputs (fuzz/regressions/KIND/*): each must run clean.
-for kind in csv api; do
+for kind in csv api snapshot; do
   shopt -s nullglob
   regs=("$here/regressions/$kind"/*)
   shopt -u nullglob
@@ -50,9 +50,9 @@ run_one() { # KIND MAXLEN
 }
 
 pids=()
-kinds=(csv api)
-maxlens=(8192 4096)
-for i in 0 1; do
+kinds=(csv api snapshot)
+maxlens=(8192 4096 131072)
+for i in 0 1 2; do
   if [ "$jobs" -ge 2 ]; then
     run_one "${kinds[$i]}" "${maxlens[$i]}" &
     pids+=($!)
@@ -63,7 +63,7 @@ for i in 0 1; do
   fi
 done
 
-for i in 0 1; do
+for i in 0 1 2; do
   kind=${kinds[$i]}
   rc=0
   case ${pids[$i]} in
