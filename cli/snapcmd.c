@@ -597,13 +597,45 @@ static int snap_save(cxm_ctx *ctx, const char *path, int embed_key)
   return 0;
 }
 
+/* Give a handle the key of `key_file`: set it on a fresh handle (`loaded`
+ * 0) or on a snapshot loaded without it (checked by fingerprint); a loaded
+ * snapshot that embeds its key only has it compared. */
 static int key_install(cxm_ctx *ctx, const char *key_file, int create,
-                       const char *snapshot)
+                       const char *snapshot, int loaded)
 {
   uint8_t key[CXM_KEY_SIZE];
+  int32_t known = 0;
   int rc = key_file_read(key_file, create, key);
   if (rc != 0)
     return rc;
+  if (loaded)
+    (void)cxm_key_known(ctx, &known);
+  if (known) {
+    /* A snapshot with its key embedded already has one (and a handle with
+     * customers takes no new key): compare fingerprints on a scratch
+     * handle instead. */
+    cxm_ctx *scratch = NULL;
+    uint64_t want = 0, have = 0;
+    rc = cxm_ctx_create(&scratch);
+    if (rc == CXM_OK)
+      rc = cxm_key_set(scratch, key, sizeof key);
+    if (rc == CXM_OK)
+      rc = cxm_key_fingerprint(scratch, &want);
+    cxm_ctx_destroy(scratch);
+    memset(key, 0, sizeof key);
+    if (rc != CXM_OK) {
+      fprintf(stderr, "cxm: %s: %s\n", key_file, cxm_strerror(rc));
+      return 1;
+    }
+    (void)cxm_key_fingerprint(ctx, &have);
+    if (want != have) {
+      fprintf(stderr, "cxm: %s: wrong key for %s: its fingerprint "
+              "%016" PRIx64 " differs from the snapshot's %016" PRIx64 "\n",
+              key_file, snapshot, want, have);
+      return 1;
+    }
+    return 0;
+  }
   rc = cxm_key_set(ctx, key, sizeof key);
   memset(key, 0, sizeof key);
   if (rc == CXM_E_MISMATCH) {
@@ -663,7 +695,7 @@ int snapcmd_init(int argc, char **argv)
   if (rc == 0 && a.position)
     rc = position_set(ctx, a.position);
   if (rc == 0)
-    rc = key_install(ctx, a.key_file, 1, a.output);
+    rc = key_install(ctx, a.key_file, 1, a.output, 0);
   if (rc == 0)
     rc = snap_save(ctx, a.output, a.embed_key);
   cxm_ctx_destroy(ctx);
@@ -787,7 +819,7 @@ int snapcmd_ingest(int argc, char **argv)
     embed = a.embed_key || known;
     rc = libopts_check(ctx, &a, a.snapshot, CXM_OPT_MAX_LATENESS);
     if (rc == 0 && a.key_file)
-      rc = key_install(ctx, a.key_file, 0, a.snapshot);
+      rc = key_install(ctx, a.key_file, 0, a.snapshot, 1);
     else if (rc == 0 && !known) {
       fprintf(stderr, "cxm: %s was saved without its key: give --key-file\n",
               a.snapshot);
@@ -804,7 +836,7 @@ int snapcmd_ingest(int argc, char **argv)
     }
     rc = libopts_set(ctx, &a);
     if (rc == 0)
-      rc = key_install(ctx, a.key_file, 1, a.snapshot);
+      rc = key_install(ctx, a.key_file, 1, a.snapshot, 0);
   } else {
     fprintf(stderr, "cxm: %s: %s\n", a.snapshot, strerror(errno));
     return EXIT_FAILURE;

@@ -360,6 +360,12 @@ import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert a["all"] == b["all"] and a["segments"] == b["segments"]
 EOF
+# With its key embedded, a key file given must still be the right one.
+cp "$tmp/emb.snap" "$tmp/emb1.snap"
+run embwrong 1 ingest --snapshot "$tmp/emb.snap" --key-file "$tmp/other.key" "$csv"
+expect_err embwrong "wrong key"
+same_file embwrong "$tmp/emb.snap" "$tmp/emb1.snap"
+run embright 0 ingest --snapshot "$tmp/emb.snap" --key-file "$k" "$tmp/batch1.csv"
 run initforce 0 init -o "$tmp/emb.snap" --key-file "$k" --force
 
 # Usage.
