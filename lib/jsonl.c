@@ -567,6 +567,7 @@ static int end_line(cxm_jsonl *r, const char *p, size_t n) {
 
 int cxm_jsonl_feed(cxm_jsonl *r, const void *data, size_t len) {
   if (!r) return CXM_E_NULL;
+  CXM_NO_REENTRY(r->ctx);
   if (!data && len) return cxm__seterr(r->ctx, CXM_E_NULL, "data: NULL");
   const char *p = (const char *)data, *end = p + len;
   int first_rc = CXM_OK;
@@ -587,6 +588,7 @@ int cxm_jsonl_feed(cxm_jsonl *r, const void *data, size_t len) {
 
 int cxm_jsonl_finish(cxm_jsonl *r) {
   if (!r) return CXM_E_NULL;
+  CXM_NO_REENTRY(r->ctx);
   int rc = CXM_OK;
   if (r->line_len || r->skipping) rc = end_line(r, NULL, 0);
   r->lineno = 0;

@@ -164,9 +164,11 @@ END_TEST
 typedef struct reenter {
   cxm_ctx *ctx;
   int calls;
-  int rc[12];
+  int rc[15];
   int other_rc;
   cxm_ctx *other;
+  cxm_csv *csv;
+  cxm_jsonl *jsonl;
 } reenter;
 
 static void noop_watch(void *u, int32_t w, int32_t a, double v, int64_t n, int64_t t) {
@@ -198,6 +200,13 @@ static void on_det_reenter(void *user, uint64_t customer, int32_t score,
   r->rc[10] = cxm_segment_intern(ctx, "s", 1, &id);
   int64_t iv;
   r->rc[11] = cxm_kpi_get_int(ctx, CXM_KPI_ORDERS, CXM_ALL, CXM_ALL, ALLW, &iv, NULL);
+  /* the readers bound to the handle refuse too (their buffers are in use
+     when the callback runs from their feed) */
+  static const char csv_line[] = "1767229300,q,nps,,0\n";
+  static const char js_line[] = "{\"type\":\"track\",\"userId\":\"q\",\"event\":\"x\"}\n";
+  r->rc[12] = cxm_csv_feed(r->csv, csv_line, sizeof csv_line - 1);
+  r->rc[13] = cxm_jsonl_feed(r->jsonl, js_line, sizeof js_line - 1);
+  r->rc[14] = cxm_csv_finish(r->csv);
   /* another handle is fine */
   r->other_rc = t_ev(r->other, time, CXM_EV_NPS, "o", CXM_NO_CHANNEL, 1, NAN);
 }
@@ -205,12 +214,21 @@ static void on_det_reenter(void *user, uint64_t customer, int32_t score,
 START_TEST(test_reentry_refused) {
   cxm_ctx *ctx = t_new();
   cxm_ctx *other = t_new();
-  reenter r = {ctx, 0, {0}, -1, other};
+  reenter r = {ctx, 0, {0}, -1, other, NULL, NULL};
+  ck_assert_int_eq(cxm_csv_create(ctx, &r.csv), CXM_OK);
+  ck_assert_int_eq(cxm_jsonl_create(ctx, &r.jsonl), CXM_OK);
+  const char *hdr = "time,customer,type,channel,value\n";
+  ck_assert_int_eq(cxm_csv_feed(r.csv, hdr, strlen(hdr)), CXM_OK);
   ck_assert_int_eq(cxm_detractor_callback_set(ctx, on_det_reenter, &r), CXM_OK);
   T_ADD1(ctx, T0, CXM_EV_NPS, "ann", CXM_NO_CHANNEL, 10);
   T_ADD1(ctx, T0 + 1, CXM_EV_NPS, "bob", CXM_NO_CHANNEL, 2);
   ck_assert_int_eq(r.calls, 1);
-  for (int i = 0; i < 12; i++)
+  uint64_t lines = 9;
+  ck_assert_int_eq(cxm_csv_stats(r.csv, &lines, NULL, NULL), CXM_OK);
+  ck_assert_int_eq(lines, 0);
+  cxm_csv_destroy(r.csv);
+  cxm_jsonl_destroy(r.jsonl);
+  for (int i = 0; i < 15; i++)
     ck_assert_msg(r.rc[i] == CXM_E_STATE, "call %d from the callback: %d", i, r.rc[i]);
   ck_assert_int_eq(r.other_rc, CXM_OK);
   /* nothing changed: 2 events, 2 customers, lateness as before, no channel */
