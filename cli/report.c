@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "journey_out.h"
 #include "benchmark_out.h"
 #include "snapcmd.h"
 
@@ -351,7 +352,10 @@ static int write_json(cxm_ctx *ctx, const report_params *p, FILE *out)
     }
     fputs(any ? "\n    }" : "}", out);
   }
-  fputs(nseg ? "\n  }\n}\n" : "}\n}\n", out);
+  fputs(nseg ? "\n  }" : "}", out);
+  if (journey_json(out, ctx) < 0) /* funnel, attribution */
+    return -1;
+  fputs("\n}\n", out);
   return 0;
 }
 
@@ -537,7 +541,7 @@ static int write_text(cxm_ctx *ctx, const report_params *p, FILE *out)
   }
   if (nseg > 0 && nch > 0)
     fputs("(segment x channel KPIs: cxm report --format json)\n", out);
-  return 0;
+  return journey_text(out, ctx, p->decimals); /* funnel, attribution */
 }
 
 int report_write(cxm_ctx *ctx, const report_params *p, FILE *out)

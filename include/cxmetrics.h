@@ -1461,6 +1461,139 @@ CXM_API int cxm_buyers_daily(cxm_ctx *ctx, int64_t from, int64_t to,
 
 /** @} */
 
+/* ------------------------------------------------------------------------ */
+/** @name Journey funnel and cross-channel attribution
+ *  Kept by the optional modules ::CXM_MOD_FUNNEL and ::CXM_MOD_ATTRIBUTION
+ *  as events arrive; queries read them without rescanning events. Both
+ *  return ::CXM_E_UNSUPPORTED when their module is off. Definitions:
+ *  docs/funnel.md and docs/attribution.md.
+ *  @{ */
+
+/** @brief The stages of the journey funnel (pinned values). A stage
+ *  reached implies the earlier ones. */
+typedef enum cxm_funnel_stage {
+  /** A touch, a session or a message_open. */
+  CXM_FUNNEL_AWARENESS = 1,
+  /** An engage, a message_click, a session with 2+ pageviews or a lead. */
+  CXM_FUNNEL_ENGAGEMENT = 2,
+  /** The first purchase. */
+  CXM_FUNNEL_TRANSACTION = 3,
+  /** A second purchase within ::CXM_OPT_FUNNEL_RETENTION_DAYS of the first. */
+  CXM_FUNNEL_RETENTION = 4
+} cxm_funnel_stage;
+
+/**
+ * @brief Customers at a funnel stage in a scope, and the step from the
+ * previous stage.
+ *
+ * A customer counts at every stage up to the furthest it reached (within
+ * ::CXM_OPT_FUNNEL_WINDOW_DAYS of its first stage when that option is not
+ * 0), in the segments it holds now and in the channel of its first stage,
+ * so that a stage never has more customers than the one before.
+ * @param ctx the handle.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param stage a ::cxm_funnel_stage.
+ * @param[out] customers if not NULL: customers at or past the stage.
+ * @param[out] conversion if not NULL: customers at the stage / customers at
+ *   the previous stage; NaN for awareness or when the previous has none.
+ * @param[out] dropped if not NULL: customers at the previous stage who did
+ *   not reach this one (0 for awareness).
+ * @return ::CXM_OK, ::CXM_E_NULL (no handle), ::CXM_E_ARG (unknown stage,
+ *   segment or channel), ::CXM_E_UNSUPPORTED (module off).
+ */
+CXM_API int cxm_funnel_get(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                           int32_t stage, int64_t *customers,
+                           double *conversion, int64_t *dropped);
+
+/**
+ * @brief A quantile of the time from the previous stage to @p stage, in
+ * days, over the customers who reached the previous stage by an event of
+ * its own and then @p stage (credited to the segments held at the step).
+ *
+ * From a sketch of fixed logarithmic buckets: the value returned lies in
+ * the same bucket as the exact sample of rank max(1, ceil(q n)) (no rank
+ * error at bucket resolution), and within 1/64 (1.6%) of that sample.
+ * Sketches merge by adding counts, so merged shards give exactly the
+ * figures of the whole stream.
+ * @param ctx the handle.
+ * @param segment a segment id or ::CXM_ALL.
+ * @param channel a channel id or ::CXM_ALL.
+ * @param stage a ::cxm_funnel_stage; awareness has no previous stage (n 0).
+ * @param q the quantile, 0..1 (0.5 the median, 0.9 the p90).
+ * @param[out] days receives the quantile in days; NaN when n is 0.
+ * @param[out] n if not NULL: the number of timed steps.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG, ::CXM_E_RANGE (@p q outside
+ *   0..1), ::CXM_E_UNSUPPORTED (module off).
+ */
+CXM_API int cxm_funnel_days(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                            int32_t stage, double q, double *days, int64_t *n);
+
+/** @brief Attribution models (pinned values). */
+typedef enum cxm_attribution_model {
+  CXM_ATTR_FIRST_TOUCH = 1,   /**< All credit to the earliest touch. */
+  CXM_ATTR_LAST_TOUCH = 2,    /**< All credit to the latest touch. */
+  CXM_ATTR_LINEAR = 3,        /**< Equal shares to every touch. */
+  CXM_ATTR_TIME_DECAY = 4,    /**< Shares proportional to 2^(-age / half-life),
+                                   ::CXM_OPT_HALF_LIFE_DAYS. */
+  CXM_ATTR_POSITION_BASED = 5 /**< 40% first, 40% last, 20% shared by the
+                                   others; one touch: all; two: half each. */
+} cxm_attribution_model;
+
+/** @brief The channel argument of the attribution queries that selects the
+ *  credit of touches, and of purchases without touches, that had no
+ *  channel. */
+#define CXM_CREDIT_NO_CHANNEL (-2)
+
+/** @brief The report key of an attribution model ("first_touch",
+ *  "last_touch", "linear", "time_decay", "position_based"), a static
+ *  string; NULL if unknown. */
+CXM_API const char *cxm_attribution_model_name(int model);
+
+/**
+ * @brief Orders and revenue attributed to a channel under a model, and the
+ * ROAS.
+ *
+ * Every purchase credits 1 order and its amount to the channels of the
+ * customer's touches (touch, session, message_click, engage) at or before
+ * it within ::CXM_OPT_LOOKBACK_DAYS, of the ::CXM_OPT_TOUCHES_KEPT most
+ * recent touches kept per customer; with no such touch, to its own channel.
+ * @param ctx the handle.
+ * @param model a ::cxm_attribution_model.
+ * @param channel a channel id, ::CXM_ALL (every credit: all orders and
+ *   revenue) or ::CXM_CREDIT_NO_CHANNEL.
+ * @param[out] orders if not NULL: attributed orders (fractional).
+ * @param[out] revenue if not NULL: attributed revenue, major units.
+ * @param[out] roas if not NULL: attributed revenue / spend of the channel
+ *   (all-time; for ::CXM_ALL all spend); NaN without spend and for
+ *   ::CXM_CREDIT_NO_CHANNEL.
+ * @return ::CXM_OK, ::CXM_E_NULL (no handle), ::CXM_E_ARG (unknown model or
+ *   channel), ::CXM_E_UNSUPPORTED (module off).
+ */
+CXM_API int cxm_attribution_get(cxm_ctx *ctx, int model, int32_t channel,
+                                double *orders, double *revenue, double *roas);
+
+/**
+ * @brief The exact fixed-point sums behind cxm_attribution_get(): integer
+ * and independent of the order of events and of merges.
+ * @param ctx the handle.
+ * @param model a ::cxm_attribution_model.
+ * @param channel as in cxm_attribution_get().
+ * @param[out] orders_e9 if not NULL: attributed orders in units of 10^-9
+ *   order (each purchase's credits sum to exactly 10^9).
+ * @param[out] revenue_minor if not NULL: attributed revenue, whole minor
+ *   units.
+ * @param[out] revenue_minor_e9 if not NULL: plus this many 10^-9 minor
+ *   units, 0..999999999.
+ * @return as cxm_attribution_get().
+ */
+CXM_API int cxm_attribution_get_fixed(cxm_ctx *ctx, int model, int32_t channel,
+                                      int64_t *orders_e9,
+                                      int64_t *revenue_minor,
+                                      int64_t *revenue_minor_e9);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

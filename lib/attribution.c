@@ -1,38 +1,468 @@
 /*
- * attribution.c - the attribution module (a stub: keeps no state yet; see ext.h).
+ * attribution.c - the cross-channel attribution module (see ext.h for the
+ * protocol and docs/attribution.md for the definitions).
+ *
+ * Per customer, its K most recent touches (K = CXM_OPT_TOUCHES_KEPT) in side
+ * arrays laid out as structure of arrays: K uint32 times, K uint8 channels
+ * and a uint8 count, 5K + 1 bytes (41 at K = 8). A customer's touches are
+ * kept sorted by time, ties in arrival order.
+ *
+ * Credits are fixed point, so that sums are exact and independent of order
+ * (a merge of shards equals the whole stream): each purchase's weights are
+ * integers in 10^-9 orders summing to exactly 10^9, and a weight w credits
+ * amount * w / 10^9 minor units as whole minor units plus 10^-9 minor units,
+ * computed exactly, so the credits of one purchase sum to its amount.
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
+#include <math.h>
+#include <string.h>
+
 #include "ext.h"
 
+#define NMODEL 5
+#define UNIT INT64_C(1000000000) /* 10^9: one order, one minor unit */
+#define MAXK 32                  /* the option's upper bound */
+
+typedef struct credit {
+  int64_t orders;   /* 10^-9 orders */
+  int64_t minor;    /* whole minor units */
+  int64_t nano;     /* and 10^-9 minor units, 0 .. UNIT - 1 */
+} credit;
+
+typedef struct attrib {
+  uint32_t cap, k;
+  uint32_t *tt;     /* cap * k touch times */
+  uint8_t *tc;      /* cap * k touch channels */
+  uint8_t *tn;      /* cap touch counts */
+  /* [model][0] no channel, [model][1 + channel id] */
+  credit cr[NMODEL][CXM_GRID_COLS];
+} attrib;
+
+static attrib *A(const cxm_ctx *ctx) { return (attrib *)ctx->mod[CXM_MODIX_ATTRIBUTION]; }
+
+static int is_touch(int32_t type) {
+  return type == CXM_EV_TOUCH || type == CXM_EV_SESSION ||
+         type == CXM_EV_MESSAGE_CLICK || type == CXM_EV_ENGAGE;
+}
+
+/* ---- storage ---------------------------------------------------------------- */
+
+static attrib *get_or_create(cxm_ctx *ctx) {
+  attrib *a = A(ctx);
+  if (!a) {
+    a = (attrib *)cxm__calloc(ctx, sizeof *a);
+    if (!a) return NULL;
+    a->k = (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT];
+    ctx->mod[CXM_MODIX_ATTRIBUTION] = a;
+  }
+  return a;
+}
+
+static void free_side(cxm_ctx *ctx, attrib *a, uint32_t *tt, uint8_t *tc,
+                      uint8_t *tn, size_t cap) {
+  cxm__free(ctx, tt, cap * a->k * sizeof *tt);
+  cxm__free(ctx, tc, cap * a->k);
+  cxm__free(ctx, tn, cap);
+}
+
+/* As funnel.c: to the core's capacity, or 1024 * 2^k ahead of it. */
+static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
+  if (need <= a->cap) return CXM_OK;
+  uint64_t ncap = ctx->customers.cap;
+  if (ncap < need) {
+    ncap = a->cap ? a->cap : 1024;
+    while (ncap < need) ncap *= 2;
+  }
+  size_t n = (size_t)ncap, k = a->k;
+  uint32_t *tt = (uint32_t *)cxm__malloc(ctx, n * k * sizeof *tt);
+  uint8_t *tc = (uint8_t *)cxm__malloc(ctx, n * k);
+  uint8_t *tn = (uint8_t *)cxm__calloc(ctx, n);
+  if (!tt || !tc || !tn) {
+    free_side(ctx, a, tt, tc, tn, n);
+    return CXM_E_NOMEM;
+  }
+  size_t o = a->cap;
+  if (o) {
+    memcpy(tt, a->tt, o * k * sizeof *tt);
+    memcpy(tc, a->tc, o * k);
+    memcpy(tn, a->tn, o);
+  }
+  free_side(ctx, a, a->tt, a->tc, a->tn, o);
+  a->tt = tt;
+  a->tc = tc;
+  a->tn = tn;
+  a->cap = (uint32_t)ncap;
+  return CXM_OK;
+}
+
+/* Inserts a touch into a customer's sorted list; when the list is full the
+   oldest touch goes (the new one itself when it is older than all). */
+static void keep_touch(attrib *a, uint32_t ri, uint32_t t, uint8_t ch) {
+  uint32_t k = a->k, n = a->tn[ri];
+  uint32_t *tt = a->tt + (size_t)ri * k;
+  uint8_t *tc = a->tc + (size_t)ri * k;
+  uint32_t pos = n; /* after every touch at or before t: ties keep arrival order */
+  while (pos > 0 && tt[pos - 1] > t) pos--;
+  if (n == k) {
+    if (pos == 0) return;
+    memmove(tt, tt + 1, (pos - 1) * sizeof *tt);
+    memmove(tc, tc + 1, pos - 1);
+    pos--;
+  } else {
+    memmove(tt + pos + 1, tt + pos, (n - pos) * sizeof *tt);
+    memmove(tc + pos + 1, tc + pos, n - pos);
+    a->tn[ri] = (uint8_t)(n + 1);
+  }
+  tt[pos] = t;
+  tc[pos] = ch;
+}
+
+/* ---- weights ------------------------------------------------------------------- */
+
+/* Integer weights w[0..n) summing to UNIT in the proportions r[] (r > 0
+   somewhere): floors, then one more each to the largest remainders (ties:
+   the earlier touch). */
+static void apportion(const double *r, uint32_t n, int64_t *w) {
+  double s = 0, frac[MAXK];
+  for (uint32_t i = 0; i < n; i++) s += r[i];
+  int64_t left = UNIT;
+  for (uint32_t i = 0; i < n; i++) {
+    double ideal = r[i] / s * (double)UNIT;
+    double fl = floor(ideal);
+    w[i] = (int64_t)fl;
+    frac[i] = ideal - fl;
+    left -= w[i];
+  }
+  while (left > 0) {
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++)
+      if (frac[i] > frac[best]) best = i;
+    w[best]++;
+    frac[best] = -1.0;
+    left--;
+    int any = 0;
+    for (uint32_t i = 0; i < n; i++) any |= frac[i] >= 0;
+    if (!any)
+      for (uint32_t i = 0; i < n; i++) frac[i] = 0;
+  }
+  /* Rounding can only leave `left` >= 0 (floors sum to at most UNIT); a
+     negative one would come from r summing over UNIT ulps: take it back. */
+  for (uint32_t i = 0; left < 0; i = (i + 1) % n)
+    if (w[i] > 0) {
+      w[i]--;
+      left++;
+    }
+}
+
+/* Equal integer shares of `total` over n, the remainder to the first ones. */
+static void split_even(int64_t total, uint32_t n, int64_t *w) {
+  for (uint32_t i = 0; i < n; i++)
+    w[i] = total / n + ((int64_t)i < total % (int64_t)n ? 1 : 0);
+}
+
+static void weights(int model, const uint32_t *tt, uint32_t n, uint32_t t,
+                    double half_life_s, int64_t *w) {
+  memset(w, 0, n * sizeof *w);
+  switch (model) {
+    case CXM_ATTR_FIRST_TOUCH: w[0] = UNIT; break;
+    case CXM_ATTR_LAST_TOUCH: w[n - 1] = UNIT; break;
+    case CXM_ATTR_LINEAR: split_even(UNIT, n, w); break;
+    case CXM_ATTR_TIME_DECAY: {
+      double r[MAXK];
+      for (uint32_t i = 0; i < n; i++) r[i] = exp2(-(double)(t - tt[i]) / half_life_s);
+      apportion(r, n, w);
+      break;
+    }
+    case CXM_ATTR_POSITION_BASED:
+      if (n <= 2) {
+        split_even(UNIT, n, w);
+      } else {
+        w[0] = w[n - 1] = UNIT / 10 * 4;
+        split_even(UNIT / 10 * 2, n - 2, w + 1);
+      }
+      break;
+    default: break;
+  }
+}
+
+/* Credits w/UNIT of a purchase of `amount` minor units to one column. */
+static void credit_add(credit *c, int64_t w, int64_t amount) {
+  int64_t hi = amount / UNIT, lo = amount % UNIT; /* lo * w < 10^18 */
+  int64_t part = lo * w;
+  c->orders += w;
+  c->minor += hi * w + part / UNIT;
+  c->nano += part % UNIT;
+  if (c->nano >= UNIT) {
+    c->nano -= UNIT;
+    c->minor++;
+  }
+}
+
+static void credit_sum(credit *to, const credit *x) {
+  to->orders += x->orders;
+  to->minor += x->minor + (to->nano + x->nano) / UNIT;
+  to->nano = (to->nano + x->nano) % UNIT;
+}
+
+static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
+
+static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev) {
+  uint32_t k = a->k, n = a->tn[ri];
+  const uint32_t *tt = a->tt + (size_t)ri * k;
+  const uint8_t *tc = a->tc + (size_t)ri * k;
+  uint32_t t = ev->t;
+  int64_t lookback = ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400;
+  /* Touches in [t - lookback, t]: a run of the sorted list. */
+  uint32_t hi = n;
+  while (hi > 0 && tt[hi - 1] > t) hi--;
+  uint32_t lo = hi;
+  while (lo > 0 && (int64_t)(t - tt[lo - 1]) <= lookback) lo--;
+  uint32_t m = hi - lo;
+  if (m == 0) {
+    for (int md = 0; md < NMODEL; md++) credit_add(&a->cr[md][col_of(ev->ch)], UNIT, ev->minor);
+    return;
+  }
+  double hl = (double)ctx->opt[CXM_OPT_HALF_LIFE_DAYS] * 86400.0;
+  int64_t w[MAXK];
+  for (int md = 0; md < NMODEL; md++) {
+    weights(md + 1, tt + lo, m, t, hl, w);
+    for (uint32_t i = 0; i < m; i++)
+      if (w[i]) credit_add(&a->cr[md][col_of(tc[lo + i])], w[i], ev->minor);
+  }
+}
+
+/* ---- the protocol -------------------------------------------------------------- */
+
 int cxm__attribution_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
-                     uint32_t set) {
-  (void)ctx; (void)ev; (void)found; (void)set;
-  return CXM_OK;
+                             uint32_t set) {
+  (void)ev;
+  (void)set;
+  attrib *a = get_or_create(ctx);
+  if (!a) return CXM_E_NOMEM;
+  return ensure_cap(ctx, a, found >= 0 ? (uint64_t)found + 1
+                                       : (uint64_t)ctx->customers.count + 1);
 }
+
 void cxm__attribution_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
-                        uint32_t new_set) {
-  (void)ctx; (void)ri; (void)old_set; (void)new_set;
+                                uint32_t new_set) {
+  (void)ctx; (void)ri; (void)old_set; (void)new_set; /* not kept per segment */
 }
+
 void cxm__attribution_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
-  (void)ctx; (void)ri; (void)ev;
+  attrib *a = A(ctx);
+  if (!a || ri >= a->cap) return; /* prepare() ran: cannot happen */
+  if (is_touch(ev->type))
+    keep_touch(a, ri, ev->t, ev->ch);
+  else if (ev->type == CXM_EV_PURCHASE)
+    attribute(ctx, a, ri, ev);
 }
+
+/* ---- snapshots ----------------------------------------------------------------- */
+
+#define ATTR_FORMAT 1u
+
 int cxm__attribution_save(const cxm_ctx *ctx, cxm_wbuf *w) {
-  (void)ctx; (void)w;
-  return CXM_OK;
+  const attrib *a = A(ctx);
+  uint32_t n = a ? ctx->customers.count : 0;
+  if (a && n > a->cap) n = a->cap;
+  cxm__w_u32(w, ATTR_FORMAT);
+  cxm__w_u32(w, a ? a->k : (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT]);
+  cxm__w_u32(w, n);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t m = a->tn[i];
+    cxm__w_u8(w, (uint8_t)m);
+    for (uint32_t j = 0; j < m; j++) {
+      cxm__w_u32(w, a->tt[(size_t)i * a->k + j]);
+      cxm__w_u8(w, a->tc[(size_t)i * a->k + j]);
+    }
+  }
+  for (int md = 0; a && md < NMODEL; md++)
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const credit *x = &a->cr[md][c];
+      if (!x->orders && !x->minor && !x->nano) continue;
+      cxm__w_u32(w, (uint32_t)md * CXM_GRID_COLS + c);
+      cxm__w_i64(w, x->orders);
+      cxm__w_i64(w, x->minor);
+      cxm__w_i64(w, x->nano);
+    }
+  cxm__w_u32(w, UINT32_MAX);
+  return w->err;
 }
+
 int cxm__attribution_load(cxm_ctx *ctx, cxm_rbuf *r) {
-  (void)ctx; (void)r;
+  if (cxm__r_u32(r) != ATTR_FORMAT) return r->err ? CXM_E_CORRUPT : CXM_E_VERSION;
+  uint32_t k = cxm__r_u32(r), n = cxm__r_u32(r);
+  if (r->err || k != (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT] ||
+      n > ctx->customers.count)
+    return CXM_E_CORRUPT;
+  attrib *a = get_or_create(ctx);
+  if (!a) return CXM_E_NOMEM;
+  int rc = ensure_cap(ctx, a, ctx->customers.cap > n ? ctx->customers.cap : n);
+  if (rc) return rc;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t m = cxm__r_u8(r);
+    if (m > k) return CXM_E_CORRUPT;
+    a->tn[i] = (uint8_t)m;
+    for (uint32_t j = 0; j < m; j++) {
+      uint32_t t = cxm__r_u32(r);
+      uint8_t ch = cxm__r_u8(r);
+      if ((j && t < a->tt[(size_t)i * k + j - 1]) ||
+          (ch != CXM_CH_NONE && ch >= ctx->channels.count))
+        return CXM_E_CORRUPT;
+      a->tt[(size_t)i * k + j] = t;
+      a->tc[(size_t)i * k + j] = ch;
+    }
+  }
+  for (;;) {
+    uint32_t key = cxm__r_u32(r);
+    if (r->err) return CXM_E_CORRUPT;
+    if (key == UINT32_MAX) break;
+    uint32_t c = key % CXM_GRID_COLS;
+    if (key / CXM_GRID_COLS >= NMODEL || (c && c - 1 >= ctx->channels.count))
+      return CXM_E_CORRUPT;
+    credit *x = &a->cr[key / CXM_GRID_COLS][c];
+    x->orders = cxm__r_i64(r);
+    x->minor = cxm__r_i64(r);
+    x->nano = cxm__r_i64(r);
+    if (r->err || x->nano < 0 || x->nano >= UNIT) return CXM_E_CORRUPT;
+  }
   return CXM_OK;
 }
-int cxm__attribution_merge_reserve(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
-  (void)dst; (void)src; (void)map;
-  return CXM_OK;
+
+/* ---- merge --------------------------------------------------------------------- */
+
+/* Records dst will hold after the merge: the core inserts src's new
+   customers only after the modules reserved. */
+static uint64_t merged_records(const cxm_ctx *dst, const cxm_remap *map) {
+  uint64_t need = dst->customers.count;
+  for (uint32_t i = 0; i < map->n_rec; i++)
+    if ((uint64_t)map->rec[i] + 1 > need) need = (uint64_t)map->rec[i] + 1;
+  return need;
 }
-void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
-  (void)dst; (void)src; (void)map;
+
+int cxm__attribution_merge_reserve(cxm_ctx *dst, const cxm_ctx *src,
+                                   const cxm_remap *map) {
+  (void)map;
+  attrib *d = get_or_create(dst);
+  if (!d) return CXM_E_NOMEM;
+  const attrib *s = A(src);
+  if (s && s->k != d->k)
+    return cxm__seterr(dst, CXM_E_MISMATCH,
+                       "CXM_OPT_TOUCHES_KEPT differs (%u here, %u in the other handle)",
+                       (unsigned)d->k, (unsigned)s->k);
+  return ensure_cap(dst, d, merged_records(dst, map));
 }
-void cxm__attribution_erase(cxm_ctx *ctx, uint32_t ri) { (void)ctx; (void)ri; }
+
+void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
+                                  const cxm_remap *map) {
+  attrib *d = A(dst);
+  const attrib *s = A(src);
+  if (!d || !s) return;
+  for (int md = 0; md < NMODEL; md++)
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const credit *x = &s->cr[md][c];
+      if (!x->orders && !x->minor && !x->nano) continue;
+      credit_sum(&d->cr[md][c ? 1u + map->channel[c - 1] : 0], x);
+    }
+  uint32_t n = src->customers.count < s->cap ? src->customers.count : s->cap;
+  if (n > map->n_rec) n = map->n_rec;
+  /* A customer in both handles (shards should be customer-disjoint) keeps
+     the most recent touches of the two. */
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t j = map->rec[i];
+    if (j >= d->cap) continue;
+    for (uint32_t q = 0; q < s->tn[i]; q++) {
+      uint8_t ch = s->tc[(size_t)i * s->k + q];
+      keep_touch(d, j, s->tt[(size_t)i * s->k + q],
+                 ch == CXM_CH_NONE ? ch : map->channel[ch]);
+    }
+  }
+}
+
+/* ---- erase, move, free ----------------------------------------------------------- */
+
+/* Credits already made stay, as an anonymous contribution. */
+void cxm__attribution_erase(cxm_ctx *ctx, uint32_t ri) {
+  attrib *a = A(ctx);
+  if (a && ri < a->cap) a->tn[ri] = 0;
+}
+
 void cxm__attribution_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
-  (void)ctx; (void)from; (void)to;
+  attrib *a = A(ctx);
+  if (!a || from >= a->cap || to >= a->cap || from == to) return;
+  size_t k = a->k;
+  memcpy(a->tt + to * k, a->tt + from * k, k * sizeof *a->tt);
+  memcpy(a->tc + to * k, a->tc + from * k, k);
+  a->tn[to] = a->tn[from];
+  a->tn[from] = 0;
 }
-void cxm__attribution_free(cxm_ctx *ctx) { (void)ctx; }
+
+void cxm__attribution_free(cxm_ctx *ctx) {
+  attrib *a = A(ctx);
+  if (!a) return;
+  free_side(ctx, a, a->tt, a->tc, a->tn, a->cap);
+  cxm__free(ctx, a, sizeof *a);
+  ctx->mod[CXM_MODIX_ATTRIBUTION] = NULL;
+}
+
+/* ---- queries --------------------------------------------------------------------- */
+
+static int query(cxm_ctx *ctx, int model, int32_t channel, credit *out) {
+  if (!(ctx->opt[CXM_OPT_MODULES] & CXM_MOD_ATTRIBUTION))
+    return cxm__seterr(ctx, CXM_E_UNSUPPORTED,
+                       "the attribution module is off (CXM_OPT_MODULES)");
+  if (model < CXM_ATTR_FIRST_TOUCH || model > CXM_ATTR_POSITION_BASED)
+    return cxm__seterr(ctx, CXM_E_ARG, "model: no attribution model %d", model);
+  if (channel != CXM_ALL && channel != CXM_CREDIT_NO_CHANNEL &&
+      (channel < 0 || (uint32_t)channel >= ctx->channels.count))
+    return cxm__seterr(ctx, CXM_E_ARG, "channel: no channel with id %d", (int)channel);
+  memset(out, 0, sizeof *out);
+  const attrib *a = A(ctx);
+  if (!a) return CXM_OK;
+  const credit *row = a->cr[model - 1];
+  if (channel == CXM_ALL)
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) credit_sum(out, &row[c]);
+  else
+    *out = row[channel == CXM_CREDIT_NO_CHANNEL ? 0 : 1u + (uint32_t)channel];
+  return CXM_OK;
+}
+
+int cxm_attribution_get_fixed(cxm_ctx *ctx, int model, int32_t channel,
+                              int64_t *orders_e9, int64_t *revenue_minor,
+                              int64_t *revenue_minor_e9) {
+  if (!ctx) return CXM_E_NULL;
+  credit c;
+  int rc = query(ctx, model, channel, &c);
+  if (rc) return rc;
+  if (orders_e9) *orders_e9 = c.orders;
+  if (revenue_minor) *revenue_minor = c.minor;
+  if (revenue_minor_e9) *revenue_minor_e9 = c.nano;
+  return CXM_OK;
+}
+
+int cxm_attribution_get(cxm_ctx *ctx, int model, int32_t channel, double *orders,
+                        double *revenue, double *roas) {
+  if (!ctx) return CXM_E_NULL;
+  credit c;
+  int rc = query(ctx, model, channel, &c);
+  if (rc) return rc;
+  double minor = (double)c.minor + (double)c.nano / (double)UNIT;
+  if (orders) *orders = (double)c.orders / (double)UNIT;
+  if (revenue) *revenue = minor / ctx->money_scale;
+  if (roas) {
+    *roas = NAN;
+    int64_t spend = 0;
+    if (channel != CXM_CREDIT_NO_CHANNEL &&
+        cxm_kpi_get_int(ctx, CXM_KPI_SPEND, CXM_ALL, channel, CXM_TIME_MIN,
+                        CXM_TIME_MAX, &spend, NULL) == CXM_OK &&
+        spend > 0)
+      *roas = minor / (double)spend;
+  }
+  return CXM_OK;
+}
+
+const char *cxm_attribution_model_name(int model) {
+  static const char *const names[NMODEL] = {"first_touch", "last_touch", "linear",
+                                            "time_decay", "position_based"};
+  return model >= 1 && model <= NMODEL ? names[model - 1] : NULL;
+}

@@ -1,38 +1,580 @@
 /*
- * funnel.c - the funnel module (a stub: keeps no state yet; see ext.h).
+ * funnel.c - the journey funnel module (see ext.h for the protocol and
+ * docs/funnel.md for the definitions).
+ *
+ * Per customer, 10 bytes in side arrays indexed like the core's records:
+ * the highest stage reached, the channel of its first stage, the time of its
+ * first stage (the conversion window's start) and the time of its highest
+ * stage (the next step is timed from it; at the transaction stage it is the
+ * first purchase, which decides the retention stage).
+ *
+ * Per scope cell (segment row x channel column, as the core's grid), the
+ * customers at or past each stage, followed by the segments held now, and
+ * for each step a quantile sketch of its durations, credited to the
+ * segments held when the step happened (a duration cannot be taken back
+ * out when a customer moves: only its last one is known).
+ *
+ * Every change is first planned (plan()), so that prepare() can reserve
+ * exactly what on_event() will touch; on_event() then cannot fail.
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
+#include <math.h>
+#include <string.h>
+
 #include "ext.h"
+#include "qsketch.h"
+
+#define NSTAGE 4
+#define SK_BYTES ((size_t)CXM_QS_NBUCKETS * sizeof(uint32_t))
+
+typedef struct fcell {
+  int64_t n[NSTAGE];          /* customers at or past stage k + 1 */
+  uint32_t *sk[NSTAGE];       /* sk[k], k >= 1: durations of step k -> k + 1 */
+  uint64_t skn[NSTAGE];       /* samples in sk[k] */
+} fcell;
+
+typedef struct frow {
+  fcell *c[CXM_GRID_COLS];    /* 0 = all channels, 1 + channel id */
+} frow;
+
+typedef struct funnel {
+  uint32_t cap;               /* records the side arrays hold */
+  uint32_t *t_first, *t_high;
+  uint8_t *stage;             /* 0 = none, 1..4 */
+  uint8_t *chan;              /* channel of the first stage, CXM_CH_NONE */
+  frow *rows[CXM_GRID_ROWS];  /* 0 = all, 1 + segment id */
+} funnel;
+
+#define SIDE_BYTES (2 * sizeof(uint32_t) + 2 * sizeof(uint8_t))
+
+static funnel *F(const cxm_ctx *ctx) { return (funnel *)ctx->mod[CXM_MODIX_FUNNEL]; }
+
+static int64_t opt_days(const cxm_ctx *ctx, int o) { return ctx->opt[o] * 86400; }
+
+/* ---- storage ---------------------------------------------------------------- */
+
+static funnel *get_or_create(cxm_ctx *ctx) {
+  funnel *f = F(ctx);
+  if (!f) {
+    f = (funnel *)cxm__calloc(ctx, sizeof *f);
+    ctx->mod[CXM_MODIX_FUNNEL] = f;
+  }
+  return f;
+}
+
+/* Grows the side arrays to hold `need` records: to the core's capacity, or
+   1024 * 2^k when the core has not grown yet (cxm_customer_set_segments
+   prepares before it reserves). New slots are zero: no stage. */
+static int ensure_cap(cxm_ctx *ctx, funnel *f, uint64_t need) {
+  if (need <= f->cap) return CXM_OK;
+  uint64_t ncap = ctx->customers.cap;
+  if (ncap < need) {
+    ncap = f->cap ? f->cap : 1024;
+    while (ncap < need) ncap *= 2;
+  }
+  size_t n = (size_t)ncap;
+  uint32_t *a = (uint32_t *)cxm__calloc(ctx, n * sizeof *a);
+  uint32_t *b = (uint32_t *)cxm__calloc(ctx, n * sizeof *b);
+  uint8_t *c = (uint8_t *)cxm__calloc(ctx, n);
+  uint8_t *d = (uint8_t *)cxm__calloc(ctx, n);
+  if (!a || !b || !c || !d) {
+    cxm__free(ctx, a, n * sizeof *a);
+    cxm__free(ctx, b, n * sizeof *b);
+    cxm__free(ctx, c, n);
+    cxm__free(ctx, d, n);
+    return CXM_E_NOMEM;
+  }
+  size_t o = f->cap;
+  if (o) {
+    memcpy(a, f->t_first, o * sizeof *a);
+    memcpy(b, f->t_high, o * sizeof *b);
+    memcpy(c, f->stage, o);
+    memcpy(d, f->chan, o);
+  }
+  cxm__free(ctx, f->t_first, o * sizeof *a);
+  cxm__free(ctx, f->t_high, o * sizeof *b);
+  cxm__free(ctx, f->stage, o);
+  cxm__free(ctx, f->chan, o);
+  f->t_first = a;
+  f->t_high = b;
+  f->stage = c;
+  f->chan = d;
+  f->cap = (uint32_t)ncap;
+  return CXM_OK;
+}
+
+static fcell *cell_at(const funnel *f, uint32_t row, uint32_t col) {
+  return f->rows[row] ? f->rows[row]->c[col] : NULL;
+}
+
+/* Makes cell (row, col) exist, with the sketch of step `k` when k > 0. */
+static int ensure_cell(cxm_ctx *ctx, funnel *f, uint32_t row, uint32_t col, int k) {
+  if (!f->rows[row]) {
+    f->rows[row] = (frow *)cxm__calloc(ctx, sizeof(frow));
+    if (!f->rows[row]) return CXM_E_NOMEM;
+  }
+  fcell **pc = &f->rows[row]->c[col];
+  if (!*pc) {
+    *pc = (fcell *)cxm__calloc(ctx, sizeof(fcell));
+    if (!*pc) return CXM_E_NOMEM;
+  }
+  if (k > 0 && !(*pc)->sk[k]) {
+    (*pc)->sk[k] = (uint32_t *)cxm__calloc(ctx, SK_BYTES);
+    if (!(*pc)->sk[k]) return CXM_E_NOMEM;
+  }
+  return CXM_OK;
+}
+
+/* The rows of a segment set: 0 and 1 + each segment. */
+static uint32_t set_rows(const cxm_ctx *ctx, uint32_t set, uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX]) {
+  const cxm_segset *s = &ctx->segsets.sets[set];
+  rows[0] = 0;
+  for (uint32_t i = 0; i < s->n; i++) rows[1 + i] = 1u + (uint32_t)s->seg[i];
+  return 1 + s->n;
+}
+
+/* The columns of a channel: 0, and 1 + channel unless it is none. */
+static uint32_t chan_cols(uint8_t ch, uint32_t cols[2]) {
+  cols[0] = 0;
+  if (ch == CXM_CH_NONE) return 1;
+  cols[1] = 1u + ch;
+  return 2;
+}
+
+static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
+  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
+  uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
+  for (uint32_t i = 0; i < nr; i++)
+    for (uint32_t j = 0; j < nc; j++) {
+      int rc = ensure_cell(ctx, f, rows[i], cols[j], k);
+      if (rc) return rc;
+    }
+  return CXM_OK;
+}
+
+/* ---- the stage machine --------------------------------------------------------- */
+
+/* The stage an event reaches by itself: 0 none, 1 awareness, 2 engagement,
+   3 a purchase (transaction, or retention for a second purchase). */
+static int ev_stage(const cxm_evview *ev) {
+  switch (ev->type) {
+    case CXM_EV_TOUCH:
+    case CXM_EV_MESSAGE_OPEN: return 1;
+    case CXM_EV_SESSION: return ev->v1 >= 2.0 ? 2 : 1;
+    case CXM_EV_ENGAGE:
+    case CXM_EV_MESSAGE_CLICK:
+    case CXM_EV_LEAD: return 2;
+    case CXM_EV_PURCHASE: return 3;
+    default: return 0;
+  }
+}
+
+typedef struct fplan {
+  uint8_t from, to;     /* highest stage before and after */
+  uint8_t chan;
+  uint32_t t_first, t_high;
+  int timed;            /* 1: step `to - 1 -> to` took `dt` seconds */
+  uint32_t dt;
+} fplan;
+
+static int in_window(const cxm_ctx *ctx, uint32_t t_first, uint32_t t) {
+  int64_t w = opt_days(ctx, CXM_OPT_FUNNEL_WINDOW_DAYS);
+  return w == 0 || t <= t_first || (int64_t)(t - t_first) <= w;
+}
+
+/* What the event does to customer `ri` (-1: a new customer). */
+static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
+                 const cxm_evview *ev, fplan *p) {
+  int known = ri >= 0 && (uint64_t)ri < f->cap;
+  p->from = p->to = known ? f->stage[ri] : 0;
+  p->chan = known ? f->chan[ri] : CXM_CH_NONE;
+  p->t_first = known ? f->t_first[ri] : 0;
+  p->t_high = known ? f->t_high[ri] : 0;
+  p->timed = 0;
+  p->dt = 0;
+  int k = ev_stage(ev);
+  if (k == 0) return;
+  uint32_t t = ev->t;
+  uint8_t h = p->from;
+  if (h == 0) { /* the first stage: the channel and the window start */
+    p->to = (uint8_t)k;
+    p->t_first = p->t_high = t;
+    p->chan = ev->ch;
+    return;
+  }
+  /* A late event may reveal an earlier start of the journey. */
+  if (t < p->t_first) p->t_first = t;
+  if (k == 3 && h >= 3) {
+    if (h == 4) return;
+    /* At the transaction stage t_high is the first purchase. */
+    uint32_t first = p->t_high;
+    uint32_t gap = t >= first ? t - first : first - t;
+    uint32_t later = t >= first ? t : first;
+    if ((int64_t)gap <= opt_days(ctx, CXM_OPT_FUNNEL_RETENTION_DAYS) &&
+        in_window(ctx, p->t_first, later)) {
+      p->to = 4;
+      p->t_high = later;
+      p->timed = 1;
+      p->dt = gap;
+    } else if (t < first) {
+      p->t_high = t; /* an earlier first purchase */
+    }
+    return;
+  }
+  if (k > h) {
+    if (!in_window(ctx, p->t_first, t)) return;
+    p->to = (uint8_t)k;
+    if (k == h + 1) { /* a step from a stage reached by its own event */
+      p->timed = 1;
+      p->dt = t >= p->t_high ? t - p->t_high : 0;
+    }
+    p->t_high = t;
+  } else if (k == h && t < p->t_high) {
+    p->t_high = t; /* the highest stage was reached earlier than known */
+  }
+}
+
+/* Adds `d` to the customers at stages [lo, hi) of the cells of (set, ch). */
+static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
+                       int lo, int hi, int64_t d) {
+  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
+  uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
+  for (uint32_t i = 0; i < nr; i++)
+    for (uint32_t j = 0; j < nc; j++) {
+      fcell *c = cell_at(f, rows[i], cols[j]);
+      for (int s = lo; s < hi; s++) c->n[s] += d;
+    }
+}
+
+static void add_sample(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k,
+                       uint32_t dt) {
+  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
+  uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
+  uint32_t b = cxm__qs_bucket(dt);
+  for (uint32_t i = 0; i < nr; i++)
+    for (uint32_t j = 0; j < nc; j++) {
+      fcell *c = cell_at(f, rows[i], cols[j]);
+      c->sk[k][b]++;
+      c->skn[k]++;
+    }
+}
+
+/* ---- the protocol -------------------------------------------------------------- */
 
 int cxm__funnel_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
-                     uint32_t set) {
-  (void)ctx; (void)ev; (void)found; (void)set;
+                        uint32_t set) {
+  funnel *f = get_or_create(ctx);
+  if (!f) return CXM_E_NOMEM;
+  int rc = ensure_cap(ctx, f, found >= 0 ? (uint64_t)found + 1
+                                         : (uint64_t)ctx->customers.count + 1);
+  if (rc) return rc;
+  /* A move to `set` carries the customer's counts into its cells. */
+  if (found >= 0 && f->stage[found] && ctx->customers.recs[found].segset != set &&
+      (rc = ensure_cells(ctx, f, set, f->chan[found], 0)))
+    return rc;
+  if (!ev) return CXM_OK;
+  fplan p;
+  plan(ctx, f, found, ev, &p);
+  if (p.to > p.from && (rc = ensure_cells(ctx, f, set, p.chan, p.timed ? p.to - 1 : 0)))
+    return rc;
   return CXM_OK;
 }
+
 void cxm__funnel_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
-                        uint32_t new_set) {
-  (void)ctx; (void)ri; (void)old_set; (void)new_set;
+                           uint32_t new_set) {
+  funnel *f = F(ctx);
+  if (!f || ri >= f->cap || !f->stage[ri]) return;
+  add_counts(ctx, f, old_set, f->chan[ri], 0, f->stage[ri], -1);
+  add_counts(ctx, f, new_set, f->chan[ri], 0, f->stage[ri], 1);
 }
+
 void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
-  (void)ctx; (void)ri; (void)ev;
+  funnel *f = F(ctx);
+  if (!f || ri >= f->cap) return; /* prepare() ran: cannot happen */
+  fplan p;
+  plan(ctx, f, ri, ev, &p);
+  if (p.to > p.from) {
+    add_counts(ctx, f, ev->set, p.chan, p.from, p.to, 1);
+    if (p.timed) add_sample(ctx, f, ev->set, p.chan, p.to - 1, p.dt);
+  }
+  f->stage[ri] = p.to;
+  f->chan[ri] = p.chan;
+  f->t_first[ri] = p.t_first;
+  f->t_high[ri] = p.t_high;
 }
+
+/* ---- snapshots ----------------------------------------------------------------- */
+
+#define FUNNEL_FORMAT 1u
+#define END_OF_CELLS UINT32_MAX
+
 int cxm__funnel_save(const cxm_ctx *ctx, cxm_wbuf *w) {
-  (void)ctx; (void)w;
-  return CXM_OK;
+  const funnel *f = F(ctx);
+  uint32_t n = f ? ctx->customers.count : 0;
+  if (f && n > f->cap) n = f->cap;
+  cxm__w_u32(w, FUNNEL_FORMAT);
+  cxm__w_u32(w, n);
+  for (uint32_t i = 0; i < n; i++) {
+    cxm__w_u32(w, f->t_first[i]);
+    cxm__w_u32(w, f->t_high[i]);
+    cxm__w_u8(w, f->stage[i]);
+    cxm__w_u8(w, f->chan[i]);
+  }
+  for (uint32_t r = 0; f && r < CXM_GRID_ROWS; r++) {
+    if (!f->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const fcell *x = f->rows[r]->c[c];
+      if (!x) continue;
+      cxm__w_u32(w, r);
+      cxm__w_u32(w, c);
+      for (int s = 0; s < NSTAGE; s++) cxm__w_i64(w, x->n[s]);
+      for (int k = 1; k < NSTAGE; k++) {
+        uint32_t nz = 0;
+        for (uint32_t b = 0; x->sk[k] && b < CXM_QS_NBUCKETS; b++) nz += x->sk[k][b] != 0;
+        cxm__w_u8(w, x->sk[k] != NULL);
+        if (!x->sk[k]) continue;
+        cxm__w_u32(w, nz);
+        for (uint32_t b = 0; b < CXM_QS_NBUCKETS; b++)
+          if (x->sk[k][b]) {
+            cxm__w_u32(w, b);
+            cxm__w_u32(w, x->sk[k][b]);
+          }
+      }
+    }
+  }
+  cxm__w_u32(w, END_OF_CELLS);
+  return w->err;
 }
+
+static int valid_row(const cxm_ctx *ctx, uint32_t r) {
+  return r == 0 || (r < CXM_GRID_ROWS && r - 1 < ctx->segments.count);
+}
+static int valid_col(const cxm_ctx *ctx, uint32_t c) {
+  return c == 0 || (c < CXM_GRID_COLS && c - 1 < ctx->channels.count);
+}
+
 int cxm__funnel_load(cxm_ctx *ctx, cxm_rbuf *r) {
-  (void)ctx; (void)r;
+  if (cxm__r_u32(r) != FUNNEL_FORMAT) return r->err ? CXM_E_CORRUPT : CXM_E_VERSION;
+  uint32_t n = cxm__r_u32(r);
+  if (r->err || n > ctx->customers.count) return CXM_E_CORRUPT;
+  funnel *f = get_or_create(ctx);
+  if (!f) return CXM_E_NOMEM;
+  int rc = ensure_cap(ctx, f, ctx->customers.cap > n ? ctx->customers.cap : n);
+  if (rc) return rc;
+  for (uint32_t i = 0; i < n; i++) {
+    f->t_first[i] = cxm__r_u32(r);
+    f->t_high[i] = cxm__r_u32(r);
+    f->stage[i] = cxm__r_u8(r);
+    f->chan[i] = cxm__r_u8(r);
+    if (f->stage[i] > NSTAGE ||
+        (f->chan[i] != CXM_CH_NONE && f->chan[i] >= ctx->channels.count))
+      return CXM_E_CORRUPT;
+  }
+  for (;;) {
+    uint32_t row = cxm__r_u32(r);
+    if (r->err) return CXM_E_CORRUPT;
+    if (row == END_OF_CELLS) break;
+    uint32_t col = cxm__r_u32(r);
+    if (!valid_row(ctx, row) || !valid_col(ctx, col)) return CXM_E_CORRUPT;
+    if ((rc = ensure_cell(ctx, f, row, col, 0))) return rc;
+    fcell *x = f->rows[row]->c[col];
+    for (int s = 0; s < NSTAGE; s++) x->n[s] = cxm__r_i64(r);
+    for (int k = 1; k < NSTAGE; k++) {
+      if (!cxm__r_u8(r)) continue;
+      if ((rc = ensure_cell(ctx, f, row, col, k))) return rc;
+      uint32_t nz = cxm__r_u32(r);
+      if (nz > CXM_QS_NBUCKETS) return CXM_E_CORRUPT;
+      for (uint32_t i = 0; i < nz; i++) {
+        uint32_t b = cxm__r_u32(r), v = cxm__r_u32(r);
+        if (b >= CXM_QS_NBUCKETS) return CXM_E_CORRUPT;
+        x->sk[k][b] = v;
+        x->skn[k] += v;
+      }
+    }
+    if (r->err) return CXM_E_CORRUPT;
+  }
   return CXM_OK;
 }
+
+/* ---- merge -------------------------------------------------------------------- */
+
+static uint32_t map_row(const cxm_remap *m, uint32_t r) {
+  return r == 0 ? 0 : 1u + (uint32_t)m->segment[r - 1];
+}
+static uint32_t map_col(const cxm_remap *m, uint32_t c) {
+  return c == 0 ? 0 : 1u + m->channel[c - 1];
+}
+static uint8_t map_ch(const cxm_remap *m, uint8_t ch) {
+  return ch == CXM_CH_NONE ? ch : m->channel[ch];
+}
+
+/* Records dst will hold after the merge: the core inserts src's new
+   customers only after the modules reserved. */
+static uint64_t merged_records(const cxm_ctx *dst, const cxm_remap *map) {
+  uint64_t need = dst->customers.count;
+  for (uint32_t i = 0; i < map->n_rec; i++)
+    if ((uint64_t)map->rec[i] + 1 > need) need = (uint64_t)map->rec[i] + 1;
+  return need;
+}
+
 int cxm__funnel_merge_reserve(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
-  (void)dst; (void)src; (void)map;
+  funnel *d = get_or_create(dst);
+  if (!d) return CXM_E_NOMEM;
+  int rc = ensure_cap(dst, d, merged_records(dst, map));
+  if (rc) return rc;
+  const funnel *s = F(src);
+  for (uint32_t r = 0; s && r < CXM_GRID_ROWS; r++) {
+    if (!s->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const fcell *x = s->rows[r]->c[c];
+      if (!x) continue;
+      uint32_t dr = map_row(map, r), dc = map_col(map, c);
+      for (int k = 0; k < NSTAGE; k++)
+        if ((k == 0 || x->sk[k]) && (rc = ensure_cell(dst, d, dr, dc, k))) return rc;
+    }
+  }
   return CXM_OK;
 }
+
 void cxm__funnel_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
-  (void)dst; (void)src; (void)map;
+  funnel *d = F(dst);
+  const funnel *s = F(src);
+  if (!d || !s) return;
+  for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
+    if (!s->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      const fcell *x = s->rows[r]->c[c];
+      if (!x) continue;
+      fcell *y = cell_at(d, map_row(map, r), map_col(map, c));
+      for (int k = 0; k < NSTAGE; k++) y->n[k] += x->n[k];
+      for (int k = 1; k < NSTAGE; k++) {
+        if (!x->sk[k]) continue;
+        for (uint32_t b = 0; b < CXM_QS_NBUCKETS; b++) y->sk[k][b] += x->sk[k][b];
+        y->skn[k] += x->skn[k];
+      }
+    }
+  }
+  uint32_t n = src->customers.count < s->cap ? src->customers.count : s->cap;
+  if (n > map->n_rec) n = map->n_rec;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t j = map->rec[i];
+    if (!s->stage[i] || j >= d->cap) continue;
+    if (!d->stage[j]) {
+      d->stage[j] = s->stage[i];
+      d->chan[j] = map_ch(map, s->chan[i]);
+      d->t_first[j] = s->t_first[i];
+      d->t_high[j] = s->t_high[i];
+      continue;
+    }
+    /* Shards are customer-disjoint; a customer in both keeps the furthest
+       journey (its counts were made in both and stay added). */
+    if (s->stage[i] > d->stage[j]) {
+      d->stage[j] = s->stage[i];
+      d->t_high[j] = s->t_high[i];
+    }
+    if (s->t_first[i] < d->t_first[j]) d->t_first[j] = s->t_first[i];
+  }
 }
-void cxm__funnel_erase(cxm_ctx *ctx, uint32_t ri) { (void)ctx; (void)ri; }
+
+/* ---- erase, move, free ----------------------------------------------------------- */
+
+static void clear(funnel *f, uint32_t ri) {
+  f->stage[ri] = 0;
+  f->chan[ri] = 0;
+  f->t_first[ri] = f->t_high[ri] = 0;
+}
+
+/* Stage counts are customer-level: they stop counting the customer. Its
+   step durations stay in the sketches, as anonymous samples. */
+void cxm__funnel_erase(cxm_ctx *ctx, uint32_t ri) {
+  funnel *f = F(ctx);
+  if (!f || ri >= f->cap) return;
+  if (f->stage[ri])
+    add_counts(ctx, f, ctx->customers.recs[ri].segset, f->chan[ri], 0, f->stage[ri], -1);
+  clear(f, ri);
+}
+
 void cxm__funnel_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
-  (void)ctx; (void)from; (void)to;
+  funnel *f = F(ctx);
+  if (!f || from >= f->cap || to >= f->cap || from == to) return;
+  f->stage[to] = f->stage[from];
+  f->chan[to] = f->chan[from];
+  f->t_first[to] = f->t_first[from];
+  f->t_high[to] = f->t_high[from];
+  clear(f, from);
 }
-void cxm__funnel_free(cxm_ctx *ctx) { (void)ctx; }
+
+void cxm__funnel_free(cxm_ctx *ctx) {
+  funnel *f = F(ctx);
+  if (!f) return;
+  size_t n = f->cap;
+  cxm__free(ctx, f->t_first, n * sizeof(uint32_t));
+  cxm__free(ctx, f->t_high, n * sizeof(uint32_t));
+  cxm__free(ctx, f->stage, n);
+  cxm__free(ctx, f->chan, n);
+  for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
+    if (!f->rows[r]) continue;
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
+      fcell *x = f->rows[r]->c[c];
+      if (!x) continue;
+      for (int k = 1; k < NSTAGE; k++) cxm__free(ctx, x->sk[k], SK_BYTES);
+      cxm__free(ctx, x, sizeof *x);
+    }
+    cxm__free(ctx, f->rows[r], sizeof(frow));
+  }
+  cxm__free(ctx, f, sizeof *f);
+  ctx->mod[CXM_MODIX_FUNNEL] = NULL;
+}
+
+/* ---- queries --------------------------------------------------------------------- */
+
+static int scope_check(cxm_ctx *ctx, int32_t segment, int32_t channel,
+                       int32_t stage, uint32_t *row, uint32_t *col) {
+  if (!(ctx->opt[CXM_OPT_MODULES] & CXM_MOD_FUNNEL))
+    return cxm__seterr(ctx, CXM_E_UNSUPPORTED,
+                       "the funnel module is off (CXM_OPT_MODULES)");
+  if (stage < CXM_FUNNEL_AWARENESS || stage > CXM_FUNNEL_RETENTION)
+    return cxm__seterr(ctx, CXM_E_ARG, "stage: no funnel stage %d", (int)stage);
+  if (segment != CXM_ALL && (segment < 0 || (uint32_t)segment >= ctx->segments.count))
+    return cxm__seterr(ctx, CXM_E_ARG, "segment: no segment with id %d", (int)segment);
+  if (channel != CXM_ALL && (channel < 0 || (uint32_t)channel >= ctx->channels.count))
+    return cxm__seterr(ctx, CXM_E_ARG, "channel: no channel with id %d", (int)channel);
+  *row = segment == CXM_ALL ? 0 : 1u + (uint32_t)segment;
+  *col = channel == CXM_ALL ? 0 : 1u + (uint32_t)channel;
+  return CXM_OK;
+}
+
+int cxm_funnel_get(cxm_ctx *ctx, int32_t segment, int32_t channel, int32_t stage,
+                   int64_t *customers, double *conversion, int64_t *dropped) {
+  if (!ctx) return CXM_E_NULL;
+  uint32_t row, col;
+  int rc = scope_check(ctx, segment, channel, stage, &row, &col);
+  if (rc) return rc;
+  const funnel *f = F(ctx);
+  const fcell *c = f ? cell_at(f, row, col) : NULL;
+  int k = stage - 1;
+  int64_t here = c ? c->n[k] : 0;
+  int64_t prev = c && k > 0 ? c->n[k - 1] : 0;
+  if (customers) *customers = here;
+  if (conversion) *conversion = k > 0 && prev > 0 ? (double)here / (double)prev : NAN;
+  if (dropped) *dropped = k > 0 ? prev - here : 0;
+  return CXM_OK;
+}
+
+int cxm_funnel_days(cxm_ctx *ctx, int32_t segment, int32_t channel, int32_t stage,
+                    double q, double *days, int64_t *n) {
+  if (!ctx) return CXM_E_NULL;
+  if (!days) return cxm__seterr(ctx, CXM_E_NULL, "days: NULL");
+  uint32_t row, col;
+  int rc = scope_check(ctx, segment, channel, stage, &row, &col);
+  if (rc) return rc;
+  if (!(q >= 0.0 && q <= 1.0))
+    return cxm__seterr(ctx, CXM_E_RANGE, "q: the quantile must be in [0, 1], got %g", q);
+  const funnel *f = F(ctx);
+  const fcell *c = f ? cell_at(f, row, col) : NULL;
+  int k = stage - 1;
+  uint64_t m = c && k > 0 ? c->skn[k] : 0;
+  *days = m ? cxm__qs_quantile(c->sk[k], m, q) / 86400.0 : NAN;
+  if (n) *n = (int64_t)m;
+  return CXM_OK;
+}

@@ -61,6 +61,7 @@ __all__ = [
     "load", "library", "version", "version_number", "strerror",
     "read_key_file", "SNAPSHOT_EMBED_KEY",
     "event_type_name", "kpi_name", "REPORT_KPIS",
+    "FUNNEL_STAGES", "ATTRIBUTION_MODELS", "CREDIT_NO_CHANNEL",
 ]
 
 #: Major version of the C API this module was written for.
@@ -80,6 +81,17 @@ SEGMENTS_MAX = 1024
 SEGMENTS_PER_CUSTOMER_MAX = 8
 SEGSETS_MAX = 1048576
 ALL = -1
+#: Funnel stages (``cxm_funnel_stage`` 1..4), as the report's keys.
+FUNNEL_STAGES = ("awareness", "engagement", "transaction", "retention")
+#: Attribution models (``cxm_attribution_model`` 1..5), as the report's keys.
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "time_decay",
+                      "position_based")
+#: Channel argument of the attribution queries: credit without a channel.
+CREDIT_NO_CHANNEL = -2
+#: Bits of the CXM_OPT_MODULES option (``cxm_module``).
+MODULE_FUNNEL = 2
+MODULE_ATTRIBUTION = 4
+_OPT_MODULES = 4  # CXM_OPT_MODULES
 NO_CHANNEL = -1
 TIME_FIRST = 0
 TIME_LAST = 4291747199
@@ -465,6 +477,17 @@ _PROTOTYPES = (
     ("cxm_csv_feed_file", ctypes.c_int, (_csv, ctypes.c_char_p), _RAW),
     ("cxm_time_parse", ctypes.c_int, (_ctx, _buf, ctypes.c_size_t, _i64p),
      _RAW),
+    ("cxm_funnel_get", ctypes.c_int,
+     (_ctx, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, _i64p, _f64p,
+      _i64p), _CTX),
+    ("cxm_funnel_days", ctypes.c_int,
+     (_ctx, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_double,
+      _f64p, _i64p), _CTX),
+    ("cxm_attribution_model_name", ctypes.c_char_p, (ctypes.c_int,), _RAW),
+    ("cxm_attribution_get", ctypes.c_int,
+     (_ctx, ctypes.c_int, ctypes.c_int32, _f64p, _f64p, _f64p), _CTX),
+    ("cxm_attribution_get_fixed", ctypes.c_int,
+     (_ctx, ctypes.c_int, ctypes.c_int32, _i64p, _i64p, _i64p), _CTX),
     # Snapshots and merge
     ("cxm_snapshot_save_file", ctypes.c_int,
      (_ctx, ctypes.c_char_p, ctypes.c_uint32), _CTX),
@@ -1543,6 +1566,106 @@ class Metrics:
         return d.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if off == 0
                                                   else _format_offset(off))
 
+    # -- journey funnel and attribution ------------------------------------------
+
+    def funnel(self, segment=None, channel=None):
+        """The journey funnel of a scope (docs/funnel.md): a dict keyed by
+        stage name (:data:`FUNNEL_STAGES`), each ``{"customers": int,
+        "conversion_from_previous": float|None, "drop_off": int|None,
+        "median_days_from_previous": float|None, "p90_days_from_previous":
+        float|None, "timed_steps": int}``, as in ``cxm report``.
+        ``channel`` groups customers by the channel of their first stage.
+        :class:`UnsupportedError` when the funnel module is off."""
+        seg, ch = self._scope(segment, channel)
+        lib, h = self._lib, self._h()
+        out = {}
+        for i, name in enumerate(FUNNEL_STAGES):
+            n, conv, drop = ctypes.c_int64(), ctypes.c_double(), ctypes.c_int64()
+            lib.cxm_funnel_get(h, seg, ch, i + 1, ctypes.byref(n),
+                               ctypes.byref(conv), ctypes.byref(drop))
+            med, steps = self.funnel_days(name, 0.5, segment, channel)
+            p90 = self.funnel_days(name, 0.9, segment, channel)[0]
+            c = conv.value
+            out[name] = {
+                "customers": n.value,
+                "conversion_from_previous": None if c != c else c,
+                "drop_off": drop.value if i else None,
+                "median_days_from_previous": med,
+                "p90_days_from_previous": p90,
+                "timed_steps": steps,
+            }
+        return out
+
+    def funnel_days(self, stage, q, segment=None, channel=None):
+        """``(days, n)``: the ``q`` quantile (0..1) of the time from the
+        previous stage to ``stage`` (a name of :data:`FUNNEL_STAGES` or
+        1..4) over its ``n`` timed steps; days None when n is 0.  Within
+        1/64 of the exact sample of rank ceil(q n)."""
+        st = FUNNEL_STAGES.index(stage) + 1 if isinstance(stage, str) else int(stage)
+        seg, ch = self._scope(segment, channel)
+        d, n = ctypes.c_double(), ctypes.c_int64()
+        self._lib.cxm_funnel_days(self._h(), seg, ch, st, float(q),
+                                  ctypes.byref(d), ctypes.byref(n))
+        return (None if d.value != d.value else d.value), n.value
+
+    def attribution(self, model=None, channel=ALL, exact=False):
+        """Orders and revenue attributed to channels (docs/attribution.md).
+
+        ``model``: a name of :data:`ATTRIBUTION_MODELS` or 1..5; None gives
+        every model, as ``{MODEL: {CHANNEL: {...}}}`` like ``cxm report``
+        (every channel label, and ``""`` for credit without a channel when
+        there is some).  With a model and ``channel`` (a label or id, ``ALL``
+        for the totals, :data:`CREDIT_NO_CHANNEL`): ``{"orders": float,
+        "revenue": float, "roas": float|None}``; ``exact=True`` gives
+        ``{"orders_e9": int, "revenue_minor": int, "revenue_minor_e9":
+        int}``, the exact fixed-point sums.
+        """
+        if model is None:
+            out = {}
+            for m in ATTRIBUTION_MODELS:
+                per = {}
+                if self.attribution(m, CREDIT_NO_CHANNEL, True)["orders_e9"]:
+                    per[""] = self.attribution(m, CREDIT_NO_CHANNEL)
+                for j, c in enumerate(self.channels):
+                    per[c] = self.attribution(m, j)
+                out[m] = per
+            return out
+        md = ATTRIBUTION_MODELS.index(model) + 1 if isinstance(model, str) else int(model)
+        if channel in (ALL, CREDIT_NO_CHANNEL):
+            ch = channel
+        else:
+            ch = self._scope(None, channel)[1]
+        lib, h = self._lib, self._h()
+        if exact:
+            o, r, n = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+            lib.cxm_attribution_get_fixed(h, md, ch, ctypes.byref(o),
+                                          ctypes.byref(r), ctypes.byref(n))
+            return {"orders_e9": o.value, "revenue_minor": r.value,
+                    "revenue_minor_e9": n.value}
+        o, r, x = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        lib.cxm_attribution_get(h, md, ch, ctypes.byref(o), ctypes.byref(r),
+                                ctypes.byref(x))
+        return {"orders": o.value, "revenue": r.value,
+                "roas": None if x.value != x.value else x.value}
+
+    def _module_on(self, bit):
+        return bool(self.get_option(_OPT_MODULES) & bit)
+
+    def _report_journey(self, rep):
+        """The report's "funnel", "funnel_channels", "funnel_segments" and
+        "attribution" members (None for a module that is off)."""
+        if self._module_on(MODULE_FUNNEL):
+            rep["funnel"] = self.funnel()
+            rep["funnel_channels"] = {c: self.funnel(channel=j)
+                                      for j, c in enumerate(self.channels)}
+            rep["funnel_segments"] = {s: self.funnel(segment=i)
+                                      for i, s in enumerate(self.segments)}
+        else:
+            rep["funnel"] = rep["funnel_channels"] = rep["funnel_segments"] = None
+        rep["attribution"] = (self.attribution()
+                              if self._module_on(MODULE_ATTRIBUTION) else None)
+        return rep
+
     def report(self, start=None, end=None, window=None, meta=True):
         """Every report KPI for all / each channel / each segment / each
         segment x channel, as a dict shaped like ``cxm report --format
@@ -1611,7 +1734,7 @@ class Metrics:
                 for j, c in enumerate(chans)
                 if self.kpi_int(Kpi.EVENTS, i, j) > 0}
             for i, s in enumerate(segs)}
-        return rep
+        return self._report_journey(rep)
 
     def _floor_day(self, t, off):
         if t in (TIME_MIN, TIME_MAX):

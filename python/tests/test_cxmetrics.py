@@ -608,7 +608,9 @@ class TestReport(unittest.TestCase):
         with stream_metrics() as m:
             r = m.report(meta=False)
         self.assertEqual(set(r), {"all", "segments", "channels",
-                                  "segment_channels"})
+                                  "segment_channels", "funnel",
+                                  "funnel_channels", "funnel_segments",
+                                  "attribution"})
         keys = ["nps", "csat", "csat_mean", "ces", "revenue", "refunds",
                 "net_revenue", "orders", "buyers", "aov",
                 "purchase_frequency", "repeat_purchase_rate", "clv_historical",
@@ -644,7 +646,9 @@ class TestReport(unittest.TestCase):
         with stream_metrics(utc_offset="+07:00") as m:
             r = m.report(start="2024-01-02", end="2024-01-03")
             self.assertEqual(list(r), ["meta", "window", "all", "channels",
-                                       "segments", "segment_channels"])
+                                       "segments", "segment_channels",
+                                       "funnel", "funnel_channels",
+                                       "funnel_segments", "attribution"])
             meta = r["meta"]
             self.assertEqual(meta["events_accepted"], N_STREAM)
             self.assertEqual(meta["customers"], 4)
