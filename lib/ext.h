@@ -76,7 +76,6 @@ CXM_HIDDEN void cxm__w_u8(cxm_wbuf *w, uint8_t v);
 CXM_HIDDEN void cxm__w_u32(cxm_wbuf *w, uint32_t v);
 CXM_HIDDEN void cxm__w_u64(cxm_wbuf *w, uint64_t v);
 CXM_HIDDEN void cxm__w_i64(cxm_wbuf *w, int64_t v);
-CXM_HIDDEN void cxm__w_f64(cxm_wbuf *w, double v);
 
 typedef struct cxm_rbuf {
   const uint8_t *p;
@@ -90,7 +89,6 @@ CXM_HIDDEN uint8_t cxm__r_u8(cxm_rbuf *r);
 CXM_HIDDEN uint32_t cxm__r_u32(cxm_rbuf *r);
 CXM_HIDDEN uint64_t cxm__r_u64(cxm_rbuf *r);
 CXM_HIDDEN int64_t cxm__r_i64(cxm_rbuf *r);
-CXM_HIDDEN double cxm__r_f64(cxm_rbuf *r);
 
 /* ---- merge id maps ----------------------------------------------------------- */
 typedef struct cxm_remap {

@@ -57,12 +57,6 @@ void cxm__w_u64(cxm_wbuf *w, uint64_t v) {
 
 void cxm__w_i64(cxm_wbuf *w, int64_t v) { cxm__w_u64(w, (uint64_t)v); }
 
-void cxm__w_f64(cxm_wbuf *w, double v) {
-  uint64_t u;
-  memcpy(&u, &v, sizeof u);
-  cxm__w_u64(w, u);
-}
-
 void cxm__r_bytes(cxm_rbuf *r, void *dst, size_t n) {
   if (r->err || n > r->len - r->pos) {
     r->err = 1;
@@ -96,10 +90,3 @@ uint64_t cxm__r_u64(cxm_rbuf *r) {
 }
 
 int64_t cxm__r_i64(cxm_rbuf *r) { return (int64_t)cxm__r_u64(r); }
-
-double cxm__r_f64(cxm_rbuf *r) {
-  uint64_t u = cxm__r_u64(r);
-  double v;
-  memcpy(&v, &u, sizeof v);
-  return v;
-}
