@@ -1197,7 +1197,8 @@ CXM_API int cxm_clv_model_get(const cxm_clv_model *model, int32_t what,
  *   mean, major units; NaN without a spend model); may be NULL.
  * @param[out] clv predicted CLV over the horizon, major units; may be NULL.
  * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_MISSING (empty id),
- *   ::CXM_E_RANGE (horizon, discount), ::CXM_E_NOTFOUND (not in the model).
+ *   ::CXM_E_RANGE (horizon, discount), ::CXM_E_NOTFOUND (not in the model),
+ *   ::CXM_E_NOMEM (the first lookup builds the model's index).
  */
 CXM_API int cxm_clv_customer(const cxm_clv_model *model, const void *id,
                              size_t len, double horizon, double discount,

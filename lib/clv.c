@@ -202,12 +202,37 @@ int cxm__clv_load(cxm_ctx *ctx, cxm_rbuf *r) {
   return r->err ? CXM_E_CORRUPT : CXM_OK;
 }
 
+static void merge_stash_free(cxm_ctx *ctx, cxm_clvstate *st) {
+  if (st->merge_old) cxm__free(ctx, st->merge_old, (size_t)st->merge_n * 2 * sizeof(uint32_t));
+  st->merge_old = NULL;
+  st->merge_n = 0;
+}
+
+/* Called before the core merges the records: notes the destination's
+   purchase times of the customers that the source also has. */
 int cxm__clv_merge_reserve(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
-  (void)map;
   if (!state(src)) return CXM_OK;
   int rc = ensure_state(dst);
   if (rc) return rc;
-  return grow(dst, state(dst), core_cap(dst, dst->customers.count ? dst->customers.count : 1));
+  cxm_clvstate *ds = state(dst);
+  merge_stash_free(dst, ds);
+  rc = grow(dst, ds, core_cap(dst, dst->customers.count ? dst->customers.count : 1));
+  if (rc) return rc;
+  uint32_t n = map->n_rec;
+  if (!n) return CXM_OK;
+  uint32_t *old = (uint32_t *)cxm__calloc(dst, (size_t)n * 2 * sizeof *old);
+  if (!old) return CXM_E_NOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t d = map->rec[i];
+    if (d >= dst->customers.count) continue;
+    const cxm_cust *r = &dst->customers.recs[d];
+    if (!(r->flags & CF_PURCHASE)) continue;
+    old[2 * i] = r->first_purchase;
+    old[2 * i + 1] = r->last_purchase;
+  }
+  ds->merge_old = old;
+  ds->merge_n = n;
+  return CXM_OK;
 }
 
 static uint32_t popcount8(uint32_t v) {
@@ -216,10 +241,15 @@ static uint32_t popcount8(uint32_t v) {
   return n;
 }
 
-/* Handles merge customer-disjoint shards exactly (the record is copied). A
-   customer with purchases in both is combined from what the records tell:
-   periods of the two remembered windows that coincide count once, older
-   coinciding periods twice (docs/clv.md). */
+static uint32_t align_bits(uint32_t bits, int64_t from_lp, int64_t to_lp) {
+  int64_t sh = to_lp - from_lp;
+  return sh >= CXM_CLV_BITS ? 0 : (bits << sh) & 0xFFu;
+}
+
+/* Customer-disjoint shards merge exactly (the record is copied). A customer
+   with purchases in both is combined: periods in both remembered windows,
+   and a common first period, count once; other common periods twice
+   (docs/clv.md). */
 void cxm__clv_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
   const cxm_clvstate *ss = state(src);
   cxm_clvstate *ds = state(dst);
@@ -233,33 +263,34 @@ void cxm__clv_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map
     if (d >= ds->cap) continue;
     uint8_t *p = ds->recs + (size_t)d * CXM_CLV_REC;
     cxm__clvrec_get(p, &b);
-    if (b.periods == 0) {
+    if (b.periods == 0 || !ds->merge_old || i >= ds->merge_n || ds->merge_old[2 * i + 1] == 0) {
       cxm__clvrec_put(p, &a);
       continue;
     }
     const cxm_cust *sr = &src->customers.recs[i];
-    const cxm_cust *dr = &dst->customers.recs[d];
-    int64_t slp = period_of_time(src, sr->last_purchase);
     int64_t sfp = period_of_time(src, sr->first_purchase);
-    int64_t mlp = period_of_time(dst, dr->last_purchase);
-    int64_t mfp = period_of_time(dst, dr->first_purchase);
-    /* dst's own last period is unknown after the core's merge: the window
-       of whichever record does not hold the merged last period is taken as
-       ending there too only when src does not. */
-    uint32_t sa = mlp - slp < CXM_CLV_BITS ? (a.bits << (mlp - slp)) & 0xFFu : 0;
-    uint32_t both = sa & b.bits;
+    int64_t slp = period_of_time(src, sr->last_purchase);
+    int64_t dfp = period_of_time(dst, ds->merge_old[2 * i]);
+    int64_t dlp = period_of_time(dst, ds->merge_old[2 * i + 1]);
+    int64_t mlp = slp > dlp ? slp : dlp;
+    uint32_t sa = align_bits(a.bits, slp, mlp), sb = align_bits(b.bits, dlp, mlp);
     cxm_clvrec m;
-    m.bits = sa | b.bits;
-    m.periods = a.periods + b.periods - popcount8(both);
-    if (sfp > mfp) {
-      m.first = b.first;
-      m.repeat = add_sat(add_sat(b.repeat, a.repeat), a.first);
-    } else {
+    m.bits = sa | sb;
+    m.periods = a.periods + b.periods - popcount8(sa & sb);
+    if (sfp < dfp) {
       m.first = a.first;
-      m.repeat = add_sat(add_sat(b.repeat, a.repeat), b.first);
+      m.repeat = add_sat(add_sat(a.repeat, b.repeat), b.first);
+    } else if (dfp < sfp) {
+      m.first = b.first;
+      m.repeat = add_sat(add_sat(a.repeat, b.repeat), a.first);
+    } else {
+      m.first = add_sat(a.first, b.first);
+      m.repeat = add_sat(a.repeat, b.repeat);
+      if (mlp - sfp >= CXM_CLV_BITS) m.periods--; /* not among the common bits */
     }
     cxm__clvrec_put(p, &m);
   }
+  merge_stash_free(dst, ds);
 }
 
 void cxm__clv_erase(cxm_ctx *ctx, uint32_t ri) {
@@ -284,6 +315,7 @@ void cxm__clv_free(cxm_ctx *ctx) {
   cxm_clvstate *st = state(ctx);
   if (!st) return;
   if (st->recs) cxm__free(ctx, st->recs, (size_t)st->cap * CXM_CLV_REC);
+  merge_stash_free(ctx, st);
   cxm__free(ctx, st, sizeof *st);
   ctx->mod[CXM_MODIX_CLV] = NULL;
 }

@@ -35,6 +35,11 @@ typedef struct cxm_clvstate {
   int64_t pend_ri;
   uint32_t pend_fp, pend_lp;
   int pend_had;
+  /* A merge in progress: for each source record, the destination's first
+     and last purchase times before the core merged them (0, 0 when the
+     destination had no purchase), noted by merge_reserve. */
+  uint32_t *merge_old;
+  uint32_t merge_n;
 } cxm_clvstate;
 
 CXM_HIDDEN void cxm__clvrec_get(const uint8_t *p, cxm_clvrec *r);

@@ -665,6 +665,127 @@ START_TEST(test_rfm) {
 }
 END_TEST
 
+
+/* ---- snapshots, merges, erasure ---------------------------------------------------------- */
+
+/* Every customer's statistics and the fitted values of two handles agree. */
+static void same_models(cxm_ctx *a, cxm_ctx *b, int64_t as_of) {
+  cxm_clv_model *ma = fit_ok(a, as_of, CXM_CLV_DAYS, CXM_ALL);
+  cxm_clv_model *mb = fit_ok(b, as_of, CXM_CLV_DAYS, CXM_ALL);
+  size_t n = (size_t)mget(ma, CXM_CLV_CUSTOMERS);
+  ck_assert_double_eq(mget(mb, CXM_CLV_CUSTOMERS), n);
+  uint64_t *ha = malloc(2 * n * sizeof *ha), *hb = ha + n;
+  double *sa = malloc(10 * n * sizeof *sa), *sb = sa + 5 * n;
+  ck_assert_int_eq(cxm_clv_model_customers(ma, n, ha, sa, sa + n, sa + 2 * n, sa + 3 * n,
+                                           sa + 4 * n), CXM_OK);
+  ck_assert_int_eq(cxm_clv_model_customers(mb, n, hb, sb, sb + n, sb + 2 * n, sb + 3 * n,
+                                           sb + 4 * n), CXM_OK);
+  /* orders may differ: match by hash */
+  for (size_t i = 0; i < n; i++) {
+    size_t j = 0;
+    while (j < n && hb[j] != ha[i]) j++;
+    ck_assert_msg(j < n, "customer %zu missing", i);
+    for (int c = 0; c < 5; c++)
+      ck_assert_double_eq_tol(sa[c * n + i], sb[c * n + j], 1e-9);
+  }
+  /* The same data summed in another order: the same maximum (the
+     parameters themselves may sit far out on a flat ridge of these small
+     synthetic sets). */
+  ck_assert_double_eq_tol(mget(ma, CXM_CLV_LOGLIK), mget(mb, CXM_CLV_LOGLIK),
+                          1e-7 * fabs(mget(ma, CXM_CLV_LOGLIK)));
+  ck_assert_double_eq_tol(mget(ma, CXM_CLV_GG_LOGLIK), mget(mb, CXM_CLV_GG_LOGLIK),
+                          1e-7 * fabs(mget(ma, CXM_CLV_GG_LOGLIK)));
+  free(ha);
+  free(sa);
+  cxm_clv_model_destroy(ma);
+  cxm_clv_model_destroy(mb);
+}
+
+/* Customers from..to-1 simulated from realistic parameters; customer c's
+   purchases depend on (seed, c) only, so any split of the range over
+   handles gives the same purchases. */
+static void feed_range(cxm_ctx *ctx, int from, int to, int seed) {
+  const clvsim_params P = {0.6, 20.0, 0.8, 3.0, 5.0, 4.0, 20.0};
+  int64_t secs[400];
+  double amt[400];
+  for (int c = from; c < to; c++) {
+    clvsim_rng g = {(uint64_t)seed * 1000003u + (uint64_t)c};
+    char id[16];
+    snprintf(id, sizeof id, "m%d", c);
+    int64_t start = T0 + (int64_t)(clvsim_next(&g) % 60) * DAY + 12 * HOUR;
+    int k = clvsim_customer(&g, &P, (double)(T0 + 199 * DAY - start) / DAY, 400, secs, amt);
+    for (int i = 0; i < k; i++) add_purchase(ctx, start + secs[i], id, amt[i]);
+  }
+}
+
+START_TEST(test_snapshot_roundtrip) {
+  cxm_ctx *a = t_new();
+  feed_range(a, 0, 1000, 3);
+  void *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, CXM_SNAPSHOT_EMBED_KEY, &buf, &len), CXM_OK);
+  cxm_ctx *b = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&b), CXM_OK);
+  int rc = cxm_snapshot_load_buffer(b, buf, len);
+  ck_assert_msg(rc == CXM_OK, "load: %s", cxm_ctx_errmsg(b));
+  cxm_buffer_free(a, buf, len);
+  same_models(a, b, T0 + 200 * DAY);
+  /* the loaded handle keeps ingesting: a later purchase changes both alike */
+  add_purchase(a, T0 + 199 * DAY, "m7", 9);
+  add_purchase(b, T0 + 199 * DAY, "m7", 9);
+  same_models(a, b, T0 + 200 * DAY);
+  cxm_ctx_destroy(b);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
+START_TEST(test_merge_shards) {
+  cxm_ctx *whole = t_new(), *s1 = t_new(), *s2 = t_new();
+  feed_range(whole, 0, 1000, 5);
+  feed_range(s1, 0, 500, 5);
+  feed_range(s2, 500, 1000, 5);
+  ck_assert_int_eq(cxm_ctx_merge(s1, s2), CXM_OK);
+  same_models(whole, s1, T0 + 200 * DAY);
+  /* one customer split over two handles in periods far apart: exact too */
+  cxm_ctx *x1 = t_new(), *x2 = t_new(), *xw = t_new();
+  feed_range(x1, 0, 300, 9);
+  feed_range(xw, 0, 300, 9);
+  add_purchase(x1, T0 + 100 * DAY, "split", 5);
+  add_purchase(x1, T0 + 110 * DAY, "split", 7);
+  add_purchase(x2, T0 + 150 * DAY, "split", 11);
+  add_purchase(x2, T0 + 160 * DAY, "split", 13);
+  for (int64_t d = 100; d <= 160; d += 10)
+    if (d == 100 || d == 110 || d == 150 || d == 160)
+      add_purchase(xw, T0 + d * DAY, "split", d == 100 ? 5 : d == 110 ? 7 : d == 150 ? 11 : 13);
+  ck_assert_int_eq(cxm_ctx_merge(x1, x2), CXM_OK);
+  same_models(xw, x1, T0 + 200 * DAY);
+  cxm_ctx_destroy(x1);
+  cxm_ctx_destroy(x2);
+  cxm_ctx_destroy(xw);
+  cxm_ctx_destroy(s2);
+  cxm_ctx_destroy(s1);
+  cxm_ctx_destroy(whole);
+}
+END_TEST
+
+START_TEST(test_erase) {
+  cxm_ctx *a = t_new(), *d = t_new();
+  feed_range(a, 0, 400, 4);
+  /* erasing m0 moves the last record into its slot */
+  ck_assert_int_eq(cxm_customer_erase(a, "m0", 2), CXM_OK);
+  cxm_clv_model *m = fit_ok(a, T0 + 200 * DAY, CXM_CLV_DAYS, CXM_ALL);
+  ck_assert_double_eq(mget(m, CXM_CLV_CUSTOMERS), 399);
+  double pa;
+  ck_assert_int_eq(cxm_clv_customer(m, "m0", 2, 10, 0, &pa, NULL, NULL, NULL), CXM_E_NOTFOUND);
+  cxm_clv_model_destroy(m);
+  /* the others kept their statistics: as in a handle that never had m0 */
+  feed_range(d, 1, 400, 4);
+  same_models(a, d, T0 + 200 * DAY);
+  cxm_ctx_destroy(d);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
 /* ---- allocation failures ---------------------------------------------------------------------- */
 
 typedef struct t_alloc {
@@ -807,6 +928,7 @@ END_TEST
 static Suite *suite(void) {
   Suite *s = suite_create("clv");
   TCase *tc = tcase_create("stats");
+  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_stats_by_hand);
   tcase_add_test(tc, test_stats_period_option);
   tcase_add_test(tc, test_stats_random_late);
@@ -821,6 +943,12 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_penalty);
   tcase_add_test(tc, test_segments);
   tcase_add_test(tc, test_rfm);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("state");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_snapshot_roundtrip);
+  tcase_add_test(tc, test_merge_shards);
+  tcase_add_test(tc, test_erase);
   suite_add_tcase(s, tc);
   tc = tcase_create("nomem");
   tcase_set_timeout(tc, 120);
