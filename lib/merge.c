@@ -272,12 +272,11 @@ static void add_rows(cxm_ctx *dst, const cxm_ctx *src, const plan *p) {
 static void unbuy(cxm_ctx *dst, const cxm_cust *r) {
   int32_t day = (int32_t)cxm__day_of(dst, r->first_purchase);
   cxm_row *row = dst->rows[0];
-  cxm_series *s = &row->ev[0];
-  s->cells[(size_t)(day - s->day0) * NEV + E_NEW_BUYERS]--;
-  if (r->ch_purchase != CXM_CH_NONE) {
-    s = &row->ev[1 + r->ch_purchase];
-    s->cells[(size_t)(day - s->day0) * NEV + E_NEW_BUYERS]--;
-  }
+  cxm_series *s[2] = {&row->ev[0],
+                      r->ch_purchase != CXM_CH_NONE ? &row->ev[1 + r->ch_purchase] : NULL};
+  for (int i = 0; i < 2; i++) /* the day row exists: that purchase counted there */
+    if (s[i] && s[i]->cells && (uint32_t)(day - s[i]->day0) < s[i]->ndays)
+      s[i]->cells[(size_t)(day - s[i]->day0) * NEV + E_NEW_BUYERS]--;
 }
 
 static void add_customers(cxm_ctx *dst, const cxm_ctx *src, const plan *p) {
