@@ -18,6 +18,9 @@
  *   - every KPI in range (counts >= 0, NPS -100..100, CSAT 0..100, rates
  *     0..1, ratios NaN when their denominator is 0), NPS = its categories,
  *     counts split exactly at a day;
+ *   - a snapshot of the first handle loads equal to it, and merging it into
+ *     an empty handle (or an empty handle into the loaded copy) changes
+ *     no KPI;
  *   - a second handle given the same successful operations in the same
  *     order (batches replayed as single events, after the queries of the
  *     first handle have flushed its staging at other points) ends with the
@@ -477,6 +480,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tally tb = {t.accepted, 0};
   check_tally(b, &tb);
   fz_compare(a, b, 3);
+
+  /* Snapshot round trip: loaded (key set first) == a; and merging a into an
+     empty handle, or an empty handle into the loaded one, changes nothing. */
+  void *snap = NULL;
+  size_t snap_len = 0;
+  int rc = cxm_snapshot_save_buffer(a, 0, &snap, &snap_len);
+  FZ_CHECK(rc == CXM_OK, "snapshot save: %s", cxm_ctx_errmsg(a));
+  cxm_ctx *c = NULL;
+  FZ_CHECK(cxm_ctx_create(&c) == CXM_OK && cxm_key_set(c, key, CXM_KEY_SIZE) == CXM_OK, "c");
+  rc = cxm_snapshot_load_buffer(c, snap, snap_len);
+  FZ_CHECK(rc == CXM_OK, "snapshot load: %s", cxm_ctx_errmsg(c));
+  int32_t known = 0;
+  FZ_CHECK(cxm_key_known(c, &known) == CXM_OK && known == 1, "key not known after load");
+  fz_compare(a, c, 3);
+  cxm_ctx *d = new_handle(offset, decimals, lateness, key);
+  rc = cxm_ctx_merge(d, a);
+  FZ_CHECK(rc == CXM_OK, "merge into an empty handle: %s", cxm_ctx_errmsg(d));
+  fz_compare(a, d, 3);
+  cxm_ctx *e = new_handle(offset, decimals, lateness, key);
+  rc = cxm_ctx_merge(c, e);
+  FZ_CHECK(rc == CXM_OK, "merge of an empty handle: %s", cxm_ctx_errmsg(c));
+  fz_compare(a, c, 3);
+  cxm_buffer_free(a, snap, snap_len);
+  cxm_ctx_destroy(c);
+  cxm_ctx_destroy(d);
+  cxm_ctx_destroy(e);
 
   free(l.e);
   cxm_ctx_destroy(a);
