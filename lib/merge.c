@@ -308,6 +308,9 @@ static void add_customers(cxm_ctx *dst, const cxm_ctx *src, const plan *p) {
 int cxm_ctx_merge(cxm_ctx *dst, cxm_ctx *src) {
   if (!dst) return CXM_E_NULL;
   if (!src) return cxm__seterr(dst, CXM_E_NULL, "src: NULL");
+  CXM_NO_REENTRY(dst);
+  if (src->in_callback)
+    return cxm__seterr(dst, CXM_E_STATE, "src: called from a callback of src");
   if (src == dst) return cxm__seterr(dst, CXM_E_ARG, "src: the same handle as dst");
   int rc = compatible(dst, src);
   if (rc) return rc;

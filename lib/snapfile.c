@@ -76,6 +76,7 @@ static int sync_dir(const char *dir) {
 
 int cxm_snapshot_save_file(cxm_ctx *ctx, const char *path, uint32_t flags) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (!path) return cxm__seterr(ctx, CXM_E_NULL, "path: NULL");
   if (!*path) return cxm__seterr(ctx, CXM_E_ARG, "path: empty");
   size_t plen = strlen(path);

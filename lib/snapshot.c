@@ -346,6 +346,7 @@ int cxm__snap_save(cxm_ctx *ctx, uint32_t flags, cxm_wbuf *w) {
 
 int cxm_snapshot_save_buffer(cxm_ctx *ctx, uint32_t flags, void **out, size_t *len) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx); /* the save flushes staged cells ingest may be using */
   if (!out || !len) return cxm__seterr(ctx, CXM_E_NULL, "%s: NULL", out ? "len" : "out");
   cxm_wbuf w;
   int rc = cxm__snap_save(ctx, flags, &w);
@@ -710,6 +711,7 @@ static int is_empty(const cxm_ctx *ctx) {
 
 int cxm_snapshot_load_buffer(cxm_ctx *ctx, const void *data, size_t len) {
   if (!ctx) return CXM_E_NULL;
+  CXM_NO_REENTRY(ctx);
   if (!data && len) return cxm__seterr(ctx, CXM_E_NULL, "data: NULL");
   if (!is_empty(ctx))
     return cxm__seterr(ctx, CXM_E_STATE,

@@ -557,6 +557,40 @@ START_TEST(test_killed_writer) {
 }
 END_TEST
 
+/* A detractor callback that tries to save and merge its own handle. */
+typedef struct reentry {
+  cxm_ctx *ctx, *other;
+  int save_rc, merge_rc, merge_src_rc, calls;
+} reentry;
+static void on_detractor(void *user, uint64_t customer, int32_t score, int32_t channel,
+                         int64_t time) {
+  reentry *r = user;
+  (void)customer; (void)score; (void)channel; (void)time;
+  void *p = NULL; size_t n = 0;
+  r->save_rc = cxm_snapshot_save_buffer(r->ctx, 0, &p, &n);
+  r->merge_rc = cxm_ctx_merge(r->ctx, r->other);
+  r->merge_src_rc = cxm_ctx_merge(r->other, r->ctx);
+  r->calls++;
+}
+
+START_TEST(test_no_reentry) {
+  reentry r = {t_new(), t_new(), -1, -1, -1, 0};
+  ck_assert_int_eq(cxm_detractor_callback_set(r.ctx, on_detractor, &r), CXM_OK);
+  T_ADD1(r.ctx, T0, CXM_EV_NPS, "d", CXM_NO_CHANNEL, 2);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.save_rc, CXM_E_STATE);
+  ck_assert_int_eq(r.merge_rc, CXM_E_STATE);
+  ck_assert_int_eq(r.merge_src_rc, CXM_E_STATE);
+  /* outside the callback both work, and nothing was merged meanwhile */
+  T_KPI_INT(r.other, CXM_KPI_EVENTS, CXM_ALL, CXM_ALL, 0, -1);
+  void *p; size_t n;
+  save(r.ctx, 0, &p, &n);
+  cxm_buffer_free(r.ctx, p, n);
+  cxm_ctx_destroy(r.ctx);
+  cxm_ctx_destroy(r.other);
+}
+END_TEST
+
 static Suite *snapshot_suite(void) {
   Suite *s = suite_create("snapshot");
   TCase *tc = tcase_create("core");
@@ -571,6 +605,7 @@ static Suite *snapshot_suite(void) {
   tcase_add_test(tc, test_future_version_and_messages);
   tcase_add_test(tc, test_alloc_failures);
   tcase_add_test(tc, test_killed_writer);
+  tcase_add_test(tc, test_no_reentry);
   suite_add_tcase(s, tc);
   return s;
 }
