@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "benchmark_out.h"
 #include "journey_out.h"
 #include "benchmark_out.h"
 #include "snapcmd.h"

@@ -770,6 +770,37 @@ START_TEST(test_no_callbacks_on_merge) {
 }
 END_TEST
 
+/* Nor while a snapshot is loaded; callbacks stay with the handle and fire
+   for the events added after the load. */
+START_TEST(test_no_callbacks_on_load) {
+  cxm_ctx *src = t_new();
+  /* the core alone: the modules' own sections are their owners' to test */
+  ck_assert_int_eq(cxm_option_set(src, CXM_OPT_MODULES, 0), CXM_OK);
+  T_ADD1(src, T0, CXM_EV_NPS, "a", CXM_NO_CHANNEL, 0);
+  T_ADD1(src, T0, CXM_EV_NPS, "b", CXM_NO_CHANNEL, 4);
+  void *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(src, 0, &buf, &len), CXM_OK);
+  cxm_ctx *dst = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&dst), CXM_OK);
+  det_rec r = {0};
+  ck_assert_int_eq(cxm_detractor_callback_set(dst, on_det, &r), CXM_OK);
+  int rc = cxm_snapshot_load_buffer(dst, buf, len);
+  ck_assert_msg(rc == CXM_OK, "load: %d %s", rc, cxm_ctx_errmsg(dst));
+  cxm_buffer_free(src, buf, len);
+  ck_assert_int_eq(r.n, 0);
+  T_KPI(dst, CXM_KPI_NPS_DETRACTORS, CXM_ALL, CXM_ALL, 2.0, 2);
+  /* with the source's key (snapshots keep only its fingerprint) the hash
+     of "a" agrees */
+  ck_assert_int_eq(cxm_key_set(dst, T_KEY, sizeof T_KEY), CXM_OK);
+  T_ADD1(dst, T0 + 1, CXM_EV_NPS, "a", CXM_NO_CHANNEL, 1);
+  ck_assert_int_eq(r.n, 1);
+  ck_assert(r.c[0].customer == hash_of(src, "a"));
+  cxm_ctx_destroy(dst);
+  cxm_ctx_destroy(src);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("monitor");
   TCase *tc = tcase_create("monitor");
@@ -785,6 +816,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_benchmark_gap);
   tcase_add_test(tc, test_lists);
   tcase_add_test(tc, test_no_callbacks_on_merge);
+  tcase_add_test(tc, test_no_callbacks_on_load);
   suite_add_tcase(s, tc);
   return s;
 }
