@@ -283,7 +283,10 @@ run mergek2 1 merge -o "$tmp/mk2.snap" "$snap" "$tmp/k2.snap"
 test ! -e "$tmp/mk2.snap" || { echo "FAIL: incompatible merge wrote OUT" >&2; fail=1; }
 run initd2 0 init -o "$tmp/d2.snap" --key-file "$k" --utc-offset +07:00
 run merged2 1 merge -o "$tmp/md2.snap" "$snap" "$tmp/d2.snap"
-test -s "$tmp/mergek2.err" && test -s "$tmp/merged2.err" ||
+run initm2 0 init -o "$tmp/m2.snap" --key-file "$k" $OPTS --modules retention,clv
+run mergem2 1 merge -o "$tmp/mm2.snap" "$snap" "$tmp/m2.snap"
+test ! -e "$tmp/mm2.snap" || { echo "FAIL: merge across modules wrote OUT" >&2; fail=1; }
+test -s "$tmp/mergek2.err" && test -s "$tmp/merged2.err" && test -s "$tmp/mergem2.err" ||
   { echo "FAIL: incompatible merges printed no reason" >&2; fail=1; }
 
 # Options that disagree with a snapshot.
