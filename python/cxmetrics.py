@@ -1836,6 +1836,12 @@ class Metrics:
         value = bytes(value)
         self._lib.cxm_position_set(self._h(), value, len(value))
 
+    def __reduce__(self):
+        """Pickling (e.g. a Dask task returning a Metrics object) goes
+        through the snapshot bytes, without the key: the copy reports and
+        merges; set its :attr:`key` to add events."""
+        return (_load_snapshot, (type(self), self.to_bytes()))
+
     @property
     def key_fingerprint(self):
         """The fingerprint of the hash key (int): equal exactly when two
@@ -2005,6 +2011,11 @@ class Metrics:
     @property
     def version(self):
         return version()
+
+
+def _load_snapshot(cls, data):
+    """Unpickling of :class:`Metrics` (see ``Metrics.__reduce__``)."""
+    return cls.load(data)
 
 
 # --------------------------------------------------------------------------

@@ -144,6 +144,17 @@ class TestRoundTrip(SnapshotCase):
             with open(path, "rb") as f:
                 self.assertEqual(f.read(), m.to_bytes())
 
+    def test_pickle_goes_through_a_keyless_snapshot(self):
+        import pickle
+        with whole(decimals=3) as m:
+            m.position = b"p"
+            with pickle.loads(pickle.dumps(m)) as r:
+                self.assertIsInstance(r, Metrics)
+                self.assertSameReport(m, r)
+                self.assertEqual(r.position, b"p")
+                self.assertFalse(r.key_known)
+                self.assertNotIn(KEY, pickle.dumps(m))
+
     def test_empty_handle(self):
         with Metrics(decimals=0) as m, Metrics.load(m.to_bytes()) as r:
             self.assertEqual(r.decimals, 0)
