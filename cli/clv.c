@@ -43,6 +43,8 @@ const char CLV_USAGE[] =
   "                     (default 1)\n"
   "  --utc-offset +hh:mm offset of the days from UTC (default +00:00)\n"
   "  --penalty L        L2 penalty on the parameters (default 0)\n"
+  "  --key-hex HEX32    16-byte customer-hash key as 32 hex digits (default:\n"
+  "                     random per run; fix it to compare customer hashes)\n"
   "  -h, --help         show this help\n"
   "\n"
   "Customers are shown by their keyed hash (ids are never stored). Orders of\n"
@@ -53,7 +55,7 @@ const char CLV_USAGE[] =
 
 typedef struct clv_args {
   const char *format, *as_of, *unit, *segment, *horizon, *discount, *top, *period,
-      *utc_offset, *penalty;
+      *utc_offset, *penalty, *key_hex;
   int nfiles;
   char **files;
 } clv_args;
@@ -75,6 +77,7 @@ static int parse_args(int argc, char **argv, clv_args *a) {
     {"horizon", offsetof(clv_args, horizon)},   {"discount", offsetof(clv_args, discount)},
     {"top", offsetof(clv_args, top)},           {"period-days", offsetof(clv_args, period)},
     {"utc-offset", offsetof(clv_args, utc_offset)}, {"penalty", offsetof(clv_args, penalty)},
+    {"key-hex", offsetof(clv_args, key_hex)},
   };
   int only_files = 0;
   memset(a, 0, sizeof *a);
@@ -132,6 +135,18 @@ static int parse_offset(const char *s, int64_t *out) {
     return -1;
   if ((sign != '+' && sign != '-') || hh > 14 || mm > 59) return -1;
   *out = (sign == '-' ? -1 : 1) * (int64_t)(hh * 3600 + mm * 60);
+  return 0;
+}
+
+static int parse_key(const char *s, uint8_t key[CXM_KEY_SIZE]) {
+  if (strlen(s) != 2 * CXM_KEY_SIZE) return -1;
+  for (int i = 0; i < 2 * CXM_KEY_SIZE; i++) {
+    char c = s[i];
+    int v = c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+    if (v < 0) return -1;
+    if (i % 2 == 0) key[i / 2] = (uint8_t)(v << 4);
+    else key[i / 2] |= (uint8_t)v;
+  }
   return 0;
 }
 
@@ -477,6 +492,13 @@ int cmd_clv(int argc, char **argv) {
     goto out;
   }
   (void)cxm_option_set(ctx, CXM_OPT_CLV_PERIOD_DAYS, (int64_t)period);
+  if (a.key_hex) {
+    uint8_t key[CXM_KEY_SIZE];
+    if (parse_key(a.key_hex, key) || cxm_key_set(ctx, key, sizeof key) != CXM_OK) {
+      status = usage("--key-hex: '%s' is not 32 hex digits", a.key_hex);
+      goto out;
+    }
+  }
   if (a.as_of) {
     if (cxm_time_parse(ctx, a.as_of, strlen(a.as_of), &as_of) != CXM_OK ||
         cxm_time_day(ctx, as_of, &as_of_day) != CXM_OK) {
