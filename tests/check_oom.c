@@ -3,7 +3,8 @@
  * check_api (create, labels, single events, batches) does not already
  * sweep: every event type (with the optional modules' state), queries,
  * the CSV and JSON Lines readers, snapshots (buffer and file, save and
- * load), merge and the stream position.
+ * load), merge, the stream position, and the modules: their queries and
+ * erasure (which allocate nothing), watches, benchmarks and CLV models.
  *
  * For each path the 1st, 2nd, ... allocation from the call's start fails in
  * turn, until the call succeeds (as SQLite and jansson test). Each failure
@@ -130,10 +131,10 @@ static void populate(cxm_ctx *ctx) {
 
 /* Runs `call` (an expression giving a status) with the k-th allocation
  * failing for k = 1, 2, ... until it succeeds; after each failure asserts
- * CXM_E_NOMEM and runs `check`. At most `limit` failures. */
+ * CXM_E_NOMEM and runs the checks given last. At most `limit` failures. */
 static long sweep_fails; /* failures injected by SWEEP, over the test */
 
-#define SWEEP(a, limit, call, check)                                           \
+#define SWEEP(a, limit, call, ...)                                              \
   do {                                                                         \
     long k_;                                                                   \
     for (k_ = 1;; k_++) {                                                      \
@@ -145,7 +146,7 @@ static long sweep_fails; /* failures injected by SWEEP, over the test */
                     __LINE__, k_, rc_, cxm_strerror(rc_));                     \
       ck_assert_int_eq((a)->failures, 1);                                      \
       sweep_fails++;                                                           \
-      check;                                                                   \
+      __VA_ARGS__;                                                             \
       ck_assert_msg(k_ < (limit), "line %d: still failing after %ld", __LINE__, k_); \
     }                                                                          \
   } while (0)
@@ -777,6 +778,259 @@ START_TEST(oom_position_set) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * The modules' queries, lists, watches, benchmarks, erasure and CLV models.
+ */
+
+/* A month of purchases, touches and answers over three channels: every
+ * module has something to report. */
+static void populate_journeys(cxm_ctx *ctx) {
+  int32_t ch[3] = {t_chan(ctx, "web"), t_chan(ctx, "email"), t_chan(ctx, "ads")};
+  int32_t gold = t_seg(ctx, "gold");
+  int32_t gs = t_set(ctx, 1, &gold);
+  char id[16];
+  for (int i = 0; i < 60; i++) {
+    snprintf(id, sizeof id, "j%02d", i);
+    int64_t t = T0 + (int64_t)(i % 20) * DAY + i * 60;
+    if (i % 3 == 0) t_assign(ctx, id, gs);
+    T_ADD0(ctx, t, CXM_EV_TOUCH, id, ch[i % 3]);
+    T_ADD(ctx, t + HOUR, CXM_EV_SESSION, id, ch[(i + 1) % 3], 1 + i % 4, 30);
+    if (i % 2 == 0) T_ADD1(ctx, t + 2 * HOUR, CXM_EV_PURCHASE, id, ch[(i + 2) % 3], 10 + i);
+    T_ADD1(ctx, t + 3 * HOUR, CXM_EV_NPS, id, CXM_NO_CHANNEL, i % 11);
+    if (i % 4 == 0) T_ADD1(ctx, t + 9 * DAY, CXM_EV_PURCHASE, id, ch[i % 3], 5 + i % 7);
+    if (i % 7 == 0) T_ADD0(ctx, t + 10 * DAY, CXM_EV_CHURN, id, CXM_NO_CHANNEL);
+  }
+}
+
+/* Every module query into out[] (values, statuses as doubles); returns the
+ * count. */
+static size_t module_answers(cxm_ctx *ctx, double *out) {
+  size_t k = 0;
+  int64_t a, b, c;
+  double x, y, z, w;
+#define PUT_RC(call) out[k++] = (double)(call)
+  for (int32_t sg = -1; sg < 1; sg++)
+    for (int32_t chn = -1; chn < 3; chn++) {
+      a = b = -1;
+      PUT_RC(cxm_retention_active(ctx, sg, chn, T0 + 25 * DAY, &a, &b));
+      out[k++] = (double)a; out[k++] = (double)b;
+      x = y = -1; c = -1;
+      PUT_RC(cxm_retention_rate(ctx, sg, chn, T0, T0 + 30 * DAY, &x, &y, &c));
+      out[k++] = x; out[k++] = y; out[k++] = (double)c;
+      PUT_RC(cxm_retention_lifespan(ctx, sg, chn, T0 + 30 * DAY, &x, &y, &c));
+      out[k++] = x; out[k++] = y; out[k++] = (double)c;
+      PUT_RC(cxm_retention_clv(ctx, sg, chn, T0 + 30 * DAY, &x, &y, &z, &w));
+      out[k++] = x; out[k++] = y; out[k++] = z; out[k++] = w;
+      for (int32_t st = CXM_FUNNEL_AWARENESS; st <= CXM_FUNNEL_RETENTION; st++) {
+        a = b = -1; x = -1;
+        PUT_RC(cxm_funnel_get(ctx, sg, chn, st, &a, &x, &b));
+        out[k++] = (double)a; out[k++] = x; out[k++] = (double)b;
+        PUT_RC(cxm_funnel_days(ctx, sg, chn, st, 0.5, &x, &a));
+        out[k++] = x; out[k++] = (double)a;
+      }
+    }
+  for (int m = CXM_ATTR_FIRST_TOUCH; m <= CXM_ATTR_POSITION_BASED; m++)
+    for (int32_t chn = -1; chn < 3; chn++) {
+      PUT_RC(cxm_attribution_get(ctx, m, chn, &x, &y, &z));
+      out[k++] = x; out[k++] = y; out[k++] = z;
+      PUT_RC(cxm_attribution_get_fixed(ctx, m, chn, &a, &b, &c));
+      out[k++] = (double)a; out[k++] = (double)b; out[k++] = (double)c;
+    }
+  int32_t first = -1, months = -1;
+  PUT_RC(cxm_cohort_span(ctx, &first, &months));
+  out[k++] = first; out[k++] = months;
+  int64_t on[8], after[8];
+  size_t n = 0;
+  PUT_RC(cxm_cohort_row(ctx, first, &a, on, after, 8, &n));
+  out[k++] = (double)a; out[k++] = (double)n;
+  for (size_t i = 0; i < n && i < 8; i++) { out[k++] = (double)on[i]; out[k++] = (double)after[i]; }
+  int64_t nb[40], rb[40];
+  PUT_RC(cxm_buyers_daily(ctx, T0, T0 + 40 * DAY, nb, rb, 40, &n));
+  for (size_t i = 0; i < n && i < 40; i++) { out[k++] = (double)nb[i]; out[k++] = (double)rb[i]; }
+  for (int32_t cat = CXM_NPS_DETRACTOR; cat <= CXM_NPS_PROMOTER; cat++) {
+    uint64_t hs[128], next = 0;
+    size_t cnt = 0;
+    PUT_RC(cxm_customers_by_nps(ctx, CXM_ALL, cat, 0, hs, 128, &cnt, &next));
+    out[k++] = (double)cnt; out[k++] = (double)next;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < cnt; i++) sum += hs[i] >> 12;
+    out[k++] = (double)sum;
+  }
+#undef PUT_RC
+  return k;
+}
+
+static void answers_equal(const double *a, const double *b, size_t n, const char *what) {
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(t_same_double(a[i], b[i]), "%s: answer %zu: %.17g vs %.17g", what, i,
+                  a[i], b[i]);
+}
+
+START_TEST(oom_module_queries_never_allocate) {
+  enum { MAXA = 4096 };
+  static double got[MAXA], want[MAXA];
+  t_alloc a = {0};
+  cxm_ctx *h = counted(&a), *twin = counted(&(t_alloc){0});
+  populate_journeys(h);
+  populate_journeys(twin);
+  size_t nw = module_answers(twin, want);
+  ck_assert_uint_lt(nw, MAXA);
+  a.fail_all = 1;
+  long calls = a.calls;
+  size_t ng = module_answers(h, got);
+  ck_assert_uint_eq(ng, nw);
+  /* The same answers and statuses as the twin's: no query needed memory. */
+  answers_equal(got, want, nw, "module queries under failing allocation");
+  ck_assert_msg(a.calls == calls, "module queries made %ld allocation calls", a.calls - calls);
+  /* Erasure never allocates either. */
+  ck_assert_int_eq(cxm_customer_erase(h, "j04", 3), CXM_OK);
+  ck_assert_int_eq(cxm_customer_erase(h, "j09", 3), CXM_OK);
+  ck_assert_int_eq(a.calls, calls);
+  a.fail_all = 0;
+  ck_assert_int_eq(cxm_customer_erase(twin, "j04", 3), CXM_OK);
+  ck_assert_int_eq(cxm_customer_erase(twin, "j09", 3), CXM_OK);
+  same_state(h, twin, "after erasing under failing allocation");
+  nw = module_answers(twin, want);
+  ng = module_answers(h, got);
+  ck_assert_uint_eq(ng, nw);
+  answers_equal(got, want, nw, "module queries after erasure");
+  cxm_ctx_destroy(h);
+  cxm_ctx_destroy(twin);
+  ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+static int fired[2];
+static void on_watch(void *user, int32_t watch, int32_t alerting, double value, int64_t n,
+                     int64_t time) {
+  (void)watch; (void)value; (void)n; (void)time;
+  fired[*(int *)user] += alerting ? 1 : 0;
+}
+
+START_TEST(oom_watch_benchmark) {
+  t_alloc a = {0};
+  cxm_ctx *h = counted(&a), *twin = counted(&(t_alloc){0});
+  populate_journeys(h);
+  populate_journeys(twin);
+  static int who[2] = {0, 1};
+  fired[0] = fired[1] = 0;
+  for (int w = 0; w < 40; w++) { /* enough watches for their table to grow */
+    int32_t id = -7, tid = -8;
+    double lvl = -50 + w;
+    SWEEP(&a, 100, cxm_watch_add(h, CXM_KPI_NPS, CXM_ALL, CXM_ALL, 0, CXM_WATCH_BELOW,
+                                 lvl, lvl + 5, 1, on_watch, &who[0], &id), {
+      ck_assert_int_eq(id, -7);
+      same_state(h, twin, "failed watch_add");
+    });
+    ck_assert_int_eq(cxm_watch_add(twin, CXM_KPI_NPS, CXM_ALL, CXM_ALL, 0, CXM_WATCH_BELOW,
+                                   lvl, lvl + 5, 1, on_watch, &who[1], &tid), CXM_OK);
+    ck_assert_int_eq(id, tid);
+  }
+  for (int b = 0; b < 40; b++) {
+    int kpi = 1 + b % 36;
+    double v = 1.5 * b;
+    SWEEP(&a, 100, cxm_benchmark_set(h, kpi, b % 2 ? 0 : CXM_ALL, CXM_ALL, v), {
+      double gap = 0, bm = 0;
+      int rc = cxm_benchmark_gap(h, kpi, b % 2 ? 0 : CXM_ALL, CXM_ALL, ALLW, &gap, NULL, &bm,
+                                 NULL);
+      double tg = 0, tbm = 0;
+      int trc = cxm_benchmark_gap(twin, kpi, b % 2 ? 0 : CXM_ALL, CXM_ALL, ALLW, &tg, NULL,
+                                  &tbm, NULL);
+      ck_assert_int_eq(rc, trc);
+      if (rc == CXM_OK) ck_assert(t_same_double(bm, tbm));
+    });
+    ck_assert_int_eq(cxm_benchmark_set(twin, kpi, b % 2 ? 0 : CXM_ALL, CXM_ALL, v), CXM_OK);
+  }
+  ck_assert_int_gt(sweep_fails, 0);
+  /* Detractors drive NPS down through every watch level: the same alerts. */
+  for (int i = 0; i < 200; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "d%03d", i);
+    T_ADD1(h, T0 + 30 * DAY + i, CXM_EV_NPS, id, CXM_NO_CHANNEL, 0);
+    T_ADD1(twin, T0 + 30 * DAY + i, CXM_EV_NPS, id, CXM_NO_CHANNEL, 0);
+  }
+  ck_assert_int_gt(fired[1], 0);
+  ck_assert_int_eq(fired[0], fired[1]);
+  for (int b = 0; b < 40; b++) {
+    double g1 = 0, g2 = 0;
+    int kpi = 1 + b % 36;
+    int r1 = cxm_benchmark_gap(h, kpi, b % 2 ? 0 : CXM_ALL, CXM_ALL, ALLW, &g1, NULL, NULL, NULL);
+    int r2 = cxm_benchmark_gap(twin, kpi, b % 2 ? 0 : CXM_ALL, CXM_ALL, ALLW, &g2, NULL, NULL,
+                               NULL);
+    ck_assert_int_eq(r1, r2);
+    if (r1 == CXM_OK) ck_assert(t_same_double(g1, g2));
+  }
+  cxm_ctx_destroy(h);
+  cxm_ctx_destroy(twin);
+  ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
+/* A CLV model: every value, equal between the two models. */
+static void models_equal(const cxm_clv_model *m1, const cxm_clv_model *m2) {
+  for (int32_t w = CXM_CLV_R; w <= CXM_CLV_UNIT_DAYS; w++) {
+    double v1 = -1, v2 = -2;
+    ck_assert_int_eq(cxm_clv_model_get(m1, w, &v1), CXM_OK);
+    ck_assert_int_eq(cxm_clv_model_get(m2, w, &v2), CXM_OK);
+    ck_assert_msg(t_same_double(v1, v2), "model value %d: %.17g vs %.17g", w, v1, v2);
+  }
+}
+
+START_TEST(oom_clv_model) {
+  t_alloc a = {0};
+  cxm_ctx *h = counted(&a), *twin = counted(&(t_alloc){0});
+  populate_journeys(h);
+  populate_journeys(twin);
+  cxm_clv_model *tm = NULL, *m = (cxm_clv_model *)&a;
+  ck_assert_int_eq(cxm_clv_fit(twin, CXM_TIME_MAX, CXM_CLV_DAYS, CXM_ALL, 0, &tm), CXM_OK);
+  long live0 = a.live;
+  SWEEP(&a, 2000, cxm_clv_fit(h, CXM_TIME_MAX, CXM_CLV_DAYS, CXM_ALL, 0, &m), {
+    ck_assert_ptr_eq(m, (cxm_clv_model *)&a);
+    ck_assert_int_eq(a.live, live0);
+    same_state(h, twin, "failed clv_fit");
+  });
+  ck_assert_int_gt(sweep_fails, 0);
+  models_equal(m, tm);
+  double nc = 0;
+  ck_assert_int_eq(cxm_clv_model_get(m, CXM_CLV_CUSTOMERS, &nc), CXM_OK);
+  ck_assert(nc >= 2);
+  size_t n = (size_t)nc;
+  /* The per-customer answers, each sweep against the twin model's. */
+  double pa = -1, ex = -1, sp = -1, clv = -1, tpa, tex, tsp, tclv;
+  ck_assert_int_eq(cxm_clv_customer(tm, "j00", 3, 30, 0.01, &tpa, &tex, &tsp, &tclv), CXM_OK);
+  SWEEP(&a, 100, cxm_clv_customer(m, "j00", 3, 30, 0.01, &pa, &ex, &sp, &clv), {
+    ck_assert(pa == -1 && ex == -1 && sp == -1 && clv == -1);
+  });
+  ck_assert(t_same_double(pa, tpa) && t_same_double(ex, tex) && t_same_double(sp, tsp) &&
+            t_same_double(clv, tclv));
+  double *p1 = calloc(4 * n, sizeof *p1), *p2 = calloc(4 * n, sizeof *p2);
+  ck_assert(p1 && p2);
+  ck_assert_int_eq(cxm_clv_predict(tm, 30, 0.01, n, p2, p2 + n, p2 + 2 * n, p2 + 3 * n), CXM_OK);
+  SWEEP(&a, 100, cxm_clv_predict(m, 30, 0.01, n, p1, p1 + n, p1 + 2 * n, p1 + 3 * n), (void)0);
+  answers_equal(p1, p2, 4 * n, "clv_predict");
+  int64_t c1 = -1, c2 = -2;
+  double s1[3] = {-1, -1, -1}, s2[3];
+  ck_assert_int_eq(cxm_clv_segment(tm, 0, 30, 0, &c2, &s2[0], &s2[1], &s2[2]), CXM_OK);
+  SWEEP(&a, 100, cxm_clv_segment(m, 0, 30, 0, &c1, &s1[0], &s1[1], &s1[2]),
+        ck_assert_int_eq(c1, -1));
+  ck_assert_int_eq(c1, c2);
+  answers_equal(s1, s2, 3, "clv_segment");
+  uint8_t *r1 = calloc(3 * n, 1), *r2 = calloc(3 * n, 1);
+  int32_t *g1 = calloc(n, sizeof *g1), *g2 = calloc(n, sizeof *g2);
+  ck_assert(r1 && r2 && g1 && g2);
+  ck_assert_int_eq(cxm_rfm_scores(tm, n, r2, r2 + n, r2 + 2 * n, g2), CXM_OK);
+  SWEEP(&a, 100, cxm_rfm_scores(m, n, r1, r1 + n, r1 + 2 * n, g1), (void)0);
+  ck_assert_int_eq(memcmp(r1, r2, 3 * n), 0);
+  ck_assert_int_eq(memcmp(g1, g2, n * sizeof *g1), 0);
+  free(p1); free(p2); free(r1); free(r2); free(g1); free(g2);
+  cxm_clv_model_destroy(m);
+  cxm_clv_model_destroy(tm);
+  cxm_ctx_destroy(h);
+  cxm_ctx_destroy(twin);
+  ck_assert_int_eq(a.live, 0);
+}
+END_TEST
+
 static void reset_fails(void) { sweep_fails = 0; }
 
 static Suite *oom_suite(void) {
@@ -794,6 +1048,9 @@ static Suite *oom_suite(void) {
   tcase_add_test(tc, oom_snapshot_load);
   tcase_add_test(tc, oom_merge);
   tcase_add_test(tc, oom_position_set);
+  tcase_add_test(tc, oom_module_queries_never_allocate);
+  tcase_add_test(tc, oom_watch_benchmark);
+  tcase_add_test(tc, oom_clv_model);
   suite_add_tcase(s, tc);
   return s;
 }
