@@ -4,6 +4,12 @@
  * index). Records stay dense so that memory is about 64 bytes per customer
  * plus 8 to 16 bytes of index; the tag lets a probe skip records it does not
  * need to read.
+ *
+ * A slot's home is the top bits of the hash, so along the index the slots
+ * stay in hash order (up to the wrap at the end): growing the index is one
+ * sequential pass over the old slots, each one's new home read from its tag,
+ * with writes that move forward through the new index instead of a random
+ * write (a cache miss) per customer.
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
 #include <string.h>
@@ -13,9 +19,7 @@
 #define SLOT_TAG(h) ((h) >> 32)
 
 static inline uint64_t slot_home(const cxm_custtab *t, uint64_t hash) {
-  /* The low bits pick the slot and the high bits form the tag, so the two
-     are independent. */
-  return hash & t->mask;
+  return hash >> t->shift;
 }
 
 void cxm__custtab_free(cxm_ctx *ctx, cxm_custtab *t) {
@@ -60,36 +64,74 @@ static void index_put(cxm_custtab *t, uint64_t hash, uint32_t idx) {
   t->slots[i] = (SLOT_TAG(hash) << 32) | ((uint64_t)idx + 1);
 }
 
-/* Makes room for `extra` more customers; on failure nothing changes. */
+/* Moves every slot of `old` into the (larger, empty) current index. Past
+   2^32 slots the tag no longer holds all the home bits: read the record. */
+static void rehash(cxm_custtab *t, const uint64_t *old, uint64_t nold) {
+  for (uint64_t k = 0; k < nold; k++) {
+    uint64_t s = old[k];
+    if (!s) continue;
+    uint64_t i = t->shift >= 32 ? (s >> 32) >> (t->shift - 32)
+                                : slot_home(t, t->recs[(uint32_t)s - 1].hash);
+    while (t->slots[i]) i = (i + 1) & t->mask;
+    t->slots[i] = s;
+  }
+}
+
+static unsigned log2_u64(uint64_t v) {
+  unsigned b = 0;
+  while (v > 1) {
+    v >>= 1;
+    b++;
+  }
+  return b;
+}
+
+/* Makes room for `extra` more customers; on failure nothing changes. The
+   index is allocated first and the records grown by realloc (which can move
+   pages instead of copying them); the old index goes only when both
+   succeeded. */
 int cxm__custtab_reserve(cxm_ctx *ctx, cxm_custtab *t, uint32_t extra) {
   uint64_t need = (uint64_t)t->count + extra;
   if (need >= UINT32_MAX - 1) return CXM_E_LIMIT;
+  uint64_t nslots = t->slots ? t->mask + 1 : 0;
+  uint64_t ns = nslots;
+  uint64_t *nsl = NULL;
+  if (need * 2 > nslots) { /* load factor at most 1/2 */
+    ns = nslots ? nslots : 2048;
+    while (need * 2 > ns) ns *= 2;
+    nsl = (uint64_t *)cxm__calloc(ctx, ns * sizeof(uint64_t));
+    if (!nsl) return CXM_E_NOMEM;
+  }
   if (need > t->cap) {
     uint64_t ncap = t->cap ? t->cap : 1024;
     while (ncap < need) ncap *= 2;
     if (ncap > UINT32_MAX - 1) ncap = UINT32_MAX - 1;
     size_t raw = (size_t)ncap * sizeof(cxm_cust) + 64;
-    void *nraw = cxm__malloc(ctx, raw);
-    if (!nraw) return CXM_E_NOMEM;
+    size_t off_old = t->recs_raw ? (size_t)((char *)t->recs - (char *)t->recs_raw) : 0;
+    void *nraw = cxm__realloc(ctx, t->recs_raw, t->recs_raw_size, raw);
+    if (!nraw) {
+      if (nsl) cxm__free(ctx, nsl, ns * sizeof(uint64_t));
+      return CXM_E_NOMEM;
+    }
     cxm_cust *nrecs = (cxm_cust *)(((uintptr_t)nraw + 63) & ~(uintptr_t)63);
-    if (t->count) memcpy(nrecs, t->recs, (size_t)t->count * sizeof(cxm_cust));
-    cxm__free(ctx, t->recs_raw, t->recs_raw_size);
+    size_t off_new = (size_t)((char *)nrecs - (char *)nraw);
+    /* realloc keeps the bytes, not the 64-byte alignment of the view */
+    if (t->count && off_new != off_old)
+      memmove(nrecs, (char *)nraw + off_old, (size_t)t->count * sizeof(cxm_cust));
     t->recs_raw = nraw;
     t->recs_raw_size = raw;
     t->recs = nrecs;
     t->cap = (uint32_t)ncap;
   }
-  uint64_t nslots = t->slots ? t->mask + 1 : 0;
-  if (need * 2 > nslots) { /* load factor at most 1/2 */
-    uint64_t ns = nslots ? nslots : 2048;
-    while (need * 2 > ns) ns *= 2;
-    uint64_t *nsl = (uint64_t *)cxm__calloc(ctx, ns * sizeof(uint64_t));
-    if (!nsl) return CXM_E_NOMEM;
+  if (nsl) {
     uint64_t *old = t->slots;
     t->slots = nsl;
     t->mask = ns - 1;
-    for (uint32_t i = 0; i < t->count; i++) index_put(t, t->recs[i].hash, i);
-    if (old) cxm__free(ctx, old, nslots * sizeof(uint64_t));
+    t->shift = 64 - log2_u64(ns);
+    if (old) {
+      rehash(t, old, nslots);
+      cxm__free(ctx, old, nslots * sizeof(uint64_t));
+    }
   }
   return CXM_OK;
 }

@@ -327,6 +327,25 @@ static void bump_cc(cxm_ctx *ctx, uint32_t set, int k, int g, uint8_t ch,
   cxm__stage_cc(ctx, set, g, ch)[k] += v;
 }
 
+/* A purchase of a customer who bought before, not earlier than its first
+   purchase: the acquisition channels stay, so the contribution changes by
+   one order, the amount, a repeat buyer at the second order, and possibly
+   "converted" (the last purchase may move past the first lead). */
+static void repeat_purchase(cxm_ctx *ctx, cxm_cust *r, uint32_t t, int64_t minor) {
+  int lead = (r->flags & CF_LEAD) != 0;
+  int conv0 = lead && r->last_purchase >= r->first_lead;
+  int64_t first_repeat = r->orders == 1;
+  r->orders++;
+  r->net += minor;
+  if (t > r->last_purchase) r->last_purchase = t;
+  int64_t *c = cxm__stage_cc(ctx, r->segset, CG_BUY, r->ch_purchase);
+  c[CC_REPEAT] += first_repeat;
+  c[CC_ORDERS] += 1;
+  c[CC_NET] += minor;
+  if (lead && !conv0 && r->last_purchase >= r->first_lead)
+    bump_cc(ctx, r->segset, CC_CONVERTED, CG_LEAD, r->ch_lead, 1);
+}
+
 static int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
   uint32_t t = (uint32_t)e->time;
   uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
@@ -431,16 +450,24 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     case CXM_EV_PURCHASE:
       cell[E_PUR_N]++;
       cell[E_PUR_SUM] += minor;
-      update_customer_level(ctx, r, e, t, ch, day, minor);
+      if ((r->flags & CF_PURCHASE) && t >= r->first_purchase)
+        repeat_purchase(ctx, r, t, minor);
+      else
+        update_customer_level(ctx, r, e, t, ch, day, minor);
       break;
     case CXM_EV_REFUND:
       cell[E_REF_N]++;
       cell[E_REF_SUM] += minor;
-      update_customer_level(ctx, r, e, t, ch, day, minor);
+      /* net revenue counts for buyers only; no channel can change */
+      r->net -= minor;
+      if ((r->flags & CF_PURCHASE) && minor)
+        bump_cc(ctx, r->segset, CC_NET, CG_BUY, r->ch_purchase, -minor);
       break;
     case CXM_EV_LEAD:
       cell[E_LEADS]++;
-      update_customer_level(ctx, r, e, t, ch, day, minor);
+      /* a later lead changes no contribution: only an earlier first one */
+      if (!(r->flags & CF_LEAD) || t < r->first_lead)
+        update_customer_level(ctx, r, e, t, ch, day, minor);
       break;
     case CXM_EV_MESSAGE_SENT: cell[E_MSG_SENT]++; break;
     case CXM_EV_MESSAGE_OPEN: cell[E_MSG_OPEN]++; break;
@@ -525,22 +552,31 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   if (n && !id_offsets) return cxm__seterr(ctx, CXM_E_NULL, "id_offsets: NULL");
   if (n && !id_data && id_offsets[n] != id_offsets[0])
     return cxm__seterr(ctx, CXM_E_NULL, "id_data: NULL");
-  uint64_t hashes[CHUNK];
+  uint64_t hashes[CHUNK], hval[CHUNK];
+  const unsigned char *hmsg[CHUNK];
+  size_t hlen[CHUNK];
+  uint16_t hpos[CHUNK];
   size_t ok = 0;
   int first_rc = CXM_OK;
   char first_msg[sizeof ctx->errmsg];
   first_msg[0] = 0;
   for (size_t base = 0; base < n; base += CHUNK) {
     size_t m = n - base < CHUNK ? n - base : CHUNK;
-    /* Hash the chunk's ids first: pure computation, no cache misses. */
+    /* Hash the chunk's ids first: pure computation, no cache misses, and
+       several ids side by side. */
+    size_t nh = 0;
     for (size_t j = 0; j < m; j++) {
       size_t i = base + j;
       hashes[j] = 0;
       if (types[i] == CXM_EV_SPEND) continue;
       int64_t a = id_offsets[i], b = id_offsets[i + 1];
       if (a < 0 || b <= a) continue;
-      hashes[j] = cxm__siphash13(ctx->key, id_data + a, (size_t)(b - a));
+      hmsg[nh] = id_data + a;
+      hlen[nh] = (size_t)(b - a);
+      hpos[nh++] = (uint16_t)j;
     }
+    cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, hval);
+    for (size_t k = 0; k < nh; k++) hashes[hpos[k]] = hval[k];
     for (size_t j = 0; j < m && j < AHEAD_SLOT; j++)
       cxm__custtab_prefetch_slot(&ctx->customers, hashes[j]);
     for (size_t j = 0; j < m; j++) {

@@ -124,6 +124,7 @@ typedef struct cxm_cust {
 typedef struct cxm_custtab {
   uint64_t *slots;   /* 0 = empty, else (hash >> 32) << 32 | (record index + 1) */
   uint64_t mask;     /* slot count - 1 */
+  unsigned shift;    /* 64 - log2(slot count): a hash's home is hash >> shift */
   cxm_cust *recs;    /* aligned view into recs_raw */
   void *recs_raw;
   size_t recs_raw_size;
@@ -231,6 +232,10 @@ CXM_HIDDEN int cxm__vseterr(cxm_ctx *ctx, int status, const char *fmt,
 
 CXM_HIDDEN uint64_t cxm__siphash13(const uint64_t key[2], const void *data,
                                    size_t len);
+/* out[i] = cxm__siphash13(key, msg[i], len[i]) for i < n, several at once. */
+CXM_HIDDEN void cxm__siphash13_batch(const uint64_t key[2], size_t n,
+                                     const unsigned char *const *msg,
+                                     const size_t *len, uint64_t *out);
 
 CXM_HIDDEN int cxm__labels_init(cxm_ctx *ctx, cxm_labels *l, uint32_t max);
 CXM_HIDDEN void cxm__labels_free(cxm_ctx *ctx, cxm_labels *l);

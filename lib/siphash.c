@@ -3,11 +3,22 @@
  * variant that Rust and Python use for hash tables), the keyed 64-bit hash of
  * customer ids. A keyed PRF keeps the table safe from crafted collisions as
  * long as the key is secret; 1-3 rounds cost half of 2-4 on the ingest path.
+ *
+ * A batch of ids is hashed four at a time in the 64-bit lanes of AVX2
+ * registers when the CPU has them (checked at run time): one id's SipHash is
+ * a serial chain that leaves most of a core idle, four side by side are not.
+ * The lanes compute exactly the scalar function.
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
 #include <string.h>
 
 #include "internal.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(CXM_NO_SIMD)
+#include <immintrin.h>
+#define SIP_AVX2 1
+#endif
 
 static inline uint64_t rotl(uint64_t x, int b) {
   return (x << b) | (x >> (64 - b));
@@ -43,6 +54,23 @@ static inline uint64_t load_le64(const unsigned char *p) {
     v2 = rotl(v2, 32);           \
   } while (0)
 
+/* The last word: the 0..7 trailing bytes and the length in the top byte. */
+static inline uint64_t tail_word(const unsigned char *p, size_t len) {
+  uint64_t b = (uint64_t)len << 56;
+  p += len & ~(size_t)7;
+  switch (len & 7) {
+    case 7: b |= (uint64_t)p[6] << 48; /* fall through */
+    case 6: b |= (uint64_t)p[5] << 40; /* fall through */
+    case 5: b |= (uint64_t)p[4] << 32; /* fall through */
+    case 4: b |= (uint64_t)p[3] << 24; /* fall through */
+    case 3: b |= (uint64_t)p[2] << 16; /* fall through */
+    case 2: b |= (uint64_t)p[1] << 8;  /* fall through */
+    case 1: b |= (uint64_t)p[0]; break;
+    default: break;
+  }
+  return b;
+}
+
 uint64_t cxm__siphash13(const uint64_t key[2], const void *data, size_t len) {
   const unsigned char *p = (const unsigned char *)data;
   uint64_t v0 = key[0] ^ UINT64_C(0x736f6d6570736575);
@@ -56,17 +84,7 @@ uint64_t cxm__siphash13(const uint64_t key[2], const void *data, size_t len) {
     SIPROUND(v0, v1, v2, v3);
     v0 ^= m;
   }
-  uint64_t b = (uint64_t)len << 56;
-  switch (len & 7) {
-    case 7: b |= (uint64_t)p[6] << 48; /* fall through */
-    case 6: b |= (uint64_t)p[5] << 40; /* fall through */
-    case 5: b |= (uint64_t)p[4] << 32; /* fall through */
-    case 4: b |= (uint64_t)p[3] << 24; /* fall through */
-    case 3: b |= (uint64_t)p[2] << 16; /* fall through */
-    case 2: b |= (uint64_t)p[1] << 8;  /* fall through */
-    case 1: b |= (uint64_t)p[0]; break;
-    default: break;
-  }
+  uint64_t b = tail_word((const unsigned char *)data, len);
   v3 ^= b;
   SIPROUND(v0, v1, v2, v3);
   v0 ^= b;
@@ -75,4 +93,126 @@ uint64_t cxm__siphash13(const uint64_t key[2], const void *data, size_t len) {
   SIPROUND(v0, v1, v2, v3);
   SIPROUND(v0, v1, v2, v3);
   return v0 ^ v1 ^ v2 ^ v3;
+}
+
+#ifdef SIP_AVX2
+#define SIP_TARGET __attribute__((target("avx2")))
+
+SIP_TARGET static inline __m256i rotl4(__m256i x, int b) {
+  return _mm256_or_si256(_mm256_slli_epi64(x, b), _mm256_srli_epi64(x, 64 - b));
+}
+
+/* Rotations by 16 and 32 are byte shuffles: one instruction, not three. */
+#define ROT16_MASK                                                              \
+  _mm256_setr_epi8(6, 7, 0, 1, 2, 3, 4, 5, 14, 15, 8, 9, 10, 11, 12, 13, 6, 7, \
+                   0, 1, 2, 3, 4, 5, 14, 15, 8, 9, 10, 11, 12, 13)
+#define ROT32(x) _mm256_shuffle_epi32((x), _MM_SHUFFLE(2, 3, 0, 1))
+
+#define SIPROUND4(v0, v1, v2, v3)            \
+  do {                                       \
+    v0 = _mm256_add_epi64(v0, v1);           \
+    v1 = rotl4(v1, 13);                      \
+    v1 = _mm256_xor_si256(v1, v0);           \
+    v0 = ROT32(v0);                          \
+    v2 = _mm256_add_epi64(v2, v3);           \
+    v3 = _mm256_shuffle_epi8(v3, rot16);     \
+    v3 = _mm256_xor_si256(v3, v2);           \
+    v0 = _mm256_add_epi64(v0, v3);           \
+    v3 = rotl4(v3, 21);                      \
+    v3 = _mm256_xor_si256(v3, v0);           \
+    v2 = _mm256_add_epi64(v2, v1);           \
+    v1 = rotl4(v1, 17);                      \
+    v1 = _mm256_xor_si256(v1, v2);           \
+    v2 = ROT32(v2);                          \
+  } while (0)
+
+/* The last word as tail_word() builds it, with one load when the id has
+   at least 8 bytes: its last 8 bytes shifted down to the trailing ones. */
+static inline uint64_t tail_word_fast(const unsigned char *p, size_t len) {
+  if (len < 8) return tail_word(p, len);
+  unsigned r = (unsigned)(len & 7);
+  uint64_t t = r ? load_le64(p + len - 8) >> (64 - 8 * r) : 0;
+  return t | (uint64_t)len << 56;
+}
+
+SIP_TARGET static inline __m256i words4(const unsigned char *const p[4], size_t off) {
+  return _mm256_set_epi64x((long long)load_le64(p[3] + off), (long long)load_le64(p[2] + off),
+                           (long long)load_le64(p[1] + off), (long long)load_le64(p[0] + off));
+}
+
+/* Four ids of any lengths: lane l absorbs its len[l] / 8 + 1 words. Ids of
+   one length (the usual case) run in lockstep; otherwise a lane whose words
+   are done keeps its state (blend) while longer ones go on. */
+SIP_TARGET static void sip4(const uint64_t key[2], const unsigned char *const p[4],
+                            const size_t len[4], uint64_t out[4]) {
+  const __m256i rot16 = ROT16_MASK;
+  __m256i k0 = _mm256_set1_epi64x((long long)key[0]);
+  __m256i k1 = _mm256_set1_epi64x((long long)key[1]);
+  __m256i v0 = _mm256_xor_si256(k0, _mm256_set1_epi64x(0x736f6d6570736575LL));
+  __m256i v1 = _mm256_xor_si256(k1, _mm256_set1_epi64x(0x646f72616e646f6dLL));
+  __m256i v2 = _mm256_xor_si256(k0, _mm256_set1_epi64x(0x6c7967656e657261LL));
+  __m256i v3 = _mm256_xor_si256(k1, _mm256_set1_epi64x(0x7465646279746573LL));
+  __m256i tail = _mm256_set_epi64x(
+      (long long)tail_word_fast(p[3], len[3]), (long long)tail_word_fast(p[2], len[2]),
+      (long long)tail_word_fast(p[1], len[1]), (long long)tail_word_fast(p[0], len[0]));
+  size_t nb = len[0] / 8;
+  if (len[1] / 8 == nb && len[2] / 8 == nb && len[3] / 8 == nb) {
+    for (size_t r = 0; r < nb; r++) {
+      __m256i m = words4(p, 8 * r);
+      v3 = _mm256_xor_si256(v3, m);
+      SIPROUND4(v0, v1, v2, v3);
+      v0 = _mm256_xor_si256(v0, m);
+    }
+    v3 = _mm256_xor_si256(v3, tail);
+    SIPROUND4(v0, v1, v2, v3);
+    v0 = _mm256_xor_si256(v0, tail);
+  } else {
+    size_t lb[4], maxb = 0;
+    for (int l = 0; l < 4; l++) {
+      lb[l] = len[l] / 8;
+      if (lb[l] > maxb) maxb = lb[l];
+    }
+    for (size_t r = 0; r <= maxb; r++) {
+      long long w[4], act[4];
+      for (int l = 0; l < 4; l++) {
+        w[l] = r < lb[l] ? (long long)load_le64(p[l] + 8 * r) : 0;
+        act[l] = r <= lb[l] ? -1 : 0;
+      }
+      __m256i keep = _mm256_set_epi64x(act[3], act[2], act[1], act[0]);
+      __m256i last = _mm256_cmpeq_epi64(
+          _mm256_set_epi64x((long long)lb[3], (long long)lb[2], (long long)lb[1], (long long)lb[0]),
+          _mm256_set1_epi64x((long long)r));
+      __m256i m = _mm256_blendv_epi8(_mm256_set_epi64x(w[3], w[2], w[1], w[0]), tail, last);
+      __m256i a0 = v0, a1 = v1, a2 = v2, a3 = _mm256_xor_si256(v3, m);
+      SIPROUND4(a0, a1, a2, a3);
+      a0 = _mm256_xor_si256(a0, m);
+      v0 = _mm256_blendv_epi8(v0, a0, keep);
+      v1 = _mm256_blendv_epi8(v1, a1, keep);
+      v2 = _mm256_blendv_epi8(v2, a2, keep);
+      v3 = _mm256_blendv_epi8(v3, a3, keep);
+    }
+  }
+  v2 = _mm256_xor_si256(v2, _mm256_set1_epi64x(0xff));
+  SIPROUND4(v0, v1, v2, v3);
+  SIPROUND4(v0, v1, v2, v3);
+  SIPROUND4(v0, v1, v2, v3);
+  __m256i h = _mm256_xor_si256(_mm256_xor_si256(v0, v1), _mm256_xor_si256(v2, v3));
+  _mm256_storeu_si256((__m256i *)(void *)out, h);
+}
+
+static int have_avx2(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+}
+#endif
+
+void cxm__siphash13_batch(const uint64_t key[2], size_t n,
+                          const unsigned char *const *msg, const size_t *len,
+                          uint64_t *out) {
+  size_t i = 0;
+#ifdef SIP_AVX2
+  if (n >= 4 && have_avx2())
+    for (; i + 4 <= n; i += 4) sip4(key, msg + i, len + i, out + i);
+#endif
+  for (; i < n; i++) out[i] = cxm__siphash13(key, msg[i], len[i]);
 }
