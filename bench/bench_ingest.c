@@ -5,8 +5,11 @@
  *
  * Usage: bench_ingest CUSTOMERS EVENTS DAYS SEED [CSV] [BATCH]
  *
- * 1. Builds the workload of workload.h in memory as column arrays and times
- *    cxm_events_add() over it in batches of BATCH events (default 4096).
+ * Everything below runs twice: with CXM_OPT_MODULES = 0 (the core alone)
+ * and = CXM_MOD_ALL (every optional module), set before the first event.
+ * 1. Builds the workload of workload.h in memory as column arrays (once) and
+ *    times cxm_events_add() over it in batches of BATCH events (default
+ *    4096).
  * 2. Reports the state size: CXM_STAT_MEMORY_BYTES after the ingest minus
  *    the same statistic of an empty handle, per customer; and the same
  *    difference as counted by this program's own allocator hooks.
@@ -14,6 +17,7 @@
  *    cxm_csv_feed_file() on it into a fresh handle and reports MB/s
  *    (1 MB = 10^6 bytes); then checks that both handles hold the same exact
  *    counts and sums (all, per channel, per segment).
+ * Set BENCH_CONFIGS=core or =all to run one configuration only.
  * It runs on whatever cores it is given; run it under `taskset -c 0` for the
  * one-core figures.
  */
@@ -28,9 +32,26 @@
 
 #include "workload.h"
 
+/* Issue 2 (core) and issue 3 (every module). */
 #define TARGET_EVENTS_PER_S 10e6
 #define TARGET_CSV_MB_PER_S 150.0
 #define TARGET_BYTES_PER_CUSTOMER 96.0
+#define TARGET_ALL_EVENTS_PER_S 8e6
+#define TARGET_ALL_BYTES_PER_CUSTOMER 160.0
+
+/* One configuration of the handle. */
+typedef struct config {
+  const char *name;
+  int64_t modules; /* CXM_OPT_MODULES */
+  double target_eps, target_bpc;
+} config;
+
+static const config configs[] = {
+    {"core", 0, TARGET_EVENTS_PER_S, TARGET_BYTES_PER_CUSTOMER},
+    {"all modules", CXM_MOD_ALL, TARGET_ALL_EVENTS_PER_S,
+     TARGET_ALL_BYTES_PER_CUSTOMER},
+};
+#define NCONFIGS 2
 
 static const uint8_t bench_key[CXM_KEY_SIZE] = {1, 2,  3,  4,  5,  6,  7,  8,
                                                 9, 10, 11, 12, 13, 14, 15, 16};
@@ -128,13 +149,15 @@ static void print_machine(void) {
   printf("libcxmetrics: %s\n", cxm_version_string());
 }
 
-static cxm_ctx *new_handle(counter *cnt) {
+static cxm_ctx *new_handle(counter *cnt, const config *cf) {
   cxm_ctx *ctx = NULL;
   int rc = cxm_ctx_create_with_allocator(&ctx, cnt_malloc, cnt_realloc,
                                          cnt_free, cnt);
   if (rc) die("cxm_ctx_create_with_allocator", NULL, rc);
   rc = cxm_key_set(ctx, bench_key, sizeof bench_key);
   if (rc) die("cxm_key_set", ctx, rc);
+  rc = cxm_option_set(ctx, CXM_OPT_MODULES, cf->modules);
+  if (rc) die("cxm_option_set(CXM_OPT_MODULES)", ctx, rc);
   return ctx;
 }
 
@@ -204,10 +227,14 @@ static void free_columns(columns *c) {
   free(c->segsets);
 }
 
-/* Intern the workload's labels and segment sets; rewrites the channel and
- * segment-set columns into library ids. */
-static void map_labels(cxm_ctx *ctx, columns *c) {
+/* The library ids of the workload's labels and segment sets. */
+typedef struct label_ids {
   int32_t chan_id[WL_NCHANNELS], seg_id[WL_NSEGLABELS], set_id[WL_NSEGCODES];
+} label_ids;
+
+/* Intern the workload's labels and segment sets into a handle. */
+static void intern_labels(cxm_ctx *ctx, label_ids *ids) {
+  int32_t *chan_id = ids->chan_id, *seg_id = ids->seg_id, *set_id = ids->set_id;
   int rc;
   for (int k = 0; k < WL_NCHANNELS; k++) {
     rc = cxm_channel_intern(ctx, wl_channels[k], strlen(wl_channels[k]),
@@ -227,45 +254,61 @@ static void map_labels(cxm_ctx *ctx, columns *c) {
     rc = cxm_segset_intern(ctx, segs, (size_t)m, &set_id[code]);
     if (rc) die("cxm_segset_intern", ctx, rc);
   }
+}
+
+/* Rewrites the channel and segment-set columns into library ids. */
+static void map_columns(columns *c, const label_ids *ids) {
   for (size_t i = 0; i < c->n; i++) {
-    c->channels[i] = chan_id[c->channels[i]];
-    if (c->segsets[i] >= 0) c->segsets[i] = set_id[c->segsets[i]];
+    c->channels[i] = ids->chan_id[c->channels[i]];
+    if (c->segsets[i] >= 0) c->segsets[i] = ids->set_id[c->segsets[i]];
   }
 }
 
 /* ---- Benchmarks. ----------------------------------------------------------- */
-static cxm_ctx *bench_batch(uint64_t customers, uint64_t events,
-                            uint64_t days, uint64_t seed, size_t batch,
-                            counter *cnt) {
+static void build_workload(columns *c, uint64_t customers, uint64_t events,
+                           uint64_t days, uint64_t seed, label_ids *ids) {
   wl_gen g;
-  columns c;
   if (wl_gen_init(&g, customers, events, days, seed)) {
     fprintf(stderr, "bench_ingest: bad sizes or out of memory\n");
     exit(1);
   }
   double t0 = now_s();
-  build_columns(&c, &g);
+  build_columns(c, &g);
   double t_build = now_s() - t0;
   wl_gen_free(&g);
-
-  cxm_ctx *ctx = new_handle(cnt);
-  int64_t mem0 = stat_of(ctx, CXM_STAT_MEMORY_BYTES);
-  int64_t cnt0 = cnt->live;
-  map_labels(ctx, &c);
+  /* Every handle interns the labels in the same order, so gets these ids. */
+  counter cnt = {0, 0};
+  cxm_ctx *ctx = new_handle(&cnt, &configs[0]);
+  intern_labels(ctx, ids);
+  cxm_ctx_destroy(ctx);
+  map_columns(c, ids);
   printf("workload: %llu customers, %zu events, %llu days, seed %llu "
          "(built in %.2f s, not timed below)\n",
-         (unsigned long long)customers, c.n, (unsigned long long)days,
+         (unsigned long long)customers, c->n, (unsigned long long)days,
          (unsigned long long)seed, t_build);
+}
+
+static cxm_ctx *bench_batch(const columns *c, const label_ids *ids, size_t batch,
+                            const config *cf, counter *cnt) {
+  cxm_ctx *ctx = new_handle(cnt, cf);
+  int64_t mem0 = stat_of(ctx, CXM_STAT_MEMORY_BYTES);
+  int64_t cnt0 = cnt->live;
+  label_ids got;
+  intern_labels(ctx, &got);
+  if (memcmp(&got, ids, sizeof got)) {
+    fprintf(stderr, "bench_ingest: label ids differ between handles\n");
+    exit(1);
+  }
 
   size_t accepted_total = 0;
   int first_rc = 0;
   double w0 = now_s(), c0 = cpu_s();
-  for (size_t i = 0; i < c.n; i += batch) {
-    size_t m = c.n - i < batch ? c.n - i : batch;
+  for (size_t i = 0; i < c->n; i += batch) {
+    size_t m = c->n - i < batch ? c->n - i : batch;
     size_t accepted = 0;
-    int rc = cxm_events_add(ctx, m, c.times + i, c.types + i, c.id_data,
-                            c.id_offsets + i, c.channels + i, c.values + i,
-                            c.values2 + i, c.segsets + i, &accepted, NULL);
+    int rc = cxm_events_add(ctx, m, c->times + i, c->types + i, c->id_data,
+                            c->id_offsets + i, c->channels + i, c->values + i,
+                            c->values2 + i, c->segsets + i, &accepted, NULL);
     if (rc && !first_rc) {
       first_rc = rc;
       fprintf(stderr, "bench_ingest: batch at %zu: %s (%s)\n", i,
@@ -274,13 +317,13 @@ static cxm_ctx *bench_batch(uint64_t customers, uint64_t events,
     accepted_total += accepted;
   }
   double wall = now_s() - w0, cpu = cpu_s() - c0;
-  double eps = (double)c.n / wall;
-  printf("batch ingest: %zu events in %.3f s wall (%.3f s cpu), batch %zu: "
+  double eps = (double)c->n / wall;
+  printf("[%s] batch ingest: %zu events in %.3f s wall (%.3f s cpu), batch %zu: "
          "%.2f M events/s  [target >= %.0f M/s: %s]\n",
-         c.n, wall, cpu, batch, eps / 1e6, TARGET_EVENTS_PER_S / 1e6,
-         eps >= TARGET_EVENTS_PER_S ? "met" : "NOT met");
+         cf->name, c->n, wall, cpu, batch, eps / 1e6, cf->target_eps / 1e6,
+         eps >= cf->target_eps ? "met" : "NOT met");
   printf("  per cpu second: %.2f M events/s (differs from wall when the core "
-         "is shared)\n", (double)c.n / cpu / 1e6);
+         "is shared)\n", (double)c->n / cpu / 1e6);
   printf("  accepted %zu, rejected %lld, late %lld\n", accepted_total,
          (long long)stat_of(ctx, CXM_STAT_EVENTS_REJECTED),
          (long long)stat_of(ctx, CXM_STAT_EVENTS_LATE));
@@ -290,15 +333,13 @@ static cxm_ctx *bench_batch(uint64_t customers, uint64_t events,
   int64_t cnt1 = cnt->live;
   double bpc = ncust ? (double)(mem1 - mem0) / (double)ncust : 0.0;
   double bpc_cnt = ncust ? (double)(cnt1 - cnt0) / (double)ncust : 0.0;
-  printf("state: %lld customers, CXM_STAT_MEMORY_BYTES %lld (empty handle "
+  printf("[%s] state: %lld customers, CXM_STAT_MEMORY_BYTES %lld (empty handle "
          "%lld): %.1f bytes/customer  [target <= %.0f: %s]\n",
-         (long long)ncust, (long long)mem1, (long long)mem0, bpc,
-         TARGET_BYTES_PER_CUSTOMER,
-         bpc <= TARGET_BYTES_PER_CUSTOMER ? "met" : "NOT met");
+         cf->name, (long long)ncust, (long long)mem1, (long long)mem0, bpc,
+         cf->target_bpc, bpc <= cf->target_bpc ? "met" : "NOT met");
   printf("  allocator hooks: %lld bytes live (empty %lld), peak %lld: "
          "%.1f bytes/customer\n",
          (long long)cnt1, (long long)cnt0, (long long)cnt->peak, bpc_cnt);
-  free_columns(&c);
   return ctx;
 }
 
@@ -358,14 +399,14 @@ static int cross_check(cxm_ctx *a, cxm_ctx *b) {
   return bad;
 }
 
-static void bench_csv(const char *path, cxm_ctx *batch_ctx) {
+static void bench_csv(const char *path, cxm_ctx *batch_ctx, const config *cf) {
   struct stat st;
   if (stat(path, &st)) {
     fprintf(stderr, "bench_ingest: %s: %s\n", path, strerror(errno));
     exit(1);
   }
   counter cnt = {0, 0};
-  cxm_ctx *ctx = new_handle(&cnt);
+  cxm_ctx *ctx = new_handle(&cnt, cf);
   cxm_csv *csv = NULL;
   int rc = cxm_csv_create(ctx, &csv);
   if (rc) die("cxm_csv_create", ctx, rc);
@@ -378,9 +419,10 @@ static void bench_csv(const char *path, cxm_ctx *batch_ctx) {
   uint64_t lines = 0, accepted = 0, rejected = 0;
   cxm_csv_stats(csv, &lines, &accepted, &rejected);
   double mbps = (double)st.st_size / 1e6 / wall;
-  printf("csv ingest: %.1f MB (%llu lines) in %.3f s wall (%.3f s cpu): "
+  printf("[%s] csv ingest: %.1f MB (%llu lines) in %.3f s wall (%.3f s cpu): "
          "%.1f MB/s, %.2f M events/s  [target >= %.0f MB/s: %s]\n",
-         (double)st.st_size / 1e6, (unsigned long long)lines, wall, cpu, mbps,
+         cf->name, (double)st.st_size / 1e6, (unsigned long long)lines, wall,
+         cpu, mbps,
          (double)accepted / wall / 1e6, TARGET_CSV_MB_PER_S,
          mbps >= TARGET_CSV_MB_PER_S ? "met" : "NOT met");
   printf("  per cpu second: %.1f MB/s; accepted %llu, rejected %llu\n",
@@ -405,15 +447,27 @@ int main(int argc, char **argv) {
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  const char *only = getenv("BENCH_CONFIGS");
   print_machine();
-  counter cnt = {0, 0};
-  cxm_ctx *ctx = bench_batch(customers, events, days, seed, (size_t)batch, &cnt);
-  if (argc >= 6 && argv[5][0]) bench_csv(argv[5], ctx);
-  cxm_ctx_destroy(ctx);
-  if (cnt.live != 0) {
-    printf("WARNING: %lld bytes still allocated after cxm_ctx_destroy\n",
-           (long long)cnt.live);
-    return 1;
+  columns c;
+  label_ids ids;
+  build_workload(&c, customers, events, days, seed, &ids);
+  cxm_ctx *ctx[NCONFIGS] = {NULL, NULL};
+  counter cnt[NCONFIGS] = {{0, 0}, {0, 0}};
+  for (int k = 0; k < NCONFIGS; k++) {
+    if (only && strcmp(only, k == 0 ? "core" : "all") != 0) continue;
+    ctx[k] = bench_batch(&c, &ids, (size_t)batch, &configs[k], &cnt[k]);
+  }
+  free_columns(&c);
+  for (int k = 0; k < NCONFIGS; k++) {
+    if (!ctx[k]) continue;
+    if (argc >= 6 && argv[5][0]) bench_csv(argv[5], ctx[k], &configs[k]);
+    cxm_ctx_destroy(ctx[k]);
+    if (cnt[k].live != 0) {
+      printf("WARNING: %lld bytes still allocated after cxm_ctx_destroy\n",
+             (long long)cnt[k].live);
+      return 1;
+    }
   }
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "report.h"
 #include "benchmark_out.h"
 #include "snapcmd.h"
+#include "dashboard.h"
 #include "clvcmd.h"
 
 #define EXIT_USAGE 2
@@ -37,6 +38,7 @@ static const char MAIN_USAGE[] =
   "  init        write an empty snapshot (options and key) to start from\n"
   "  ingest      add event CSV files to a snapshot, atomically\n"
   "  merge       merge snapshots of customer-partitioned shards\n"
+  "  dashboard   write a self-contained HTML page of charts and KPI tiles\n"
   "  clv         predictive CLV: BG/NBD, Gamma-Gamma, P(alive), RFM segments\n"
   "\n"
   "Options:\n"
@@ -483,6 +485,10 @@ int main(int argc, char **argv)
       fputs(SNAPCMD_INGEST_USAGE, stdout);
     else if (argc > 2 && strcmp(argv[2], "merge") == 0)
       fputs(SNAPCMD_MERGE_USAGE, stdout);
+    else if (argc > 2 && strcmp(argv[2], "dashboard") == 0) {
+      char help[] = "--help", *hv[] = {help, NULL};
+      return dashboard_main(1, hv);
+    }
     else
       fputs(MAIN_USAGE, stdout);
     return EXIT_SUCCESS;
@@ -502,6 +508,8 @@ int main(int argc, char **argv)
     return snapcmd_ingest(argc - 2, argv + 2);
   if (strcmp(cmd, "merge") == 0)
     return snapcmd_merge(argc - 2, argv + 2);
+  if (strcmp(cmd, "dashboard") == 0)
+    return dashboard_main(argc - 2, argv + 2);
   if (strcmp(cmd, "clv") == 0) return cmd_clv(argc - 2, argv + 2);
   fprintf(stderr, "cxm: unknown command '%s'\n\n%s", cmd, MAIN_USAGE);
   return EXIT_USAGE;
