@@ -98,6 +98,16 @@ START_TEST(test_round_trip_buffer) {
   T_ADD1(b, T0 + 40 * DAY, CXM_EV_PURCHASE, "cust-7", 0, 12.5);
   T_ADD1(a, T0 + 40 * DAY, CXM_EV_NPS, "fresh", CXM_NO_CHANNEL, 9);
   T_ADD1(b, T0 + 40 * DAY, CXM_EV_NPS, "fresh", CXM_NO_CHANNEL, 9);
+  /* the lateness references travel: the newest spend time per channel and
+     each customer's newest event */
+  for (int32_t c = 0; c < G_CH; c++) {
+    ck_assert_int_eq(t_ev(a, T0 + 20 * DAY, CXM_EV_SPEND, NULL, c, 5, NAN), CXM_E_LATE);
+    ck_assert_int_eq(t_ev(b, T0 + 20 * DAY, CXM_EV_SPEND, NULL, c, 5, NAN), CXM_E_LATE);
+  }
+  ck_assert_int_eq(t_ev(a, T0 + 30 * DAY, CXM_EV_TOUCH, "cust-7", 0, NAN, NAN), CXM_E_LATE);
+  ck_assert_int_eq(t_ev(b, T0 + 30 * DAY, CXM_EV_TOUCH, "cust-7", 0, NAN, NAN), CXM_E_LATE);
+  T_ADD1(a, T0 + 38 * DAY, CXM_EV_SPEND, NULL, 1, 5);
+  T_ADD1(b, T0 + 38 * DAY, CXM_EV_SPEND, NULL, 1, 5);
   g_compare(a, b);
   cxm_buffer_free(a, p, n);
   cxm_buffer_free(b, q, m);
