@@ -643,7 +643,9 @@ typedef enum cxm_snapshot_flag {
  * @param ctx the handle.
  * @param path the file to create or replace (read during the call only).
  * @param flags 0 or ::CXM_SNAPSHOT_EMBED_KEY.
- * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown flag), ::CXM_E_NOMEM,
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown flag), ::CXM_E_STATE
+ *   (called from a callback of the handle, or ::CXM_SNAPSHOT_EMBED_KEY on a
+ *   handle that does not know its key), ::CXM_E_NOMEM,
  *   ::CXM_E_NOSPACE (disk full), ::CXM_E_ACCESS (permission denied or
  *   read-only), ::CXM_E_IO (opening, writing or renaming failed otherwise),
  *   ::CXM_E_SYNC (fsync failed); the message names the step and the errno
@@ -660,7 +662,8 @@ CXM_API int cxm_snapshot_save_file(cxm_ctx *ctx, const char *path,
  *   allocator; the caller owns them and releases them with
  *   cxm_buffer_free(ctx, *out, *len) before destroying the handle.
  * @param[out] len receives the number of bytes.
- * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown flag), ::CXM_E_NOMEM.
+ * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (unknown flag), ::CXM_E_STATE
+ *   (as for cxm_snapshot_save_file()), ::CXM_E_NOMEM.
  */
 CXM_API int cxm_snapshot_save_buffer(cxm_ctx *ctx, uint32_t flags, void **out,
                                      size_t *len);
@@ -759,6 +762,7 @@ CXM_API int cxm_key_known(cxm_ctx *ctx, int32_t *known);
  * @param src the handle merged from; what it reports is unchanged (it may
  *   reorganise internal buffers). Must differ from @p dst.
  * @return ::CXM_OK, ::CXM_E_NULL, ::CXM_E_ARG (@p src is @p dst),
+ *   ::CXM_E_STATE (called from a callback of either handle),
  *   ::CXM_E_MISMATCH (different key fingerprint, decimals, UTC offset,
  *   modules or module options), ::CXM_E_LIMIT (labels or customers past a
  *   limit), ::CXM_E_NOMEM.
