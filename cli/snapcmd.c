@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "input.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_MAX_ERRORS 20
@@ -63,10 +64,10 @@ const char SNAPCMD_INIT_USAGE[] =
 
 const char SNAPCMD_INGEST_USAGE[] =
   "Usage: cxm ingest --snapshot SNAPSHOT --key-file KEY [OPTION]... FILE...\n"
-  "Add the events of canonical CSV files (`-` = standard input) to SNAPSHOT,\n"
-  "creating it if it does not exist. The new snapshot replaces the old one\n"
-  "atomically, and only when every file was read: a failure or a crash leaves\n"
-  "the previous snapshot as it was.\n"
+  "Add the events of canonical CSV or JSON Lines files (`-` = standard\n"
+  "input) to SNAPSHOT, creating it if it does not exist. The new snapshot\n"
+  "replaces the old one atomically, and only when every file was read: a\n"
+  "failure or a crash leaves the previous snapshot as it was.\n"
   "\n"
   "  --snapshot SNAPSHOT    the snapshot to extend or create\n"
   "  --key-file KEY         the key file; not needed when SNAPSHOT embeds its\n"
@@ -78,6 +79,8 @@ const char SNAPCMD_INGEST_USAGE[] =
   "                         (\"\" = none), else exit 1 and change nothing:\n"
   "                         with --position, a batch is counted exactly once\n"
   "  --max-errors N         print at most N rejected lines (default 20)\n"
+  "  --input FMT            auto (default: *.jsonl and *.ndjson are JSON Lines,\n"
+  "                         anything else CSV), csv or jsonl\n"
   "  -h, --help             show this help\n"
   "\n" LIBOPTS_HELP
   "With an existing SNAPSHOT, library options must equal its own, except\n"
@@ -139,12 +142,14 @@ enum {
   A_EXPECT = 1 << 5,
   A_MAXERR = 1 << 6,
   A_FORCE = 1 << 7,
-  A_LIBOPTS = 1 << 8
+  A_LIBOPTS = 1 << 8,
+  A_INPUT = 1 << 9
 };
 
 typedef struct snap_args {
   const char *cmd, *usage;
-  const char *output, *snapshot, *key_file, *position, *expect, *max_errors;
+  const char *output, *snapshot, *key_file, *position, *expect, *max_errors,
+      *input;
   int embed_key, force;
   const char *lib[NLIBOPTS]; /* values as given, NULL if absent */
   int nfiles;
@@ -176,6 +181,7 @@ static int parse_args(int argc, char **argv, unsigned accepted, snap_args *a)
     {"expect-position", A_EXPECT, offsetof(snap_args, expect), 1},
     {"max-errors", A_MAXERR, offsetof(snap_args, max_errors), 1},
     {"force", A_FORCE, offsetof(snap_args, force), 0},
+    {"input", A_INPUT, offsetof(snap_args, input), 1},
   };
   int only_files = 0;
   a->files = argv; /* compacted in place */
@@ -728,29 +734,22 @@ static void on_reject(void *user, uint64_t line, int status,
   s->printed++;
 }
 
-static int feed_files(cxm_ctx *ctx, const snap_args *a, uint64_t max_errors,
-                      uint64_t tot[3])
+static int feed_files(cxm_ctx *ctx, const snap_args *a, int format,
+                      uint64_t max_errors, uint64_t tot[3])
 {
   for (int f = 0; f < a->nfiles; f++) {
-    cxm_csv *csv = NULL;
     uint64_t lines = 0, acc = 0, rej = 0;
     errsink sink;
     const char *path = a->files[f];
     sink.file = strcmp(path, "-") == 0 ? "<stdin>" : path;
     sink.printed = tot[2]; /* the cap counts over all files */
     sink.max_print = max_errors;
-    int rc = cxm_csv_create(ctx, &csv);
-    if (rc == CXM_OK)
-      rc = cxm_csv_set_error_handler(csv, on_reject, &sink);
-    if (rc == CXM_OK)
-      rc = cxm_csv_feed_file(csv, path);
+    int rc = input_feed_file(ctx, path, format, on_reject, &sink, &lines, &acc,
+                             &rej);
     if (rc != CXM_OK) {
       fprintf(stderr, "cxm: %s: %s\n", sink.file, errmsg(ctx, rc));
-      cxm_csv_destroy(csv);
       return 1;
     }
-    (void)cxm_csv_stats(csv, &lines, &acc, &rej);
-    cxm_csv_destroy(csv);
     if (a->nfiles > 1)
       fprintf(stderr, "cxm: %s: %" PRIu64 " lines, %" PRIu64 " accepted, %"
               PRIu64 " rejected\n", sink.file, lines, acc, rej);
@@ -791,14 +790,14 @@ int snapcmd_ingest(int argc, char **argv)
   snap_args a;
   cxm_ctx *ctx = NULL;
   struct stat st;
-  int rc, embed;
+  int rc, embed, format = INPUT_AUTO;
   uint64_t max_errors = DEFAULT_MAX_ERRORS, tot[3] = {0, 0, 0};
   int64_t v;
   memset(&a, 0, sizeof a);
   a.cmd = "ingest";
   a.usage = SNAPCMD_INGEST_USAGE;
   rc = parse_args(argc, argv, A_SNAPSHOT | A_KEYFILE | A_EMBED | A_POSITION |
-                  A_EXPECT | A_MAXERR | A_LIBOPTS, &a);
+                  A_EXPECT | A_MAXERR | A_LIBOPTS | A_INPUT, &a);
   if (rc != 0)
     return rc < 0 ? EXIT_SUCCESS : rc;
   if (!a.snapshot)
@@ -810,6 +809,9 @@ int snapcmd_ingest(int argc, char **argv)
       return usage_error(&a, "--max-errors: not a count: '%s'", a.max_errors);
     max_errors = (uint64_t)v;
   }
+  if (a.input && (format = input_format_parse(a.input)) < 0)
+    return usage_error(&a, "--input must be auto, csv or jsonl, not '%s'",
+                       a.input);
 
   if (stat(a.snapshot, &st) == 0) {
     int32_t known = 0;
@@ -845,7 +847,7 @@ int snapcmd_ingest(int argc, char **argv)
   if (rc == 0)
     rc = position_expect(ctx, &a);
   if (rc == 0)
-    rc = feed_files(ctx, &a, max_errors, tot);
+    rc = feed_files(ctx, &a, format, max_errors, tot);
   if (rc == 0 && a.position)
     rc = position_set(ctx, a.position);
   if (rc == 0)

@@ -371,6 +371,39 @@ same_file embwrong "$tmp/emb.snap" "$tmp/emb1.snap"
 run embright 0 ingest --snapshot "$tmp/emb.snap" --key-file "$k" "$tmp/batch1.csv"
 run initforce 0 init -o "$tmp/emb.snap" --key-file "$k" --force
 
+# JSON Lines input (by name, or --input jsonl on standard input) gives the
+# state of the same events as CSV: revenue 19.99 + 5.01, one promoter.
+cat > "$tmp/ev.jsonl" <<'EOF'
+{"type":"track","event":"Order Completed","userId":"ann","timestamp":"2026-03-01T10:00:00Z","properties":{"channel":"web","revenue":19.99}}
+{"type":"track","event":"NPS Submitted","userId":"bob","timestamp":"2026-03-01T11:00:00Z","properties":{"channel":"email","score":9}}
+{"type":"track","event":"Order Completed","userId":"bob","timestamp":"2026-03-02T12:00:00Z","properties":{"channel":"web","revenue":5.01}}
+EOF
+printf '%s\n' 'time,customer,type,channel,value' \
+  '2026-03-01T10:00:00Z,ann,purchase,web,19.99' \
+  '2026-03-01T11:00:00Z,bob,nps,email,9' \
+  '2026-03-02T12:00:00Z,bob,purchase,web,5.01' > "$tmp/ev.csv"
+cp "$tmp/base.snap" "$tmp/j1.snap"
+cp "$tmp/base.snap" "$tmp/j2.snap"
+cp "$tmp/base.snap" "$tmp/j3.snap"
+run jsonl 0 ingest --snapshot "$tmp/j1.snap" --key-file "$k" "$tmp/ev.jsonl"
+"$cxm" ingest --snapshot "$tmp/j2.snap" --key-file "$k" --input jsonl - \
+  < "$tmp/ev.jsonl" > /dev/null 2>&1 || { echo "FAIL: --input jsonl -" >&2; fail=1; }
+run jcsv 0 ingest --snapshot "$tmp/j3.snap" --key-file "$k" "$tmp/ev.csv"
+for j in j1 j2 j3; do
+  run "R$j" 0 report --format json --snapshot "$tmp/$j.snap"
+done
+"$py" - "$tmp" <<'EOF' || fail=1
+import json, sys
+r = [json.load(open("%s/R%s.out" % (sys.argv[1], j))) for j in ("j1", "j2", "j3")]
+for x in r:
+    x["meta"] = {k: v for k, v in x["meta"].items() if k != "snapshot"}
+assert r[0] == r[1] == r[2], "JSON Lines and CSV snapshots differ"
+a = r[0]["all"]
+assert a["revenue"]["value"] == 25.0 and a["orders"]["value"] == 2, a["revenue"]
+assert a["nps"]["value"] == 100 and a["nps"]["n"] == 1, a["nps"]
+EOF
+run badinput 2 ingest --snapshot "$tmp/j1.snap" --key-file "$k" --input xml "$tmp/ev.csv"
+
 # Usage.
 run helpinit 0 init --help
 run helpingest 0 ingest --help
