@@ -20,6 +20,7 @@
 
 #include "cxmetrics.h"
 #include "report.h"
+#include "retention_out.h"
 #include "benchmark_out.h"
 #include "snapcmd.h"
 #include "dashboard.h"
@@ -35,6 +36,7 @@ static const char MAIN_USAGE[] =
   "\n"
   "Commands:\n"
   "  report      read event CSV files and print a KPI report\n"
+  "  cohorts     cohort retention matrix: first-purchase month x months since\n"
   "  init        write an empty snapshot (options and key) to start from\n"
   "  ingest      add event CSV files to a snapshot, atomically\n"
   "  merge       merge snapshots of customer-partitioned shards\n"
@@ -70,7 +72,8 @@ static const char REPORT_USAGE[] =
   "  --from T               first day counted (inclusive)\n"
   "  --to T                 end of the window (exclusive)\n"
   "  --trailing-days N      the N days ending with the day of --as-of\n"
-  "  --as-of T              default: the latest accepted event's time\n"
+  "  --as-of T              default: the latest accepted event's time; also\n"
+  "                         the day of the retention keys (docs/retention.md)\n"
   "    T is Unix seconds or ISO-8601 (2026-03-01, 2026-03-01T18:30:00Z,\n"
   "    2026-03-01T18:30:00+07:00); zone-less times are in --utc-offset.\n"
   "    Window bounds are floored to the start of their day.\n"
@@ -298,8 +301,6 @@ static int cmd_report(int argc, char **argv)
     return usage_error("--format must be text or json, not '%s'", a.format);
   if (a.trailing_days && (a.from || a.to))
     return usage_error("%s", "--trailing-days excludes --from and --to");
-  if (a.as_of && !a.trailing_days)
-    return usage_error("%s", "--as-of needs --trailing-days");
 
   uint64_t max_errors = DEFAULT_MAX_ERRORS;
   if (a.max_errors) {
@@ -443,9 +444,9 @@ static int cmd_report(int argc, char **argv)
     fprintf(stderr, "cxm: %" PRIu64 " lines, %" PRIu64 " accepted, %" PRIu64
             " rejected\n", p.lines, p.accepted, p.rejected);
 
+  if (!a.as_of)
+    (void)cxm_stat_get(ctx, CXM_STAT_LAST_TIME, &p.as_of);
   if (p.window == WINDOW_TRAILING) {
-    if (!a.as_of)
-      (void)cxm_stat_get(ctx, CXM_STAT_LAST_TIME, &p.as_of);
     rc = cxm_window_trailing(ctx, p.as_of, p.trailing_days, &p.from, &p.to);
     if (rc != CXM_OK) {
       fprintf(stderr, "cxm: --trailing-days: %s\n", cxm_ctx_errmsg(ctx));
@@ -479,6 +480,8 @@ int main(int argc, char **argv)
       strcmp(cmd, "help") == 0) {
     if (argc > 2 && strcmp(argv[2], "report") == 0)
       fputs(REPORT_USAGE, stdout);
+    else if (argc > 2 && strcmp(argv[2], "cohorts") == 0)
+      fputs(COHORTS_USAGE, stdout);
     else if (argc > 2 && strcmp(argv[2], "init") == 0)
       fputs(SNAPCMD_INIT_USAGE, stdout);
     else if (argc > 2 && strcmp(argv[2], "ingest") == 0)
@@ -502,6 +505,8 @@ int main(int argc, char **argv)
   }
   if (strcmp(cmd, "report") == 0)
     return cmd_report(argc - 2, argv + 2);
+  if (strcmp(cmd, "cohorts") == 0)
+    return cohorts_main(argc - 2, argv + 2);
   if (strcmp(cmd, "init") == 0)
     return snapcmd_init(argc - 2, argv + 2);
   if (strcmp(cmd, "ingest") == 0)

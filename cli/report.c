@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "retention_out.h"
 #include "benchmark_out.h"
 #include "journey_out.h"
 #include "benchmark_out.h"
@@ -179,9 +180,11 @@ static int json_scope(FILE *out, cxm_ctx *ctx, const report_params *p,
         json_value(out, &x, extra[e].id, p->decimals);
       }
     }
-    fprintf(out, "}%s\n", k + 1 < NKPIS ? "," : "");
+    fprintf(out, "}%s", k + 1 < NKPIS ? ",\n" : "");
   }
-  fprintf(out, "%*s}", indent, "");
+  if (retention_json(out, ctx, seg, ch, p->as_of, indent + 2) < 0) /* retention keys */
+    return -1;
+  fprintf(out, "\n%*s}", indent, "");
   return 0;
 }
 
@@ -542,6 +545,8 @@ static int write_text(cxm_ctx *ctx, const report_params *p, FILE *out)
   }
   if (nseg > 0 && nch > 0)
     fputs("(segment x channel KPIs: cxm report --format json)\n", out);
+  if (retention_text(out, ctx, p->as_of, p->utc_offset, p->decimals) < 0)
+    return -1;
   return journey_text(out, ctx, p->decimals); /* funnel, attribution */
 }
 

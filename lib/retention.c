@@ -259,6 +259,11 @@ static void apply_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
 
 static int reserve_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
                           int32_t lo, int32_t hi) {
+  uint32_t key = set << 8 | ch;
+  uint32_t slot = (key * 2654435761u) >> 22; /* RET_RCACHE = 1024 slots */
+  if (m->rcache[slot].ok && m->rcache[slot].key == key && lo >= m->rcache[slot].lo &&
+      hi <= m->rcache[slot].hi)
+    return CXM_OK;
   const cxm_segset *ss = &ctx->segsets.sets[set];
   for (uint32_t i = 0; i <= ss->n; i++) {
     uint32_t row = i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1];
@@ -267,10 +272,29 @@ static int reserve_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
       if (!m->rows[row]) return CXM_E_NOMEM;
     }
     ret_row *r = m->rows[row];
+    const ret_days *a0 = &r->col[0], *a1 = ch != CXM_CH_NONE ? &r->col[1 + ch] : a0;
+    if (a0->v && a1->v && lo >= a0->day0 && lo >= a1->day0 &&
+        (int64_t)hi < (int64_t)a0->day0 + a0->n && (int64_t)hi < (int64_t)a1->day0 + a1->n)
+      continue; /* the usual case: nothing to grow */
     if (cxm__ret_days_ensure(ctx, &r->col[0], NR, lo, hi)) return CXM_E_NOMEM;
     if (ch != CXM_CH_NONE && cxm__ret_days_ensure(ctx, &r->col[1 + ch], NR, lo, hi))
       return CXM_E_NOMEM;
   }
+  /* Remember the whole range now covered by every one of these arrays. */
+  int32_t clo = INT32_MIN, chi = INT32_MAX;
+  for (uint32_t i = 0; i <= ss->n; i++) {
+    uint32_t row = i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1];
+    for (int k = 0; k < 2; k++) {
+      if (k == 1 && ch == CXM_CH_NONE) break;
+      const ret_days *a = &m->rows[row]->col[k == 0 ? 0 : 1 + ch];
+      if (a->day0 > clo) clo = a->day0;
+      if ((int64_t)a->day0 + a->n - 1 < chi) chi = (int32_t)((int64_t)a->day0 + a->n - 1);
+    }
+  }
+  m->rcache[slot].key = key;
+  m->rcache[slot].ok = 1;
+  m->rcache[slot].lo = clo;
+  m->rcache[slot].hi = chi;
   return CXM_OK;
 }
 
@@ -335,12 +359,19 @@ int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
   int32_t top1 = top0 == RET_NONE || ev->day > top0 ? ev->day : top0;
   int32_t lo = (top0 == RET_NONE ? top1 : top0) - RET_SPAN;
   int32_t hi = top1 + w + 1;
-  if (s.first != RET_NONE) {
-    if ((rc = reserve_scopes(ctx, m, set, s.ch, lo, hi))) return rc;
-    if (oldset != set && (rc = reserve_scopes(ctx, m, oldset, s.ch, lo, hi))) return rc;
-  }
-  if ((rc = reserve_scopes(ctx, m, set, ev->ch, lo, hi))) return rc;
   m->pend_top = top0;
+  if (ev->type != CXM_EV_MESSAGE_SENT) {
+    if (s.first != RET_NONE) {
+      if ((rc = reserve_scopes(ctx, m, set, s.ch, lo, hi))) return rc;
+      if (oldset != set && (rc = reserve_scopes(ctx, m, oldset, s.ch, lo, hi))) return rc;
+    }
+    if ((s.first == RET_NONE || ev->ch != s.ch) &&
+        (rc = reserve_scopes(ctx, m, set, ev->ch, lo, hi)))
+      return rc;
+  } else if (s.first != RET_NONE && oldset != set &&
+             (rc = reserve_scopes(ctx, m, set, s.ch, lo, hi))) {
+    return rc; /* the segment change moves the span */
+  }
   m->pend_first = m->pend_last = RET_NONE;
   if (r && (r->flags & CF_PURCHASE)) {
     m->pend_first = day_of_time(ctx, r->first_purchase);
@@ -358,8 +389,14 @@ static void shift(rst *s, int32_t top0, int32_t top1) {
   if (top1 <= top0) return;
   int64_t k = (int64_t)top1 - top0;
   int32_t s1 = top1 - (RET_SPAN - 1);
-  int32_t m1 = cxm__ret_month_of_day(s1);
-  int pc = cxm__ret_month_of_day(top0 - (RET_SPAN - 1)) == m1 ? s->pcarry : 0;
+  /* Months only matter when a purchase is carried or falls out of the span
+     (calendar arithmetic is the costly part of a shift). */
+  int32_t m1 = 0;
+  int pc = 0;
+  if (s->pcarry) {
+    m1 = cxm__ret_month_of_day(s1);
+    pc = cxm__ret_month_of_day(top0 - (RET_SPAN - 1)) == m1;
+  }
   if (s->dig) {
     for (int i = RET_SPAN - 1; i >= 0 && i >= RET_SPAN - k; i--) {
       unsigned dg = digit(s->dig, i);
@@ -372,7 +409,10 @@ static void shift(rst *s, int32_t top0, int32_t top1) {
       } else if (churn) {
         s->cut = 1;
       }
-      if (dg % 3 == 2 && cxm__ret_month_of_day(d) == m1) pc = 1;
+      if (dg % 3 == 2 && !pc) {
+        if (!m1) m1 = cxm__ret_month_of_day(s1);
+        pc = cxm__ret_month_of_day(d) == m1;
+      }
     }
   }
   s->pcarry = (uint8_t)pc;
@@ -430,6 +470,50 @@ void cxm__retention_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
   apply_scopes(ctx, m, new_set, s.ch, e, n);
 }
 
+/* The common case in closed form: activity on the customer's newest day or
+   later, no churn event in its span. The coverage then ends at E (last
+   activity + window, or the carried end), and the new activity on day d
+   either extends it to d + window or, after a lapse, starts a new one.
+   Returns 0 when the case does not apply (the general path runs). */
+static int fast_extend(cxm_ctx *ctx, cxm_ret *m, uint32_t set, const rst *o,
+                       int32_t top0, int32_t d, uint8_t ch) {
+  int32_t w = m->window, ell = RET_NONE;
+  uint32_t x = o->dig;
+  for (int i = 0; i < RET_SPAN; i++, x /= 6) { /* newest day first */
+    unsigned dg = x % 6;
+    if (dg >= 3) return 0;
+    if (dg && ell == RET_NONE) ell = top0 - i;
+  }
+  int64_t end;
+  if (ell != RET_NONE) {
+    end = (int64_t)ell + w;
+  } else {
+    ell = o->lin;
+    end = o->lin != RET_NONE && !o->cut ? (int64_t)o->lin + w : NEG_INF;
+  }
+  if (ell != RET_NONE && ell >= d) return 0;
+  rent e[2];
+  memset(e, 0, sizeof e);
+  int32_t first = o->first == RET_NONE ? d : o->first;
+  int64_t was = o->first == RET_NONE ? 0 : (int64_t)ell - o->first;
+  int was_churned = o->first != RET_NONE;
+  if (end >= d) { /* covered up to d - 1 at least: the coverage grows */
+    e[0].day = (int32_t)end;
+  } else { /* a start on d, after a lapse or the very first activity */
+    e[0].day = d;
+    e[0].dv[R_STARTS] = 1;
+  }
+  e[0].dv[R_ACTIVE] = 1;
+  e[0].dv[R_CHURNED] = -was_churned;
+  e[0].dv[R_LIFE] = -was;
+  e[1].day = d + w;
+  e[1].dv[R_ACTIVE] = -1;
+  e[1].dv[R_CHURNED] = 1;
+  e[1].dv[R_LIFE] = (int64_t)d - first;
+  apply_scopes(ctx, m, set, ch, e, 2);
+  return 1;
+}
+
 void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
   const cxm_cust *r = &ctx->customers.recs[ri];
@@ -470,6 +554,7 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   m->side[ri] = packed;
   if (!act && !churn) return; /* message_sent: the function is unchanged */
   if (packed == pack(&o) && top0 == top1) return;
+  if (act && d >= top0 && fast_extend(ctx, m, r->segset, &o, top0, d, s.ch)) return;
 
   rsim go, gn;
   simulate(&o, top0, m->window, &go);

@@ -11,6 +11,7 @@
 /* Days of a customer's recent history kept exactly (its newest event's day
    and the 7 before): events up to 7 days late are exact. */
 #define RET_SPAN 8
+#define RET_RCACHE 1024
 
 /* Per-scope per-day counters. The first three are difference arrays (a
    prefix sum gives the value on a day); starts is a plain count. */
@@ -43,6 +44,10 @@ typedef struct cxm_ret {
   int32_t *mtop;
   uint32_t *mset;
   uint32_t mn;
+
+  /* Scopes of (segment set, channel) known to cover days [lo, hi]: day
+     arrays only grow, so a hit needs no further check (prepare's fast path). */
+  struct { uint32_t key, ok; int32_t lo, hi; } rcache[RET_RCACHE];
 
   ret_days buyers;    /* per day: new buyers, returning buyers (w = 2) */
 

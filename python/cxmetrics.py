@@ -548,6 +548,28 @@ _PROTOTYPES = _PROTOTYPES + (
 )
 
 
+# Retention module (docs/retention.md)
+_PROTOTYPES = _PROTOTYPES + (
+    ("cxm_retention_active", ctypes.c_int,
+     (_ctx, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, _i64p, _i64p), _CTX),
+    ("cxm_retention_rate", ctypes.c_int,
+     (_ctx, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+      _f64p, _f64p, _i64p), _CTX),
+    ("cxm_retention_lifespan", ctypes.c_int,
+     (_ctx, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, _f64p, _f64p,
+      _i64p), _CTX),
+    ("cxm_retention_clv", ctypes.c_int,
+     (_ctx, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64, _f64p, _f64p,
+      _f64p, _f64p), _CTX),
+    ("cxm_cohort_span", ctypes.c_int, (_ctx, _i32p, _i32p), _CTX),
+    ("cxm_cohort_row", ctypes.c_int,
+     (_ctx, ctypes.c_int32, _i64p, _i64p, _i64p, ctypes.c_size_t, _szp), _CTX),
+    ("cxm_buyers_daily", ctypes.c_int,
+     (_ctx, ctypes.c_int64, ctypes.c_int64, _i64p, _i64p, ctypes.c_size_t,
+      _szp), _CTX),
+)
+
+
 def _declare(lib):
     """Declare argtypes, restype and errcheck of every function on ``lib``."""
     errmsg = lib.cxm_ctx_errmsg
@@ -1515,6 +1537,90 @@ class Metrics:
                                       ctypes.byref(lo), ctypes.byref(hi))
         return lo.value, hi.value
 
+    # ---- retention (docs/retention.md) --------------------------------
+    def _as_of(self, as_of):
+        return self.stat(Stat.LAST_TIME) if as_of is None else self.to_time(as_of)
+
+    @staticmethod
+    def _num(x):
+        return None if math.isnan(x) else x
+
+    def active_customers(self, segment=None, channel=None, as_of=None):
+        """``(active, churned)`` customers as of the end of the day of
+        ``as_of`` (default: the latest accepted event)."""
+        seg, ch = self._scope(segment, channel)
+        a, c = ctypes.c_int64(), ctypes.c_int64()
+        self._lib.cxm_retention_active(self._h(), seg, ch, self._as_of(as_of),
+                                       ctypes.byref(a), ctypes.byref(c))
+        return a.value, c.value
+
+    def churn_rate(self, start, end, segment=None, channel=None):
+        """``(churn_rate, retention_rate, n)`` from the day of ``start`` to
+        the day of ``end``; n = customers active at start, rates None when
+        it is 0."""
+        seg, ch = self._scope(segment, channel)
+        c, r, n = ctypes.c_double(), ctypes.c_double(), ctypes.c_int64()
+        self._lib.cxm_retention_rate(self._h(), seg, ch, self.to_time(start),
+                                     self.to_time(end), ctypes.byref(c),
+                                     ctypes.byref(r), ctypes.byref(n))
+        return self._num(c.value), self._num(r.value), n.value
+
+    def lifespan(self, segment=None, channel=None, as_of=None):
+        """``(avg_days, estimate_days, n)``: mean days from first to last
+        activity of the n customers churned as of the day, and the period /
+        churn-rate estimate (None when undefined)."""
+        seg, ch = self._scope(segment, channel)
+        a, e, n = ctypes.c_double(), ctypes.c_double(), ctypes.c_int64()
+        self._lib.cxm_retention_lifespan(self._h(), seg, ch, self._as_of(as_of),
+                                         ctypes.byref(a), ctypes.byref(e),
+                                         ctypes.byref(n))
+        return self._num(a.value), self._num(e.value), n.value
+
+    def clv_formula(self, segment=None, channel=None, as_of=None):
+        """Formula CLV and its factors over the trailing retention period:
+        a dict with clv, aov, purchase_frequency, lifespan_periods (None
+        when undefined)."""
+        seg, ch = self._scope(segment, channel)
+        v = [ctypes.c_double() for _ in range(4)]
+        self._lib.cxm_retention_clv(self._h(), seg, ch, self._as_of(as_of),
+                                    *[ctypes.byref(x) for x in v])
+        keys = ("clv", "aov", "purchase_frequency", "lifespan_periods")
+        return {k: self._num(x.value) for k, x in zip(keys, v)}
+
+    def cohorts(self):
+        """The cohort matrix: a list of dicts ``{"month": "YYYY-MM", "size":
+        n, "on": [...], "on_or_after": [...]}`` with counts of customers for
+        months 0, 1, ... since the cohort's month (shares: divide by size)."""
+        m0, nm = ctypes.c_int32(), ctypes.c_int32()
+        self._lib.cxm_cohort_span(self._h(), ctypes.byref(m0), ctypes.byref(nm))
+        out = []
+        for c in range(nm.value):
+            k = nm.value - c
+            on = (ctypes.c_int64 * k)()
+            oa = (ctypes.c_int64 * k)()
+            size, n = ctypes.c_int64(), ctypes.c_size_t()
+            self._lib.cxm_cohort_row(self._h(), m0.value + c, ctypes.byref(size),
+                                     on, oa, k, ctypes.byref(n))
+            month = m0.value + c
+            out.append({"month": "%04d-%02d" % (month // 12, month % 12 + 1),
+                        "size": size.value, "on": list(on[:n.value]),
+                        "on_or_after": list(oa[:n.value])})
+        return out
+
+    def buyers_daily(self, start, end):
+        """New and returning buyers per day over [start, end) (days in the
+        handle's offset): a list of ``(day, new, returning)``, day numbers as
+        :meth:`day` gives them."""
+        t0, t1 = self.to_time(start), self.to_time(end)
+        n = ctypes.c_size_t()
+        self._lib.cxm_buyers_daily(self._h(), t0, t1, None, None, 0,
+                                   ctypes.byref(n))
+        k = n.value
+        nb, rb = (ctypes.c_int64 * max(k, 1))(), (ctypes.c_int64 * max(k, 1))()
+        self._lib.cxm_buyers_daily(self._h(), t0, t1, nb, rb, k, ctypes.byref(n))
+        d0 = self.day(t0)
+        return [(d0 + i, nb[i], rb[i]) for i in range(k)]
+
     def day(self, time):
         """Day number (days since 1970-01-01 in the handle's offset)."""
         out = ctypes.c_int64()
@@ -1544,6 +1650,34 @@ class Metrics:
             return iv.value / money_scale, n.value
         return iv.value, n.value
 
+    def _retention_report(self, seg, ch, as_of):
+        """The retention keys of a report scope, as ``cxm report`` prints
+        them (docs/retention.md)."""
+        period = self.get_option(6)  # CXM_OPT_RETENTION_PERIOD_DAYS
+        try:
+            active, churned = self.active_customers(seg, ch, as_of)
+        except UnsupportedError:
+            null = {"value": None, "n": 0}
+            return {"active_customers": dict(null), "churned_customers": dict(null),
+                    "churn_rate": {"value": None, "n": 0, "period_days": period},
+                    "retention_rate": {"value": None, "n": 0, "period_days": period},
+                    "avg_lifespan_days": {"value": None, "n": 0, "estimate": None},
+                    "clv_formula": {"value": None, "n": 0, "aov": None,
+                                    "purchase_frequency": None,
+                                    "lifespan_periods": None, "period_days": period}}
+        churn, ret, a0 = self.churn_rate(as_of - period * 86400, as_of, seg, ch)
+        avg, est, nch = self.lifespan(seg, ch, as_of)
+        f = self.clv_formula(seg, ch, as_of)
+        return {"active_customers": {"value": active, "n": active},
+                "churned_customers": {"value": churned, "n": churned},
+                "churn_rate": {"value": churn, "n": a0, "period_days": period},
+                "retention_rate": {"value": ret, "n": a0, "period_days": period},
+                "avg_lifespan_days": {"value": avg, "n": nch, "estimate": est},
+                "clv_formula": {"value": f["clv"], "n": active, "aov": f["aov"],
+                                "purchase_frequency": f["purchase_frequency"],
+                                "lifespan_periods": f["lifespan_periods"],
+                                "period_days": period}}
+
     def _report_scope(self, seg, ch, t0, t1, money_scale):
         out = {}
         for k in REPORT_KPIS:
@@ -1557,6 +1691,8 @@ class Metrics:
                     entry[extra] = self._report_value(kk, seg, ch, t0, t1,
                                                       money_scale)[0]
             out[kpi_name(k)] = entry
+        if getattr(self, "_report_as_of", None) is not None:  # retention keys
+            out.update(self._retention_report(seg, ch, self._report_as_of))
         return out
 
     def _iso(self, t, off):
@@ -1666,7 +1802,7 @@ class Metrics:
                               if self._module_on(MODULE_ATTRIBUTION) else None)
         return rep
 
-    def report(self, start=None, end=None, window=None, meta=True):
+    def report(self, start=None, end=None, window=None, meta=True, as_of=None):
         """Every report KPI for all / each channel / each segment / each
         segment x channel, as a dict shaped like ``cxm report --format
         json``::
@@ -1682,9 +1818,11 @@ class Metrics:
         is listed only when it has an event.  With a window, event-level
         KPIs cover it and customer-level ones stay all-time.  ``meta``
         (statistics and options, plus the totals of :meth:`ingest_csv`
-        calls) is left out with ``meta=False``.
+        calls) is left out with ``meta=False``.  The retention keys
+        (docs/retention.md) are as of ``as_of`` (default: the latest event).
         """
         t0, t1 = self._window(start, end, window)
+        self._report_as_of = self._as_of(as_of)
         off = self.utc_offset
         scale = 10 ** self.decimals
         segs = self.segments

@@ -120,7 +120,11 @@ KEYS = ["nps", "csat", "csat_mean", "ces", "revenue", "refunds",
         "repeat_purchase_rate", "clv_historical", "lead_conversion_rate",
         "sessions", "bounce_rate", "engaged_session_rate", "engagement_rate",
         "open_rate", "click_rate", "click_to_open_rate", "spend", "cpl",
-        "cpa", "cac"]
+        "cpa", "cac",
+        # the retention keys (values checked by tests/check_diff.sh against
+        # tests/ref/cxm_ref.py, definitions in docs/retention.md)
+        "active_customers", "churned_customers", "churn_rate",
+        "retention_rate", "avg_lifespan_days", "clv_formula"]
 
 full = load("full")
 for top in ("meta", "all", "channels", "segments", "segment_channels"):

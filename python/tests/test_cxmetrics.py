@@ -617,7 +617,8 @@ class TestReport(unittest.TestCase):
                 "lead_conversion_rate", "sessions", "bounce_rate",
                 "engaged_session_rate", "engagement_rate", "open_rate",
                 "click_rate", "click_to_open_rate", "spend", "cpl", "cpa",
-                "cac"]
+                "cac", "active_customers", "churned_customers", "churn_rate",
+                "retention_rate", "avg_lifespan_days", "clv_formula"]
         self.assertEqual(list(r["all"]), keys)
         nps = r["all"]["nps"]
         self.assertEqual(set(nps), {"value", "n", "moe95", "promoters",

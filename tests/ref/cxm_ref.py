@@ -27,6 +27,18 @@ Definitions used:
   day. Spend-based KPIs are null (n = 0) in segment scopes.
 - segment_channels lists, per segment, the channels with at least one
   accepted event (all-time) in that segment x channel.
+- Retention keys as of the end of the day of --as-of (default: the latest
+  accepted event): activity = events other than message_sent and churn;
+  active on day D = latest activity day L <= D with L > D - 90 and no churn
+  event on a day in [L, D]; churned = some activity on or before D and not
+  active. Channel scope: the channel of the first-read activity on the
+  customer's earliest activity day. Segment scope of day D: the segments
+  held after the last event read whose customer's newest earlier event day
+  minus 7 was <= D (the library settles a day 8 days after the customer's
+  newest event). Rates over the 30 days before: retention = clamp((A(D) -
+  activations in (D - 30, D]) / A(D - 30)); lifespan = mean last - first
+  activity day of the churned; CLV = AOV x orders / A(D) x 1 / churn over
+  the trailing 30 days.
 
 Usage: cxm_ref.py [--utc-offset +hh:mm] [--decimals N] [--max-lateness S]
                   [--from T] [--to T] [--trailing-days N [--as-of T]] FILE...
@@ -51,7 +63,13 @@ KEYS = ["nps", "csat", "csat_mean", "ces", "revenue", "refunds", "net_revenue",
         "orders", "buyers", "aov", "purchase_frequency", "repeat_purchase_rate",
         "clv_historical", "lead_conversion_rate", "sessions", "bounce_rate",
         "engaged_session_rate", "engagement_rate", "open_rate", "click_rate",
-        "click_to_open_rate", "spend", "cpl", "cpa", "cac"]
+        "click_to_open_rate", "spend", "cpl", "cpa", "cac",
+        # retention keys (docs/retention.md), as of --as-of
+        "active_customers", "churned_customers", "churn_rate",
+        "retention_rate", "avg_lifespan_days", "clv_formula"]
+RETENTION_SPAN = 8      # days of a customer's recent history kept exactly
+CHURN_WINDOW = 90       # the library's defaults
+RETENTION_PERIOD = 30
 
 ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})"
                  r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
@@ -142,6 +160,9 @@ class Model:
         self.channels = []   # in order of first appearance
         self.segments = []
         self.seq = 0
+        self.as_of = None        # set by main: the retention keys' time
+        self.newest_before = {}  # customer -> newest accepted time so far
+        self.cust_reads = {}     # customer -> [(top day before, held after)]
 
     def day(self, t):
         return (t + self.off) // 86400
@@ -200,6 +221,11 @@ class Model:
                         self.segments.append(x)
                 self.held[cust] = frozenset(labels)
             held = self.held.get(cust, frozenset())
+        if ty != "spend":
+            prev = self.newest_before.get(cust)
+            self.cust_reads.setdefault(cust, []).append(
+                (None if prev is None else self.day(prev), held))
+            self.newest_before[cust] = t if prev is None else max(prev, t)
         self.events.append({"seq": self.seq, "t": t, "type": ty,
                             "cust": cust if ty != "spend" else None,
                             "ch": ch or None, "v": v, "v2": v2,
@@ -335,7 +361,91 @@ class Model:
             k["cpl"] = {"value": ratio(spend, leads * scale), "n": leads}
             k["cpa"] = {"value": ratio(spend, orders * scale), "n": orders}
             k["cac"] = {"value": ratio(spend, new_buyers * scale), "n": new_buyers}
+        self.retention_keys(seg, ch, k)
         return {key: k[key] for key in KEYS}
+
+    # ---- retention, straight from the definitions -----------------------
+    def cust_days(self, evs):
+        acts = [self.day(e["t"]) for e in evs
+                if e["type"] not in ("message_sent", "churn")]
+        churns = [self.day(e["t"]) for e in evs if e["type"] == "churn"]
+        return acts, churns
+
+    @staticmethod
+    def state(acts, churns, d):
+        """(active, churned, lifespan days) of one customer on day d."""
+        past = [a for a in acts if a <= d]
+        if not past:
+            return 0, 0, 0
+        last = max(past)
+        cut = any(last <= c <= d for c in churns)
+        if not cut and last > d - CHURN_WINDOW:
+            return 1, 0, 0
+        return 0, 1, last - min(past)
+
+    def day_set(self, cust, d):
+        """The segments the library credits day d of this customer to."""
+        held = frozenset()
+        for top_before, h in self.cust_reads.get(cust, []):
+            if top_before is None or d >= top_before - (RETENTION_SPAN - 1):
+                held = h
+        return held
+
+    def retention_keys(self, seg, ch, k):
+        if not self.events:
+            t = 0
+        else:
+            t = self.as_of if self.as_of is not None else max(e["t"] for e in self.events)
+        D = self.day(t)
+        P = RETENTION_PERIOD
+        a1 = c1 = life = a0 = starts = 0
+        for cust, evs in self.customers().items():
+            acts, churns = self.cust_days(evs)
+            if not acts:
+                continue
+            first_day = min(acts)
+            fa = min((e for e in evs if e["type"] not in ("message_sent", "churn")),
+                     key=lambda e: (self.day(e["t"]), e["seq"]))
+            if ch is not None and fa["ch"] != ch:
+                continue
+
+            def inscope(d):
+                return seg is None or seg in self.day_set(cust, d)
+            a, c, l = self.state(acts, churns, D)
+            if inscope(D):
+                a1 += a
+                c1 += c
+                life += l
+            if inscope(D - P):
+                a0 += self.state(acts, churns, D - P)[0]
+            for d in range(max(D - P + 1, first_day), D + 1):
+                if self.state(acts, churns, d)[0] and \
+                        not self.state(acts, churns, d - 1)[0] and inscope(d):
+                    starts += 1
+        kept = min(max(a1 - starts, 0), a0)
+        ret = kept / a0 if a0 else None
+        churn = 1.0 - ret if a0 else None
+        k["active_customers"] = {"value": a1, "n": a1}
+        k["churned_customers"] = {"value": c1, "n": c1}
+        k["churn_rate"] = {"value": churn, "n": a0, "period_days": P}
+        k["retention_rate"] = {"value": ret, "n": a0, "period_days": P}
+        k["avg_lifespan_days"] = {
+            "value": life / c1 if c1 else None, "n": c1,
+            "estimate": P / churn if churn else None}
+        # AOV and orders of the scope over the P days ending with D
+        saved = (self.wfrom, self.wto)
+        self.wfrom, self.wto = D - P + 1, D + 1
+        ev = self.event_scope(seg, ch)
+        self.wfrom, self.wto = saved
+        orders = sum(1 for e in ev if e["type"] == "purchase")
+        rev = sum(e["money"] for e in ev if e["type"] == "purchase")
+        aov = rev / (orders * 10 ** self.decimals) if orders else None
+        freq = orders / a1 if a1 else None
+        periods = 1.0 / churn if churn else None
+        clv = aov * freq * periods if None not in (aov, freq, periods) else None
+        k["clv_formula"] = {"value": clv, "n": a1, "aov": aov,
+                            "purchase_frequency": freq, "lifespan_periods": periods,
+                            "period_days": P}
 
     def report(self):
         out = {"all": self.report_scope(None, None),
@@ -405,6 +515,8 @@ def main(argv):
     if tto is not None:
         wto = (parse_time(tto, off) + off) // 86400
     m = Model(off, decimals, max_late, wfrom, wto)
+    if as_of is not None:
+        m.as_of = parse_time(as_of, off)
     for path in files:
         with open(path, "rb") as fh:
             text = fh.read().decode("utf-8", errors="surrogateescape")
