@@ -579,10 +579,13 @@ CXM_API int cxm_csv_set_error_handler(cxm_csv *csv, cxm_csv_error_fn fn,
                                       void *user);
 /** @brief Feed bytes; lines may be split across calls arbitrarily.
  *  @return ::CXM_OK (rejected lines are reported, not returned);
- *  ::CXM_E_PARSE when the header lacks a required column or repeats one
- *  (returned again by every feed until cxm_csv_finish()); ::CXM_E_NOMEM when
+ *  ::CXM_E_PARSE when the header lacks a required column, repeats one or
+ *  holds a lone CR, ::CXM_E_LIMIT when it is longer than 1 MiB (either
+ *  returned again by every feed until cxm_csv_finish()); ::CXM_E_NOMEM when
  *  memory ran out (events already buffered are not lost; lines rejected for
- *  lack of memory are reported). */
+ *  lack of memory are reported). A data record longer than 1 MiB is
+ *  rejected with ::CXM_E_LIMIT and skipped to the next line end past that
+ *  size (docs/csv.md). */
 CXM_API int cxm_csv_feed(cxm_csv *csv, const void *data, size_t len);
 /** @brief End of a stream: processes a last line without a line end,
  *  commits every buffered event and reports the remaining rejected lines.

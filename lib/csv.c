@@ -50,8 +50,11 @@
 #define CXM_CSV_SEG_LABELS 64     /* labels in one segments field, at most */
 #define CXM_CSV_FILE_CHUNK ((size_t)1 << 20)
 /* Bytes of one record (before its '\n'), at most: bounds the carry, so that
- * an unterminated quote cannot buffer the rest of the stream. */
+ * an unterminated quote cannot buffer the rest of the stream. Overridable
+ * only so that a fuzzer can reach it with small inputs. */
+#ifndef CXM_CSV_RECORD_MAX
 #define CXM_CSV_RECORD_MAX ((size_t)1 << 20)
+#endif
 /* Customer id bytes buffered before a batch is committed early. */
 #define CXM_CSV_IDS_FLUSH ((size_t)16 << 20)
 
