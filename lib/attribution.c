@@ -2,10 +2,11 @@
  * attribution.c - the cross-channel attribution module (see ext.h for the
  * protocol and docs/attribution.md for the definitions).
  *
- * Per customer, its K most recent touches (K = CXM_OPT_TOUCHES_KEPT) in side
- * arrays laid out as structure of arrays: K uint32 times, K uint8 channels
- * and a uint8 count, 5K + 1 bytes (41 at K = 8). A customer's touches are
- * kept sorted by time, ties in arrival order.
+ * Per customer, its K most recent touches (K = CXM_OPT_TOUCHES_KEPT) in a
+ * packed record of 5K + 1 bytes (41 at K = 8): the count, K channels, K
+ * 32-bit times (unaligned, read with memcpy). One record per customer, so
+ * that an event reaches one or two cache lines, not three arrays. A
+ * customer's touches are kept sorted by time, ties in arrival order.
  *
  * Credits are fixed point, so that sums are exact and independent of order
  * (a merge of shards equals the whole stream): each purchase's weights are
@@ -31,9 +32,8 @@ typedef struct credit {
 
 typedef struct attrib {
   uint32_t cap, k;
-  uint32_t *tt;     /* cap * k touch times */
-  uint8_t *tc;      /* cap * k touch channels */
-  uint8_t *tn;      /* cap touch counts */
+  size_t rs;        /* record size, 5k + 1 */
+  uint8_t *rec;     /* cap * rs */
   /* [model][0] no channel, [model][1 + channel id] */
   credit cr[NMODEL][CXM_GRID_COLS];
 } attrib;
@@ -53,16 +53,18 @@ static attrib *get_or_create(cxm_ctx *ctx) {
     a = (attrib *)cxm__calloc(ctx, sizeof *a);
     if (!a) return NULL;
     a->k = (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT];
+    a->rs = 5 * (size_t)a->k + 1;
     ctx->mod[CXM_MODIX_ATTRIBUTION] = a;
   }
   return a;
 }
 
-static void free_side(cxm_ctx *ctx, attrib *a, uint32_t *tt, uint8_t *tc,
-                      uint8_t *tn, size_t cap) {
-  cxm__free(ctx, tt, cap * a->k * sizeof *tt);
-  cxm__free(ctx, tc, cap * a->k);
-  cxm__free(ctx, tn, cap);
+/* A record: rec[0] the count, rec + 1 the channels, rec + 1 + k the times. */
+static uint8_t *rec_of(const attrib *a, uint32_t ri) { return a->rec + (size_t)ri * a->rs; }
+static uint32_t time_at(const attrib *a, const uint8_t *r, uint32_t i) {
+  uint32_t t;
+  memcpy(&t, r + 1 + a->k + 4 * (size_t)i, 4);
+  return t;
 }
 
 /* As funnel.c: to the core's capacity, or 1024 * 2^k ahead of it. */
@@ -73,24 +75,12 @@ static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
     ncap = a->cap ? a->cap : 1024;
     while (ncap < need) ncap *= 2;
   }
-  size_t n = (size_t)ncap, k = a->k;
-  uint32_t *tt = (uint32_t *)cxm__malloc(ctx, n * k * sizeof *tt);
-  uint8_t *tc = (uint8_t *)cxm__malloc(ctx, n * k);
-  uint8_t *tn = (uint8_t *)cxm__calloc(ctx, n);
-  if (!tt || !tc || !tn) {
-    free_side(ctx, a, tt, tc, tn, n);
-    return CXM_E_NOMEM;
-  }
-  size_t o = a->cap;
-  if (o) {
-    memcpy(tt, a->tt, o * k * sizeof *tt);
-    memcpy(tc, a->tc, o * k);
-    memcpy(tn, a->tn, o);
-  }
-  free_side(ctx, a, a->tt, a->tc, a->tn, o);
-  a->tt = tt;
-  a->tc = tc;
-  a->tn = tn;
+  uint8_t *rec = (uint8_t *)cxm__realloc(ctx, a->rec, (size_t)a->cap * a->rs,
+                                        (size_t)ncap * a->rs);
+  if (!rec) return CXM_E_NOMEM;
+  /* New records: count 0 (the rest is never read past the count). */
+  for (size_t i = a->cap; i < ncap; i++) rec[i * a->rs] = 0;
+  a->rec = rec;
   a->cap = (uint32_t)ncap;
   return CXM_OK;
 }
@@ -98,22 +88,22 @@ static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
 /* Inserts a touch into a customer's sorted list; when the list is full the
    oldest touch goes (the new one itself when it is older than all). */
 static void keep_touch(attrib *a, uint32_t ri, uint32_t t, uint8_t ch) {
-  uint32_t k = a->k, n = a->tn[ri];
-  uint32_t *tt = a->tt + (size_t)ri * k;
-  uint8_t *tc = a->tc + (size_t)ri * k;
+  uint8_t *r = rec_of(a, ri);
+  uint32_t k = a->k, n = r[0];
+  uint8_t *tc = r + 1, *tt = r + 1 + k;
   uint32_t pos = n; /* after every touch at or before t: ties keep arrival order */
-  while (pos > 0 && tt[pos - 1] > t) pos--;
+  while (pos > 0 && time_at(a, r, pos - 1) > t) pos--;
   if (n == k) {
     if (pos == 0) return;
-    memmove(tt, tt + 1, (pos - 1) * sizeof *tt);
+    memmove(tt, tt + 4, (size_t)(pos - 1) * 4);
     memmove(tc, tc + 1, pos - 1);
     pos--;
   } else {
-    memmove(tt + pos + 1, tt + pos, (n - pos) * sizeof *tt);
+    memmove(tt + 4 * (size_t)(pos + 1), tt + 4 * (size_t)pos, (size_t)(n - pos) * 4);
     memmove(tc + pos + 1, tc + pos, n - pos);
-    a->tn[ri] = (uint8_t)(n + 1);
+    r[0] = (uint8_t)(n + 1);
   }
-  tt[pos] = t;
+  memcpy(tt + 4 * (size_t)pos, &t, 4);
   tc[pos] = ch;
 }
 
@@ -207,9 +197,11 @@ static void credit_sum(credit *to, const credit *x) {
 static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
 
 static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev) {
-  uint32_t k = a->k, n = a->tn[ri];
-  const uint32_t *tt = a->tt + (size_t)ri * k;
-  const uint8_t *tc = a->tc + (size_t)ri * k;
+  const uint8_t *r = rec_of(a, ri);
+  uint32_t n = r[0];
+  const uint8_t *tc = r + 1;
+  uint32_t tt[MAXK];
+  for (uint32_t i = 0; i < n; i++) tt[i] = time_at(a, r, i);
   uint32_t t = ev->t;
   int64_t lookback = ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400;
   /* Touches in [t - lookback, t]: a run of the sorted list. */
@@ -235,12 +227,19 @@ static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev
 
 int cxm__attribution_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                              uint32_t set) {
-  (void)ev;
   (void)set;
   attrib *a = get_or_create(ctx);
   if (!a) return CXM_E_NOMEM;
-  return ensure_cap(ctx, a, found >= 0 ? (uint64_t)found + 1
-                                       : (uint64_t)ctx->customers.count + 1);
+  uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
+  int rc = need > a->cap ? ensure_cap(ctx, a, need) : CXM_OK;
+  /* on_event will read the record after the core's own update: start the
+     cache miss now so that the two overlap. */
+  if (rc == CXM_OK && found >= 0 && ev && (is_touch(ev->type) || ev->type == CXM_EV_PURCHASE)) {
+    const uint8_t *r = rec_of(a, (uint32_t)found);
+    CXM_PREFETCH_W(r);
+    CXM_PREFETCH_W(r + a->rs - 1);
+  }
+  return rc;
 }
 
 void cxm__attribution_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
@@ -269,11 +268,11 @@ int cxm__attribution_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   cxm__w_u32(w, a ? a->k : (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT]);
   cxm__w_u32(w, n);
   for (uint32_t i = 0; i < n; i++) {
-    uint32_t m = a->tn[i];
-    cxm__w_u8(w, (uint8_t)m);
-    for (uint32_t j = 0; j < m; j++) {
-      cxm__w_u32(w, a->tt[(size_t)i * a->k + j]);
-      cxm__w_u8(w, a->tc[(size_t)i * a->k + j]);
+    const uint8_t *r = rec_of(a, i);
+    cxm__w_u8(w, r[0]);
+    for (uint32_t j = 0; j < r[0]; j++) {
+      cxm__w_u32(w, time_at(a, r, j));
+      cxm__w_u8(w, r[1 + j]);
     }
   }
   for (int md = 0; a && md < NMODEL; md++)
@@ -302,15 +301,16 @@ int cxm__attribution_load(cxm_ctx *ctx, cxm_rbuf *r) {
   for (uint32_t i = 0; i < n; i++) {
     uint32_t m = cxm__r_u8(r);
     if (m > k) return CXM_E_CORRUPT;
-    a->tn[i] = (uint8_t)m;
+    uint8_t *rec = rec_of(a, i);
+    rec[0] = (uint8_t)m;
     for (uint32_t j = 0; j < m; j++) {
       uint32_t t = cxm__r_u32(r);
       uint8_t ch = cxm__r_u8(r);
-      if ((j && t < a->tt[(size_t)i * k + j - 1]) ||
+      if ((j && t < time_at(a, rec, j - 1)) ||
           (ch != CXM_CH_NONE && ch >= ctx->channels.count))
         return CXM_E_CORRUPT;
-      a->tt[(size_t)i * k + j] = t;
-      a->tc[(size_t)i * k + j] = ch;
+      memcpy(rec + 1 + k + 4 * (size_t)j, &t, 4);
+      rec[1 + j] = ch;
     }
   }
   for (;;) {
@@ -371,10 +371,10 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
   for (uint32_t i = 0; i < n; i++) {
     uint32_t j = map->rec[i];
     if (j >= d->cap) continue;
-    for (uint32_t q = 0; q < s->tn[i]; q++) {
-      uint8_t ch = s->tc[(size_t)i * s->k + q];
-      keep_touch(d, j, s->tt[(size_t)i * s->k + q],
-                 ch == CXM_CH_NONE ? ch : map->channel[ch]);
+    const uint8_t *r = rec_of(s, i);
+    for (uint32_t q = 0; q < r[0]; q++) {
+      uint8_t ch = r[1 + q];
+      keep_touch(d, j, time_at(s, r, q), ch == CXM_CH_NONE ? ch : map->channel[ch]);
     }
   }
 }
@@ -384,23 +384,20 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
 /* Credits already made stay, as an anonymous contribution. */
 void cxm__attribution_erase(cxm_ctx *ctx, uint32_t ri) {
   attrib *a = A(ctx);
-  if (a && ri < a->cap) a->tn[ri] = 0;
+  if (a && ri < a->cap) rec_of(a, ri)[0] = 0;
 }
 
 void cxm__attribution_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   attrib *a = A(ctx);
   if (!a || from >= a->cap || to >= a->cap || from == to) return;
-  size_t k = a->k;
-  memcpy(a->tt + to * k, a->tt + from * k, k * sizeof *a->tt);
-  memcpy(a->tc + to * k, a->tc + from * k, k);
-  a->tn[to] = a->tn[from];
-  a->tn[from] = 0;
+  memcpy(rec_of(a, to), rec_of(a, from), a->rs);
+  rec_of(a, from)[0] = 0;
 }
 
 void cxm__attribution_free(cxm_ctx *ctx) {
   attrib *a = A(ctx);
   if (!a) return;
-  free_side(ctx, a, a->tt, a->tc, a->tn, a->cap);
+  cxm__free(ctx, a->rec, (size_t)a->cap * a->rs);
   cxm__free(ctx, a, sizeof *a);
   ctx->mod[CXM_MODIX_ATTRIBUTION] = NULL;
 }

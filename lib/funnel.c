@@ -2,8 +2,8 @@
  * funnel.c - the journey funnel module (see ext.h for the protocol and
  * docs/funnel.md for the definitions).
  *
- * Per customer, 10 bytes in side arrays indexed like the core's records:
- * the highest stage reached, the channel of its first stage, the time of its
+ * Per customer, a 10-byte record in a side array indexed like the core's
+ * records: the highest stage reached, the channel of its first stage, the time of its
  * first stage (the conversion window's start) and the time of its highest
  * stage (the next step is timed from it; at the transaction stage it is the
  * first purchase, which decides the retention stage).
@@ -37,15 +37,53 @@ typedef struct frow {
   fcell *c[CXM_GRID_COLS];    /* 0 = all channels, 1 + channel id */
 } frow;
 
+/* A customer's record, 10 bytes packed (one cache line for one customer:
+   an event reads one record, not four arrays): t_first (4), t_high (4),
+   stage (1: 0 none, 1..4), chan (1: of the first stage, CXM_CH_NONE). */
+#define REC 10
+typedef struct fstate {
+  uint32_t t_first, t_high;
+  uint8_t stage, chan;
+} fstate;
+
+typedef struct fplan {
+  uint8_t from, to;     /* highest stage before and after */
+  uint8_t chan;
+  uint32_t t_first, t_high;
+  int timed;            /* 1: step `to - 1 -> to` took `dt` seconds */
+  uint32_t dt;
+} fplan;
+
 typedef struct funnel {
-  uint32_t cap;               /* records the side arrays hold */
-  uint32_t *t_first, *t_high;
-  uint8_t *stage;             /* 0 = none, 1..4 */
-  uint8_t *chan;              /* channel of the first stage, CXM_CH_NONE */
+  uint32_t cap;               /* records the side array holds */
+  uint8_t *rec;               /* cap * REC bytes */
+  /* The plan prepare() made for the event on_event() applies next (the
+     core calls them in pairs, nothing in between changes the record). */
+  fplan last;
+  const cxm_evview *last_ev;
+  uint32_t last_t;
+  int32_t last_type;
   frow *rows[CXM_GRID_ROWS];  /* 0 = all, 1 + segment id */
 } funnel;
 
-#define SIDE_BYTES (2 * sizeof(uint32_t) + 2 * sizeof(uint8_t))
+static void get_rec(const funnel *f, uint32_t ri, fstate *x) {
+  const uint8_t *p = f->rec + (size_t)ri * REC;
+  memcpy(&x->t_first, p, 4);
+  memcpy(&x->t_high, p + 4, 4);
+  x->stage = p[8];
+  x->chan = p[9];
+}
+
+static void put_rec(funnel *f, uint32_t ri, const fstate *x) {
+  uint8_t *p = f->rec + (size_t)ri * REC;
+  memcpy(p, &x->t_first, 4);
+  memcpy(p + 4, &x->t_high, 4);
+  p[8] = x->stage;
+  p[9] = x->chan;
+}
+
+static uint8_t stage_of(const funnel *f, uint32_t ri) { return f->rec[(size_t)ri * REC + 8]; }
+static uint8_t chan_of(const funnel *f, uint32_t ri) { return f->rec[(size_t)ri * REC + 9]; }
 
 static funnel *F(const cxm_ctx *ctx) { return (funnel *)ctx->mod[CXM_MODIX_FUNNEL]; }
 
@@ -72,33 +110,11 @@ static int ensure_cap(cxm_ctx *ctx, funnel *f, uint64_t need) {
     ncap = f->cap ? f->cap : 1024;
     while (ncap < need) ncap *= 2;
   }
-  size_t n = (size_t)ncap;
-  uint32_t *a = (uint32_t *)cxm__calloc(ctx, n * sizeof *a);
-  uint32_t *b = (uint32_t *)cxm__calloc(ctx, n * sizeof *b);
-  uint8_t *c = (uint8_t *)cxm__calloc(ctx, n);
-  uint8_t *d = (uint8_t *)cxm__calloc(ctx, n);
-  if (!a || !b || !c || !d) {
-    cxm__free(ctx, a, n * sizeof *a);
-    cxm__free(ctx, b, n * sizeof *b);
-    cxm__free(ctx, c, n);
-    cxm__free(ctx, d, n);
-    return CXM_E_NOMEM;
-  }
-  size_t o = f->cap;
-  if (o) {
-    memcpy(a, f->t_first, o * sizeof *a);
-    memcpy(b, f->t_high, o * sizeof *b);
-    memcpy(c, f->stage, o);
-    memcpy(d, f->chan, o);
-  }
-  cxm__free(ctx, f->t_first, o * sizeof *a);
-  cxm__free(ctx, f->t_high, o * sizeof *b);
-  cxm__free(ctx, f->stage, o);
-  cxm__free(ctx, f->chan, o);
-  f->t_first = a;
-  f->t_high = b;
-  f->stage = c;
-  f->chan = d;
+  uint8_t *rec = (uint8_t *)cxm__realloc(ctx, f->rec, (size_t)f->cap * REC,
+                                        (size_t)ncap * REC);
+  if (!rec) return CXM_E_NOMEM;
+  memset(rec + (size_t)f->cap * REC, 0, (size_t)(ncap - f->cap) * REC);
+  f->rec = rec;
   f->cap = (uint32_t)ncap;
   return CXM_OK;
 }
@@ -144,6 +160,15 @@ static uint32_t chan_cols(uint8_t ch, uint32_t cols[2]) {
 static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
   uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
+  int ready = 1; /* the common case: every cell exists, allocate nothing */
+  for (uint32_t i = 0; i < nr && ready; i++) {
+    const frow *r = f->rows[rows[i]];
+    for (uint32_t j = 0; j < nc && ready; j++) {
+      const fcell *c = r ? r->c[cols[j]] : NULL;
+      ready = c && (k == 0 || c->sk[k]);
+    }
+  }
+  if (ready) return CXM_OK;
   for (uint32_t i = 0; i < nr; i++)
     for (uint32_t j = 0; j < nc; j++) {
       int rc = ensure_cell(ctx, f, rows[i], cols[j], k);
@@ -169,14 +194,6 @@ static int ev_stage(const cxm_evview *ev) {
   }
 }
 
-typedef struct fplan {
-  uint8_t from, to;     /* highest stage before and after */
-  uint8_t chan;
-  uint32_t t_first, t_high;
-  int timed;            /* 1: step `to - 1 -> to` took `dt` seconds */
-  uint32_t dt;
-} fplan;
-
 static int in_window(const cxm_ctx *ctx, uint32_t t_first, uint32_t t) {
   int64_t w = opt_days(ctx, CXM_OPT_FUNNEL_WINDOW_DAYS);
   return w == 0 || t <= t_first || (int64_t)(t - t_first) <= w;
@@ -185,14 +202,15 @@ static int in_window(const cxm_ctx *ctx, uint32_t t_first, uint32_t t) {
 /* What the event does to customer `ri` (-1: a new customer). */
 static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
                  const cxm_evview *ev, fplan *p) {
-  int known = ri >= 0 && (uint64_t)ri < f->cap;
-  p->from = p->to = known ? f->stage[ri] : 0;
-  p->chan = known ? f->chan[ri] : CXM_CH_NONE;
-  p->t_first = known ? f->t_first[ri] : 0;
-  p->t_high = known ? f->t_high[ri] : 0;
+  fstate x = {0, 0, 0, CXM_CH_NONE};
+  int k = ev_stage(ev);
+  if (k && ri >= 0 && (uint64_t)ri < f->cap) get_rec(f, (uint32_t)ri, &x);
+  p->from = p->to = x.stage;
+  p->chan = x.chan;
+  p->t_first = x.t_first;
+  p->t_high = x.t_high;
   p->timed = 0;
   p->dt = 0;
-  int k = ev_stage(ev);
   if (k == 0) return;
   uint32_t t = ev->t;
   uint8_t h = p->from;
@@ -265,42 +283,50 @@ int cxm__funnel_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                         uint32_t set) {
   funnel *f = get_or_create(ctx);
   if (!f) return CXM_E_NOMEM;
-  int rc = ensure_cap(ctx, f, found >= 0 ? (uint64_t)found + 1
-                                         : (uint64_t)ctx->customers.count + 1);
+  uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
+  int rc = need > f->cap ? ensure_cap(ctx, f, need) : CXM_OK;
   if (rc) return rc;
   /* A move to `set` carries the customer's counts into its cells. */
-  if (found >= 0 && f->stage[found] && ctx->customers.recs[found].segset != set &&
-      (rc = ensure_cells(ctx, f, set, f->chan[found], 0)))
+  if (found >= 0 && ctx->customers.recs[found].segset != set &&
+      stage_of(f, (uint32_t)found) &&
+      (rc = ensure_cells(ctx, f, set, chan_of(f, (uint32_t)found), 0)))
     return rc;
-  if (!ev) return CXM_OK;
-  fplan p;
-  plan(ctx, f, found, ev, &p);
-  if (p.to > p.from && (rc = ensure_cells(ctx, f, set, p.chan, p.timed ? p.to - 1 : 0)))
+  f->last_ev = NULL;
+  if (!ev || !ev_stage(ev)) return CXM_OK;
+  fplan *p = &f->last;
+  plan(ctx, f, found, ev, p);
+  if (p->to > p->from && (rc = ensure_cells(ctx, f, set, p->chan, p->timed ? p->to - 1 : 0)))
     return rc;
+  f->last_ev = ev;
+  f->last_t = ev->t;
+  f->last_type = ev->type;
   return CXM_OK;
 }
 
 void cxm__funnel_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                            uint32_t new_set) {
   funnel *f = F(ctx);
-  if (!f || ri >= f->cap || !f->stage[ri]) return;
-  add_counts(ctx, f, old_set, f->chan[ri], 0, f->stage[ri], -1);
-  add_counts(ctx, f, new_set, f->chan[ri], 0, f->stage[ri], 1);
+  if (!f || ri >= f->cap || !stage_of(f, ri)) return;
+  add_counts(ctx, f, old_set, chan_of(f, ri), 0, stage_of(f, ri), -1);
+  add_counts(ctx, f, new_set, chan_of(f, ri), 0, stage_of(f, ri), 1);
 }
 
 void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   funnel *f = F(ctx);
   if (!f || ri >= f->cap) return; /* prepare() ran: cannot happen */
+  if (!ev_stage(ev)) return;
   fplan p;
-  plan(ctx, f, ri, ev, &p);
+  if (f->last_ev == ev && f->last_t == ev->t && f->last_type == ev->type)
+    p = f->last;
+  else
+    plan(ctx, f, ri, ev, &p);
+  f->last_ev = NULL;
   if (p.to > p.from) {
     add_counts(ctx, f, ev->set, p.chan, p.from, p.to, 1);
     if (p.timed) add_sample(ctx, f, ev->set, p.chan, p.to - 1, p.dt);
   }
-  f->stage[ri] = p.to;
-  f->chan[ri] = p.chan;
-  f->t_first[ri] = p.t_first;
-  f->t_high[ri] = p.t_high;
+  fstate x = {p.t_first, p.t_high, p.to, p.chan};
+  put_rec(f, ri, &x);
 }
 
 /* ---- snapshots ----------------------------------------------------------------- */
@@ -315,10 +341,12 @@ int cxm__funnel_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   cxm__w_u32(w, FUNNEL_FORMAT);
   cxm__w_u32(w, n);
   for (uint32_t i = 0; i < n; i++) {
-    cxm__w_u32(w, f->t_first[i]);
-    cxm__w_u32(w, f->t_high[i]);
-    cxm__w_u8(w, f->stage[i]);
-    cxm__w_u8(w, f->chan[i]);
+    fstate x;
+    get_rec(f, i, &x);
+    cxm__w_u32(w, x.t_first);
+    cxm__w_u32(w, x.t_high);
+    cxm__w_u8(w, x.stage);
+    cxm__w_u8(w, x.chan);
   }
   for (uint32_t r = 0; f && r < CXM_GRID_ROWS; r++) {
     if (!f->rows[r]) continue;
@@ -362,13 +390,14 @@ int cxm__funnel_load(cxm_ctx *ctx, cxm_rbuf *r) {
   int rc = ensure_cap(ctx, f, ctx->customers.cap > n ? ctx->customers.cap : n);
   if (rc) return rc;
   for (uint32_t i = 0; i < n; i++) {
-    f->t_first[i] = cxm__r_u32(r);
-    f->t_high[i] = cxm__r_u32(r);
-    f->stage[i] = cxm__r_u8(r);
-    f->chan[i] = cxm__r_u8(r);
-    if (f->stage[i] > NSTAGE ||
-        (f->chan[i] != CXM_CH_NONE && f->chan[i] >= ctx->channels.count))
+    fstate x;
+    x.t_first = cxm__r_u32(r);
+    x.t_high = cxm__r_u32(r);
+    x.stage = cxm__r_u8(r);
+    x.chan = cxm__r_u8(r);
+    if (x.stage > NSTAGE || (x.chan != CXM_CH_NONE && x.chan >= ctx->channels.count))
       return CXM_E_CORRUPT;
+    put_rec(f, i, &x);
   }
   for (;;) {
     uint32_t row = cxm__r_u32(r);
@@ -458,60 +487,51 @@ void cxm__funnel_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *
   if (n > map->n_rec) n = map->n_rec;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t j = map->rec[i];
-    if (!s->stage[i] || j >= d->cap) continue;
-    if (!d->stage[j]) {
-      d->stage[j] = s->stage[i];
-      d->chan[j] = map_ch(map, s->chan[i]);
-      d->t_first[j] = s->t_first[i];
-      d->t_high[j] = s->t_high[i];
+    fstate a, b;
+    get_rec(s, i, &a);
+    if (!a.stage || j >= d->cap) continue;
+    get_rec(d, j, &b);
+    if (!b.stage) {
+      a.chan = map_ch(map, a.chan);
+      put_rec(d, j, &a);
       continue;
     }
     /* Shards are customer-disjoint; a customer in both keeps the furthest
        journey (its counts were made in both and stay added). */
-    if (s->stage[i] > d->stage[j]) {
-      d->stage[j] = s->stage[i];
-      d->t_high[j] = s->t_high[i];
+    if (a.stage > b.stage) {
+      b.stage = a.stage;
+      b.t_high = a.t_high;
     }
-    if (s->t_first[i] < d->t_first[j]) d->t_first[j] = s->t_first[i];
+    if (a.t_first < b.t_first) b.t_first = a.t_first;
+    put_rec(d, j, &b);
   }
 }
 
 /* ---- erase, move, free ----------------------------------------------------------- */
 
-static void clear(funnel *f, uint32_t ri) {
-  f->stage[ri] = 0;
-  f->chan[ri] = 0;
-  f->t_first[ri] = f->t_high[ri] = 0;
-}
+static void clear(funnel *f, uint32_t ri) { memset(f->rec + (size_t)ri * REC, 0, REC); }
 
 /* Stage counts are customer-level: they stop counting the customer. Its
    step durations stay in the sketches, as anonymous samples. */
 void cxm__funnel_erase(cxm_ctx *ctx, uint32_t ri) {
   funnel *f = F(ctx);
   if (!f || ri >= f->cap) return;
-  if (f->stage[ri])
-    add_counts(ctx, f, ctx->customers.recs[ri].segset, f->chan[ri], 0, f->stage[ri], -1);
+  if (stage_of(f, ri))
+    add_counts(ctx, f, ctx->customers.recs[ri].segset, chan_of(f, ri), 0, stage_of(f, ri), -1);
   clear(f, ri);
 }
 
 void cxm__funnel_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   funnel *f = F(ctx);
   if (!f || from >= f->cap || to >= f->cap || from == to) return;
-  f->stage[to] = f->stage[from];
-  f->chan[to] = f->chan[from];
-  f->t_first[to] = f->t_first[from];
-  f->t_high[to] = f->t_high[from];
+  memcpy(f->rec + (size_t)to * REC, f->rec + (size_t)from * REC, REC);
   clear(f, from);
 }
 
 void cxm__funnel_free(cxm_ctx *ctx) {
   funnel *f = F(ctx);
   if (!f) return;
-  size_t n = f->cap;
-  cxm__free(ctx, f->t_first, n * sizeof(uint32_t));
-  cxm__free(ctx, f->t_high, n * sizeof(uint32_t));
-  cxm__free(ctx, f->stage, n);
-  cxm__free(ctx, f->chan, n);
+  cxm__free(ctx, f->rec, (size_t)f->cap * REC);
   for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
     if (!f->rows[r]) continue;
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {

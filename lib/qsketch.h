@@ -23,8 +23,12 @@
 /* The bucket of a value. */
 static inline uint32_t cxm__qs_bucket(uint32_t x) {
   if (x < CXM_QS_SUB) return x;
+#if defined(__GNUC__)
+  uint32_t e = 31u - (uint32_t)__builtin_clz(x); /* floor(log2 x) >= 5 */
+#else
   uint32_t e = 31;
-  while (!(x >> e)) e--; /* e = floor(log2 x) >= 5 */
+  while (!(x >> e)) e--;
+#endif
   return (e - 4) * CXM_QS_SUB + ((x >> (e - 5)) & (CXM_QS_SUB - 1));
 }
 

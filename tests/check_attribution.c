@@ -200,7 +200,7 @@ END_TEST
 START_TEST(test_more_touches_than_kept) {
   cxm_ctx *ctx = t_new_opts(30, 7, 3);
   int32_t ch[6];
-  char lab[8];
+  char lab[24];
   for (int i = 0; i < 6; i++) {
     snprintf(lab, sizeof lab, "c%d", i);
     ch[i] = t_chan(ctx, lab);
@@ -329,7 +329,7 @@ static void ref_purchase(const rtouch *all, int n, int k, int64_t t, int own,
 START_TEST(test_random_against_reference) {
   cxm_ctx *ctx = t_new_opts(30, 7, 4);
   int32_t ch[RN_CH];
-  char lab[8];
+  char lab[24];
   for (int i = 0; i < RN_CH; i++) {
     snprintf(lab, sizeof lab, "ch%d", i);
     ch[i] = t_chan(ctx, lab);
@@ -349,7 +349,7 @@ START_TEST(test_random_against_reference) {
     int c = (int)(t_rng(&seed) % RN_CUST);
     int k = (int)(t_rng(&seed) % (RN_CH + 1)); /* RN_CH: no channel */
     int32_t cid = k == RN_CH ? CXM_NO_CHANNEL : ch[k];
-    char id[16];
+    char id[24];
     snprintf(id, sizeof id, "cust%d", c);
     if (t_rng(&seed) % 5 == 0) {
       int cents = (int)(t_rng(&seed) % 100000);
@@ -391,7 +391,7 @@ END_TEST
 static int64_t t_memory_with(int64_t modules, int n) {
   cxm_ctx *ctx = t_new();
   ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_MODULES, modules), CXM_OK);
-  char id[16];
+  char id[24];
   for (int i = 0; i < n; i++) {
     snprintf(id, sizeof id, "m%d", i);
     T_ADD0(ctx, T0 + i % 1000, CXM_EV_TOUCH, id, CXM_NO_CHANNEL);
@@ -477,7 +477,7 @@ END_TEST
 static cxm_ctx *t_feed(int shard, int nshards) {
   cxm_ctx *ctx = t_new_opts(10, 3, 5);
   int32_t ch[RN_CH];
-  char lab[8];
+  char lab[24];
   for (int i = 0; i < RN_CH; i++) {
     snprintf(lab, sizeof lab, "ch%d", i);
     ch[i] = t_chan(ctx, lab);
@@ -492,7 +492,7 @@ static cxm_ctx *t_feed(int shard, int nshards) {
     int buy = t_rng(&seed) % 4 == 0;
     double amount = (double)(t_rng(&seed) % 100000) / 100.0;
     if (c % nshards != shard) continue;
-    char id[16];
+    char id[24];
     snprintf(id, sizeof id, "s%d", c);
     T_ADD(ctx, te, buy ? CXM_EV_PURCHASE : CXM_EV_TOUCH, id,
           k == RN_CH ? CXM_NO_CHANNEL : ch[k], buy ? amount : NAN, NAN);
@@ -532,7 +532,7 @@ START_TEST(test_merge_and_snapshot) {
   cxm_buffer_free(s[1], buf, len);
   t_attr_eq(loaded, whole);
   for (int c = 0; c < 200; c++) {
-    char id[16];
+    char id[24];
     snprintf(id, sizeof id, "s%d", c);
     T_ADD1(loaded, T0 + 1000 * DAY, CXM_EV_PURCHASE, id, CXM_NO_CHANNEL, 1);
     T_ADD1(whole, T0 + 1000 * DAY, CXM_EV_PURCHASE, id, CXM_NO_CHANNEL, 1);
@@ -545,6 +545,27 @@ START_TEST(test_merge_and_snapshot) {
   cxm_ctx_destroy(loaded);
   for (int i = 0; i < 3; i++) cxm_ctx_destroy(s[i]);
   cxm_ctx_destroy(whole);
+}
+END_TEST
+
+/* Erasure drops the kept touches; credits already made stay. */
+START_TEST(test_erase) {
+  cxm_ctx *ctx = t_new();
+  int32_t web = t_chan(ctx, "web"), store = t_chan(ctx, "store"), app = t_chan(ctx, "app");
+  T_ADD0(ctx, T0, CXM_EV_TOUCH, "a", web);
+  T_ADD0(ctx, T0, CXM_EV_TOUCH, "b", app);
+  T_ADD1(ctx, T0 + HOUR, CXM_EV_PURCHASE, "a", store, 10);
+  ck_assert_int_eq(cxm_customer_erase(ctx, "a", 1), CXM_OK);
+  ck_assert_int_eq(t_orders(ctx, CXM_ATTR_LINEAR, web), E9);
+  /* a again: a new customer without touches, credited to its channel. */
+  T_ADD1(ctx, T0 + 2 * HOUR, CXM_EV_PURCHASE, "a", store, 10);
+  ck_assert_int_eq(t_orders(ctx, CXM_ATTR_LINEAR, web), E9);
+  ck_assert_int_eq(t_orders(ctx, CXM_ATTR_LINEAR, store), E9);
+  /* b moved into a's old record with its touch. */
+  T_ADD1(ctx, T0 + 3 * HOUR, CXM_EV_PURCHASE, "b", store, 10);
+  ck_assert_int_eq(t_orders(ctx, CXM_ATTR_LINEAR, app), E9);
+  t_sums_exact(ctx, 3, 3000);
+  cxm_ctx_destroy(ctx);
 }
 END_TEST
 
@@ -564,6 +585,7 @@ static Suite *attribution_suite(void) {
   tcase_add_test(tc, test_memory_per_customer);
   tcase_add_test(tc, test_nomem_keeps_state);
   tcase_add_test(tc, test_merge_and_snapshot);
+  tcase_add_test(tc, test_erase);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -325,7 +325,7 @@ static int64_t t_memory_with(int64_t modules, int n) {
   cxm_ctx *ctx = t_new();
   ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_MODULES, modules), CXM_OK);
   int32_t ch[4] = {t_chan(ctx, "a"), t_chan(ctx, "b"), t_chan(ctx, "c"), t_chan(ctx, "d")};
-  char id[16];
+  char id[24];
   for (int i = 0; i < n; i++) {
     snprintf(id, sizeof id, "m%d", i);
     T_ADD0(ctx, T0 + i % 1000, CXM_EV_TOUCH, id, ch[i % 4]);
@@ -446,7 +446,7 @@ END_TEST
 static cxm_ctx *t_feed(int shard, int nshards) {
   cxm_ctx *ctx = t_new();
   ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_FUNNEL_RETENTION_DAYS, 20), CXM_OK);
-  char lab[16];
+  char lab[24];
   int32_t ch[G_CH], sets[G_SEG + 1];
   for (int i = 0; i < G_CH; i++) {
     snprintf(lab, sizeof lab, "ch%d", i);
@@ -474,7 +474,7 @@ static cxm_ctx *t_feed(int shard, int nshards) {
     int move = t_rng(&seed) % 40 == 0;
     int32_t set = sets[t_rng(&seed) % (G_SEG + 1)];
     if (c % nshards != shard) continue;
-    char id[16];
+    char id[24];
     snprintf(id, sizeof id, "g%d", c);
     if (move) t_assign(ctx, id, set);
     T_ADD(ctx, te, type, id, k == G_CH ? CXM_NO_CHANNEL : ch[k],
@@ -510,6 +510,34 @@ START_TEST(test_merge_and_snapshot) {
 }
 END_TEST
 
+/* Erasure withdraws the customer's stage counts (customer-level); its timed
+   steps stay as anonymous samples; the record moved into its place keeps
+   its own journey. */
+START_TEST(test_erase) {
+  cxm_ctx *ctx = t_new();
+  int32_t web = t_chan(ctx, "web");
+  T_ADD0(ctx, T0, CXM_EV_TOUCH, "x", web);
+  T_ADD0(ctx, T0 + DAY, CXM_EV_ENGAGE, "x", web);
+  T_ADD0(ctx, T0, CXM_EV_TOUCH, "y", web);
+  T_ADD0(ctx, T0, CXM_EV_TOUCH, "z", web);
+  T_ADD0(ctx, T0 + 2 * DAY, CXM_EV_ENGAGE, "z", web);
+  T_STAGE(ctx, CXM_ALL, web, EN, 2, 2.0 / 3);
+  ck_assert_int_eq(cxm_customer_erase(ctx, "x", 1), CXM_OK);
+  T_STAGE(ctx, CXM_ALL, web, AW, 2, NAN);
+  T_STAGE(ctx, CXM_ALL, web, EN, 1, 0.5);
+  T_DAYS(ctx, CXM_ALL, web, EN, 0.5, 1.0, 2); /* x's 1 day and z's 2 */
+  /* z (moved into x's record) goes on from its own engagement at +2 d. */
+  T_ADD1(ctx, T0 + 5 * DAY, CXM_EV_PURCHASE, "z", web, 1);
+  T_STAGE(ctx, CXM_ALL, web, TR, 1, 1.0);
+  T_DAYS(ctx, CXM_ALL, web, TR, 0.5, 3.0, 1);
+  /* x again is a new customer. */
+  T_ADD1(ctx, T0 + 5 * DAY, CXM_EV_PURCHASE, "x", web, 1);
+  T_STAGE(ctx, CXM_ALL, web, TR, 2, 1.0);
+  T_DAYS(ctx, CXM_ALL, web, TR, 0.5, 3.0, 1);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
 static Suite *funnel_suite(void) {
   Suite *s = suite_create("funnel");
   TCase *tc = tcase_create("funnel");
@@ -524,6 +552,7 @@ static Suite *funnel_suite(void) {
   tcase_add_test(tc, test_memory_per_customer);
   tcase_add_test(tc, test_nomem_keeps_state);
   tcase_add_test(tc, test_merge_and_snapshot);
+  tcase_add_test(tc, test_erase);
   suite_add_tcase(s, tc);
   return s;
 }
