@@ -254,15 +254,21 @@ cxm_optres cxm__minimize(cxm_objfn f, void *user, int n, double *y, double gtol,
   double tol = gtol * (scale > 1 ? scale : 1);
   double fy = INFINITY;
   int conv = 0;
-  res.iterations = bfgs(f, user, n, y, &fy, tol, 400, &conv, H);
-  for (int round = 0; !conv && round < 3; round++) {
-    /* Stalled or diverged: Nelder-Mead needs no gradient and moves out of
-       flat or badly scaled regions; BFGS then polishes. */
+  res.iterations = bfgs(f, user, n, y, &fy, tol, 300, &conv, H);
+  for (int round = 0; !conv && round < 2; round++) {
+    /* Parameters past e^25 or below e^-25: the likelihood keeps rising
+       towards a boundary (no interior maximum, e.g. no spend
+       heterogeneity); more iterations only walk further. */
+    double ymax = 0;
+    for (int i = 0; i < n; i++) ymax = fmax(ymax, fabs(y[i]));
+    if (ymax > 25) break;
+    /* Stalled: Nelder-Mead needs no gradient and moves out of flat or badly
+       scaled regions; BFGS then polishes. */
     double ys[NMAX];
     memcpy(ys, y, (size_t)n * sizeof *y);
-    double fn = nelder_mead(f, user, n, ys, 2000);
+    double fn = nelder_mead(f, user, n, ys, 150 * n);
     if (isfinite(fn) && !(fn > fy)) memcpy(y, ys, (size_t)n * sizeof *y);
-    res.iterations += bfgs(f, user, n, y, &fy, tol, 400, &conv, NULL);
+    res.iterations += bfgs(f, user, n, y, &fy, tol, 300, &conv, NULL);
   }
   res.f = fy;
   res.converged = conv && isfinite(fy);
