@@ -517,6 +517,34 @@ START_TEST(test_unidentified) {
 }
 END_TEST
 
+/* No spend heterogeneity (every purchase 20.00): the Gamma-Gamma likelihood
+   rises towards q, v -> infinity. The fit stops there, says it did not
+   converge, and still predicts the common spend. */
+START_TEST(test_boundary_spend) {
+  cxm_ctx *ctx = t_new();
+  clvsim_rng g = {11};
+  for (int c = 0; c < 300; c++) {
+    char id[16];
+    snprintf(id, sizeof id, "b%d", c);
+    int64_t t = T0 + (int64_t)(clvsim_next(&g) % 50) * DAY;
+    int k = (int)(clvsim_next(&g) % 4);
+    for (int i = 0; i <= k; i++) {
+      add_purchase(ctx, t, id, 20.0);
+      t += (1 + (int64_t)(clvsim_next(&g) % 20)) * DAY;
+    }
+  }
+  cxm_clv_model *m = fit_ok(ctx, T0 + 150 * DAY, CXM_CLV_DAYS, CXM_ALL);
+  ck_assert_double_eq(mget(m, CXM_CLV_GG_CONVERGED), 0);
+  size_t n = (size_t)mget(m, CXM_CLV_CUSTOMERS);
+  double *sp = malloc(n * sizeof *sp);
+  ck_assert_int_eq(cxm_clv_predict(m, 30, 0, n, NULL, NULL, sp, NULL), CXM_OK);
+  for (size_t i = 0; i < n; i++) ck_assert_double_eq_tol(sp[i], 20.0, 0.2);
+  free(sp);
+  cxm_clv_model_destroy(m);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
 /* The penalty shrinks the parameters; the reported likelihood is lower. */
 START_TEST(test_penalty) {
   cxm_ctx *ctx = load_cdnow_sample(19970930);
@@ -947,6 +975,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_large_frequency);
   tcase_add_test(tc, test_unidentified);
   tcase_add_test(tc, test_penalty);
+  tcase_add_test(tc, test_boundary_spend);
   tcase_add_test(tc, test_segments);
   tcase_add_test(tc, test_rfm);
   suite_add_tcase(s, tc);
