@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include "internal.h"
+
 #define CXM_QS_SUB 32                      /* buckets per octave */
 #define CXM_QS_NBUCKETS (CXM_QS_SUB * 28)  /* covers 0 .. 2^32 - 1 */
 
@@ -54,6 +56,6 @@ static inline double cxm__qs_value(uint32_t b) {
 /* The q-quantile (0 <= q <= 1) of a sketch of `n` samples held in `counts`
    (CXM_QS_NBUCKETS of them): the representative of the bucket holding the
    sample of rank max(1, ceil(q * n)). NaN when n is 0. */
-double cxm__qs_quantile(const uint32_t *counts, uint64_t n, double q);
+CXM_HIDDEN double cxm__qs_quantile(const uint32_t *counts, uint64_t n, double q);
 
 #endif /* CXM_QSKETCH_H */
