@@ -346,6 +346,45 @@ static void repeat_purchase(cxm_ctx *ctx, cxm_cust *r, uint32_t t, int64_t minor
     bump_cc(ctx, r->segset, CC_CONVERTED, CG_LEAD, r->ch_lead, 1);
 }
 
+/* The first purchase, lead or interaction of a customer: its group had no
+   contribution (nothing counted, no channel), so the new one is added on
+   the acquiring channel; the other groups keep theirs, except "converted"
+   which needs both a purchase and a lead. */
+static void first_purchase(cxm_ctx *ctx, cxm_cust *r, uint32_t t, uint8_t ch,
+                           int32_t day, int64_t minor) {
+  r->orders = 1;
+  r->net += minor; /* refunds before the first purchase count in net */
+  r->flags |= CF_PURCHASE;
+  r->first_purchase = r->last_purchase = t;
+  r->ch_purchase = ch;
+  new_buyer(ctx, day, ch, 1);
+  int64_t *c = cxm__stage_cc(ctx, r->segset, CG_BUY, ch);
+  c[CC_BUYERS] += 1;
+  c[CC_ORDERS] += 1;
+  c[CC_NET] += r->net;
+  if ((r->flags & CF_LEAD) && t >= r->first_lead)
+    bump_cc(ctx, r->segset, CC_CONVERTED, CG_LEAD, r->ch_lead, 1);
+}
+
+static void first_lead(cxm_ctx *ctx, cxm_cust *r, uint32_t t, uint8_t ch) {
+  r->flags |= CF_LEAD;
+  r->first_lead = t;
+  r->ch_lead = ch;
+  int64_t *c = cxm__stage_cc(ctx, r->segset, CG_LEAD, ch);
+  c[CC_LEADS] += 1;
+  c[CC_CONVERTED] += (r->flags & CF_PURCHASE) && r->last_purchase >= t;
+}
+
+static void first_interaction(cxm_ctx *ctx, cxm_cust *r, uint32_t t, uint8_t ch) {
+  r->flags |= CF_INTERACT;
+  r->interactions = 1;
+  r->first_interaction = t;
+  r->ch_interact = ch;
+  int64_t *c = cxm__stage_cc(ctx, r->segset, CG_ENGAGE, ch);
+  c[CC_INTERACTORS] += 1;
+  c[CC_INTERACTIONS] += 1;
+}
+
 static int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
   uint32_t t = (uint32_t)e->time;
   uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
@@ -443,6 +482,8 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
         /* the common case: one more interaction, acquisition unchanged */
         r->interactions++;
         bump_cc(ctx, r->segset, CC_INTERACTIONS, CG_ENGAGE, r->ch_interact, 1);
+      } else if (!(r->flags & CF_INTERACT) && r->interactions == 0) {
+        first_interaction(ctx, r, t, ch);
       } else {
         update_customer_level(ctx, r, e, t, ch, day, minor);
       }
@@ -452,6 +493,8 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
       cell[E_PUR_SUM] += minor;
       if ((r->flags & CF_PURCHASE) && t >= r->first_purchase)
         repeat_purchase(ctx, r, t, minor);
+      else if (!(r->flags & CF_PURCHASE) && r->orders == 0)
+        first_purchase(ctx, r, t, ch, day, minor);
       else
         update_customer_level(ctx, r, e, t, ch, day, minor);
       break;
@@ -466,7 +509,9 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     case CXM_EV_LEAD:
       cell[E_LEADS]++;
       /* a later lead changes no contribution: only an earlier first one */
-      if (!(r->flags & CF_LEAD) || t < r->first_lead)
+      if (!(r->flags & CF_LEAD))
+        first_lead(ctx, r, t, ch);
+      else if (t < r->first_lead)
         update_customer_level(ctx, r, e, t, ch, day, minor);
       break;
     case CXM_EV_MESSAGE_SENT: cell[E_MSG_SENT]++; break;

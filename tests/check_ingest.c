@@ -333,6 +333,28 @@ START_TEST(test_repeat_purchase_refund_lead_by_hand) {
   T_KPI(ctx, CXM_KPI_REPEAT_PURCHASE_RATE, CXM_ALL, mail, 0.0, 1);
   T_KPI(ctx, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, mail, 1.0, 1);
   T_KPI(ctx, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, web, NAN, 0);
+  /* v: a purchase, then a late first lead (1 h older, within the bound):
+     v purchased after its first lead, so it converted. w: a lead after its
+     only purchase: not converted. */
+  T_ADD1(ctx, T0 + 12 * HOUR, CXM_EV_PURCHASE, "v", web, 7.00);
+  T_ADD1(ctx, T0 + 11 * HOUR, CXM_EV_LEAD, "v", web, NAN);
+  T_ADD1(ctx, T0 + 12 * HOUR, CXM_EV_PURCHASE, "w", mail, 1.00);
+  T_ADD1(ctx, T0 + 13 * HOUR, CXM_EV_LEAD, "w", web, NAN);
+  T_KPI(ctx, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, web, 0.5, 2);
+  T_KPI(ctx, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, CXM_ALL, 2.0 / 3.0, 3);
+  /* u: a lead, then its first purchase: converted at once. */
+  T_ADD1(ctx, T0 + 17 * HOUR, CXM_EV_LEAD, "u", mail, NAN);
+  T_ADD1(ctx, T0 + 18 * HOUR, CXM_EV_PURCHASE, "u", web, 1.00);
+  T_KPI(ctx, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, CXM_ALL, 0.75, 4);
+  T_KPI(ctx, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, mail, 1.0, 2);
+  /* first interactions: two customers, three interactions, on their first
+     interaction's channel */
+  T_ADD0(ctx, T0 + 19 * HOUR, CXM_EV_TOUCH, "v", mail);
+  T_ADD0(ctx, T0 + 20 * HOUR, CXM_EV_ENGAGE, "v", web);
+  T_ADD1(ctx, T0 + 21 * HOUR, CXM_EV_SESSION, "w", web, 3.0);
+  T_KPI(ctx, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, CXM_ALL, 1.5, 2);
+  T_KPI(ctx, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, mail, 2.0, 1);
+  T_KPI(ctx, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, web, 1.0, 1);
   cxm_ctx_destroy(ctx);
 }
 END_TEST
