@@ -942,15 +942,34 @@ START_TEST(oom_watch_benchmark) {
     ck_assert_int_eq(cxm_benchmark_set(twin, kpi, b % 2 ? 0 : CXM_ALL, CXM_ALL, v), CXM_OK);
   }
   ck_assert_int_gt(sweep_fails, 0);
-  /* Detractors drive NPS down through every watch level: the same alerts. */
+  /* Detractors drive NPS down through every watch level, each event swept
+   * too: a failed event fires nothing, so the alerts are the twin's. */
   for (int i = 0; i < 200; i++) {
     char id[16];
     snprintf(id, sizeof id, "d%03d", i);
-    T_ADD1(h, T0 + 30 * DAY + i, CXM_EV_NPS, id, CXM_NO_CHANNEL, 0);
+    int before = fired[0];
+    SWEEP(&a, 100, t_ev(h, T0 + 30 * DAY + i, CXM_EV_NPS, id, CXM_NO_CHANNEL, 0, NAN), {
+      ck_assert_int_eq(fired[0], before);
+      ck_assert_int_eq(stat(h, CXM_STAT_EVENTS_ACCEPTED), stat(twin, CXM_STAT_EVENTS_ACCEPTED));
+    });
     T_ADD1(twin, T0 + 30 * DAY + i, CXM_EV_NPS, id, CXM_NO_CHANNEL, 0);
+    ck_assert_int_eq(fired[0], fired[1]);
   }
   ck_assert_int_gt(fired[1], 0);
   ck_assert_int_eq(fired[0], fired[1]);
+  /* Reading and removing watches, and the detractor callback, allocate
+   * nothing. */
+  a.fail_all = 1;
+  long calls = a.calls;
+  int32_t al;
+  double wv;
+  int64_t wn;
+  ck_assert_int_eq(cxm_watch_get(h, 0, &al, &wv, &wn), CXM_OK);
+  ck_assert_int_eq(cxm_watch_remove(h, 0), CXM_OK);
+  ck_assert_int_eq(cxm_watch_get(h, 0, &al, &wv, &wn), CXM_E_NOTFOUND);
+  ck_assert_int_eq(cxm_detractor_callback_set(h, NULL, NULL), CXM_OK);
+  ck_assert_int_eq(a.calls, calls);
+  a.fail_all = 0;
   for (int b = 0; b < 40; b++) {
     double g1 = 0, g2 = 0;
     int kpi = 1 + b % 36;
@@ -1005,6 +1024,15 @@ START_TEST(oom_clv_model) {
             t_same_double(clv, tclv));
   double *p1 = calloc(4 * n, sizeof *p1), *p2 = calloc(4 * n, sizeof *p2);
   ck_assert(p1 && p2);
+  /* The model's statistics are read without allocating. */
+  a.fail_all = 1;
+  long calls = a.calls;
+  uint64_t *hs = calloc(n, sizeof *hs);
+  ck_assert_int_eq(cxm_clv_model_customers(m, n, hs, p1, p1 + n, p1 + 2 * n, p1 + 3 * n, NULL),
+                   CXM_OK);
+  ck_assert_int_eq(a.calls, calls);
+  a.fail_all = 0;
+  free(hs);
   ck_assert_int_eq(cxm_clv_predict(tm, 30, 0.01, n, p2, p2 + n, p2 + 2 * n, p2 + 3 * n), CXM_OK);
   SWEEP(&a, 100, cxm_clv_predict(m, 30, 0.01, n, p1, p1 + n, p1 + 2 * n, p1 + 3 * n), (void)0);
   answers_equal(p1, p2, 4 * n, "clv_predict");
