@@ -7,12 +7,14 @@
  *   defaults 200000 4 64 3 3
  *
  * The customer index is open addressing with linear probing; a customer's
- * home slot is the low bits of its keyed SipHash-1-3 (lib/customers.c), and
- * the index has S = 2048 * 2^k slots, at least twice the customers. Whoever
- * knows the key can pick ids whose home slots all fall in the first S/SPREAD
- * slots of the final table (and so of every smaller one while it grows):
- * one probe chain as long as the crafted ids, so each new customer and each
- * lookup walks it. This program crafts IDS such ids under a KNOWN key (by
+ * home slot is the top log2(S) bits of its keyed SipHash-1-3
+ * (lib/customers.c since 547a3e9; the low bits before), and the index has
+ * S = 2048 * 2^k slots, at least twice the customers. Whoever knows the key
+ * can pick ids whose home slots all fall in the first S/SPREAD slots of the
+ * final table (hashes below 2^64/SPREAD, so also in every smaller table while
+ * it grows): one probe chain as long as the crafted ids, so each new
+ * customer and each lookup walks it. Set HOSTILE_LOW_BITS=1 in the
+ * environment to craft for the older low-bits layout. This program crafts IDS such ids under a KNOWN key (by
  * trial: about IDS * SPREAD hashes through cxm_customer_hash()), then times
  * the same event stream (EVENTS_PER_ID events per id, round robin, batches
  * of 4096 through cxm_events_add()) into:
@@ -154,6 +156,10 @@ int main(int argc, char **argv) {
   uint64_t window = slots / spread ? slots / spread : 1;
 
   /* 1. Craft: keep the ids whose home slot is below `window`. */
+  const char *lb = getenv("HOSTILE_LOW_BITS");
+  int low_bits = lb && strcmp(lb, "1") == 0;
+  int bits = 0;
+  while ((UINT64_C(1) << bits) < slots) bits++;
   cxm_ctx *oracle = fresh(known_key);
   uint8_t *crafted = malloc(nids * ID_LEN), *random_ids = malloc(nids * ID_LEN);
   if (!crafted || !random_ids) die("out of memory", NULL);
@@ -164,7 +170,8 @@ int main(int argc, char **argv) {
     uint64_t h;
     make_id(id, tried);
     if (cxm_customer_hash(oracle, id, ID_LEN, &h) != CXM_OK) die("cxm_customer_hash", oracle);
-    if ((h & (slots - 1)) < window) memcpy(crafted + ID_LEN * k++, id, ID_LEN);
+    uint64_t home = low_bits ? (h & (slots - 1)) : h >> (64 - bits);
+    if (home < window) memcpy(crafted + ID_LEN * k++, id, ID_LEN);
   }
   double craft_s = now_s() - t;
   cxm_ctx_destroy(oracle);
@@ -172,9 +179,9 @@ int main(int argc, char **argv) {
   for (size_t k = 0; k < nids; k++) make_id(random_ids + ID_LEN * k, splitmix(&seed) >> 8);
 
   printf("hostile ids: %zu ids of %d bytes, %zu events each; index of %llu slots,\n"
-         "  crafted home slots all in [0, %llu): %llu candidates hashed in %.2f s\n",
-         nids, ID_LEN, per_id, (unsigned long long)slots, (unsigned long long)window,
-         (unsigned long long)tried, craft_s);
+         "  crafted home slots (%s bits) all in [0, %llu): %llu candidates hashed in %.2f s\n",
+         nids, ID_LEN, per_id, (unsigned long long)slots, low_bits ? "low" : "top",
+         (unsigned long long)window, (unsigned long long)tried, craft_s);
 
   stream sc, sr;
   stream_make(&sc, crafted, nids, per_id);
