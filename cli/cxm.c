@@ -488,6 +488,8 @@ int main(int argc, char **argv)
       fputs(SNAPCMD_INGEST_USAGE, stdout);
     else if (argc > 2 && strcmp(argv[2], "merge") == 0)
       fputs(SNAPCMD_MERGE_USAGE, stdout);
+    else if (argc > 2 && strcmp(argv[2], "clv") == 0)
+      fputs(CLV_USAGE, stdout);
     else if (argc > 2 && strcmp(argv[2], "dashboard") == 0) {
       char help[] = "--help", *hv[] = {help, NULL};
       return dashboard_main(1, hv);
