@@ -48,7 +48,7 @@ int cxm__ret_days_ensure(cxm_ctx *ctx, ret_days *a, int w, int32_t lo, int32_t h
   }
   uint64_t need = (uint64_t)(nhi - nlo + 1);
   if (a->v && nlo == a->day0 && need <= a->cap) { /* room at the end */
-    a->n = (uint32_t)need;
+    a->n = a->cap; /* all of it: zero days cost nothing and spare later checks */
     return CXM_OK;
   }
   uint64_t ncap = a->cap ? a->cap : 64;
@@ -74,7 +74,7 @@ int cxm__ret_days_ensure(cxm_ctx *ctx, ret_days *a, int w, int32_t lo, int32_t h
   a->v = v;
   a->cap = (uint32_t)ncap;
   a->day0 = (int32_t)nlo;
-  a->n = (uint32_t)need;
+  a->n = (uint32_t)ncap;
   return CXM_OK;
 }
 
@@ -106,7 +106,7 @@ typedef struct rst {
   uint32_t dig;    /* base 6: digit i is day top - i, (act + purchase) + 3 churn */
 } rst;
 
-static rst unpack(uint64_t x) {
+static inline rst unpack(uint64_t x) {
   rst s;
   uint32_t f = (uint32_t)(x & 0xFFFF), l = (uint32_t)((x >> 16) & 0xFFFF);
   s.first = f ? (int32_t)f - 2 : RET_NONE;
@@ -120,7 +120,7 @@ static rst unpack(uint64_t x) {
 
 /* Days are -1 .. 49675 (the UTC offset may move day 0 back by one), stored
    plus 2 in 16 bits with 0 meaning none. */
-static uint64_t pack(const rst *s) {
+static inline uint64_t pack(const rst *s) {
   uint64_t f = s->first == RET_NONE ? 0 : (uint64_t)(s->first + 2);
   uint64_t l = s->lin == RET_NONE ? 0 : (uint64_t)(s->lin + 2);
   return f | l << 16 | (uint64_t)s->ch << 32 | (uint64_t)s->cut << 40 |
@@ -398,8 +398,11 @@ static void shift(rst *s, int32_t top0, int32_t top1) {
     pc = cxm__ret_month_of_day(top0 - (RET_SPAN - 1)) == m1;
   }
   if (s->dig) {
+    unsigned dgs[RET_SPAN];
+    uint32_t x = s->dig;
+    for (int i = 0; i < RET_SPAN; i++, x /= 6) dgs[i] = x % 6;
     for (int i = RET_SPAN - 1; i >= 0 && i >= RET_SPAN - k; i--) {
-      unsigned dg = digit(s->dig, i);
+      unsigned dg = dgs[i];
       if (!dg) continue;
       int32_t d = top0 - i;
       int act = dg % 3 != 0, churn = dg >= 3;
@@ -531,11 +534,13 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   int churn = ev->type == CXM_EV_CHURN;
   int pur = ev->type == CXM_EV_PURCHASE;
   int32_t s1 = top1 - (RET_SPAN - 1);
+  int cov_same = 0; /* activity and churn flags as they were (purchase aside) */
   if (d >= s1) {
     int i = top1 - d;
     unsigned dg = digit(s.dig, i);
     unsigned a = dg % 3 != 0 || act, p = dg % 3 == 2 || pur, c = dg >= 3 || churn;
     unsigned nd = (p ? 2u : a ? 1u : 0u) + 3u * c;
+    cov_same = a == (dg % 3 != 0) && c == (dg >= 3);
     s.dig += (nd - dg) * pow6[i];
   } else {
     /* Older than the span (a lateness bound above 7 days): the settled days
@@ -553,7 +558,7 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   uint64_t packed = pack(&s);
   m->side[ri] = packed;
   if (!act && !churn) return; /* message_sent: the function is unchanged */
-  if (packed == pack(&o) && top0 == top1) return;
+  if (top0 == top1 && cov_same && s.first == o.first && s.ch == o.ch) return;
   if (act && d >= top0 && fast_extend(ctx, m, r->segset, &o, top0, d, s.ch)) return;
 
   rsim go, gn;
