@@ -529,7 +529,7 @@ static int carry(cxm_jsonl *r, const char *p, size_t n) {
     r->line = nl;
     r->line_cap = ncap;
   }
-  memcpy(r->line + r->line_len, p, n);
+  if (n) memcpy(r->line + r->line_len, p, n);
   r->line_len += n;
   return CXM_OK;
 }
