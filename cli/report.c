@@ -12,11 +12,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "buckets.h"
 #include "fmt.h"
+#include "benchmark_out.h"
 #include "retention_out.h"
-#include "benchmark_out.h"
 #include "journey_out.h"
-#include "benchmark_out.h"
 #include "snapcmd.h"
 
 /* How a KPI is shown in the text report (JSON shows raw values). */
@@ -133,6 +133,30 @@ static int scope_events(cxm_ctx *ctx, int32_t seg, int32_t ch, int64_t *out)
   }
   *out = v;
   return 0;
+}
+
+/* The days a `--bucket` series covers: the window's, clipped to the events
+ * accepted. 0 when there is nothing to show. */
+static int series_bounds(cxm_ctx *ctx, const report_params *p, int64_t *first,
+                         int64_t *last)
+{
+  int64_t ev = 0, t0 = 0, t1 = 0;
+  (void)cxm_stat_get(ctx, CXM_STAT_EVENTS_ACCEPTED, &ev);
+  (void)cxm_stat_get(ctx, CXM_STAT_FIRST_TIME, &t0);
+  (void)cxm_stat_get(ctx, CXM_STAT_LAST_TIME, &t1);
+  if (ev == 0)
+    return 0;
+  if (p->window != WINDOW_NONE) {
+    if (p->from != CXM_TIME_MIN && p->from > t0)
+      t0 = p->from;
+    if (p->to != CXM_TIME_MAX && p->to - 1 < t1)
+      t1 = p->to - 1;
+  }
+  if (t0 > t1)
+    return 0;
+  *first = t0;
+  *last = t1;
+  return 1;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -359,6 +383,16 @@ static int write_json(cxm_ctx *ctx, const report_params *p, FILE *out)
   fputs(nseg ? "\n  }" : "}", out);
   if (journey_json(out, ctx) < 0) /* funnel, attribution */
     return -1;
+  if (p->bucket) {
+    int64_t first, last;
+    fputs(",\n  ", out);
+    if (!series_bounds(ctx, p, &first, &last))
+      fprintf(out, "\"series\": {\"bucket\": \"%s\", \"buckets\": []}",
+              bucket_name(p->bucket));
+    else if (series_json(out, ctx, p->bucket, first, last, p->decimals,
+                         p->utc_offset) < 0)
+      return -1;
+  }
   fputs("\n}\n", out);
   return 0;
 }
@@ -547,7 +581,16 @@ static int write_text(cxm_ctx *ctx, const report_params *p, FILE *out)
     fputs("(segment x channel KPIs: cxm report --format json)\n", out);
   if (retention_text(out, ctx, p->as_of, p->utc_offset, p->decimals) < 0)
     return -1;
-  return journey_text(out, ctx, p->decimals); /* funnel, attribution */
+  if (journey_text(out, ctx, p->decimals) < 0) /* funnel, attribution */
+    return -1;
+  if (p->bucket) {
+    int64_t first, last;
+    if (series_bounds(ctx, p, &first, &last) &&
+        series_text(out, ctx, p->bucket, first, last, p->decimals,
+                    p->utc_offset) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 int report_write(cxm_ctx *ctx, const report_params *p, FILE *out)

@@ -29,6 +29,7 @@ typedef struct report_params {
   int nfiles;
   char **files;
   const char *snapshot;    /* `--snapshot`: the input, else NULL */
+  int bucket;              /* `--bucket`: enum bucket_kind, 0 = no series */
 } report_params;
 
 /* Write the report to `out`. Returns 0, or -1 after printing a message to

@@ -30,7 +30,8 @@ struct cxm_jsonl {
   cxm_json json;
   char *line;           /* the current line, carried across feeds */
   size_t line_len, line_cap;
-  int skipping;         /* the current line passed the cap: drop to its end */
+  int skipping;         /* the current line is lost: drop to its end */
+  int skip_status;      /* why: CXM_E_LIMIT (past the cap) or CXM_E_NOMEM */
   char *scratch;        /* decoded strings: as long as the longest line */
   size_t scratch_cap;
   uint64_t lineno, lines, accepted, rejected, skipped;
@@ -452,8 +453,8 @@ static int on_line(cxm_jsonl *r, const char *s, size_t n) {
     return CXM_OK;
   }
   if (strcmp(kind, "identify") == 0) {
-    on_identify(r, s);
-    return CXM_OK;
+    rc = on_identify(r, s);
+    return rc == CXM_E_NOMEM ? rc : CXM_OK;
   }
   int32_t type;
   const map_entry *m = NULL;
@@ -494,7 +495,7 @@ static int on_line(cxm_jsonl *r, const char *s, size_t n) {
     return CXM_OK;
   }
   int32_t ch;
-  if (get_channel(r, s, props, &ch)) return CXM_OK;
+  if ((rc = get_channel(r, s, props, &ch))) return rc == CXM_E_NOMEM ? rc : CXM_OK;
   int64_t idn = 0;
   if (type != CXM_EV_SPEND) {
     idn = get_user(r, s);
@@ -514,18 +515,28 @@ static int on_line(cxm_jsonl *r, const char *s, size_t n) {
 
 /* ---- streaming ------------------------------------------------------------- */
 
+/* A line whose head is lost is rejected as a whole when its end comes, never
+   read from the middle. */
+static void lose_line(cxm_jsonl *r, int status) {
+  r->skipping = 1;
+  r->skip_status = status;
+  r->line_len = 0;
+}
+
 static int carry(cxm_jsonl *r, const char *p, size_t n) {
   if (r->skipping) return CXM_OK;
   if (r->line_len + n > CXM_JSONL_LINE_MAX) {
-    r->skipping = 1;
-    r->line_len = 0;
+    lose_line(r, CXM_E_LIMIT);
     return CXM_OK;
   }
   if (r->line_len + n > r->line_cap) {
     size_t ncap = r->line_cap ? r->line_cap : 4096;
     while (ncap < r->line_len + n) ncap *= 2;
     char *nl = (char *)cxm__realloc(r->ctx, r->line, r->line_cap, ncap);
-    if (!nl) return CXM_E_NOMEM;
+    if (!nl) {
+      lose_line(r, CXM_E_NOMEM);
+      return CXM_E_NOMEM;
+    }
     r->line = nl;
     r->line_cap = ncap;
   }
@@ -534,27 +545,25 @@ static int carry(cxm_jsonl *r, const char *p, size_t n) {
   return CXM_OK;
 }
 
+static int reject_lost(cxm_jsonl *r) {
+  int st = r->skip_status;
+  r->lines++;
+  if (st == CXM_E_NOMEM) reject(r, st, "no memory for the line");
+  else reject(r, st, "line longer than %d bytes", CXM_JSONL_LINE_MAX);
+  r->skipping = 0;
+  return st == CXM_E_NOMEM ? st : CXM_OK;
+}
+
 /* A complete line (its bytes in p when nothing was carried). */
 static int end_line(cxm_jsonl *r, const char *p, size_t n) {
   int rc = CXM_OK;
   r->lineno++;
   if (r->skipping) {
-    r->lines++;
-    reject(r, CXM_E_LIMIT, "line longer than %d bytes", CXM_JSONL_LINE_MAX);
-    r->skipping = 0;
+    rc = reject_lost(r);
   } else if (r->line_len) {
-    if ((rc = carry(r, p, n)) == CXM_OK) {
-      if (r->skipping) {
-        r->lines++;
-        reject(r, CXM_E_LIMIT, "line longer than %d bytes", CXM_JSONL_LINE_MAX);
-        r->skipping = 0;
-      } else {
-        rc = on_line(r, r->line, r->line_len);
-      }
-    } else {
-      r->lines++;
-      reject(r, rc, "no memory for the line");
-    }
+    int crc = carry(r, p, n);
+    if (r->skipping) rc = reject_lost(r);
+    else if (crc == CXM_OK) rc = on_line(r, r->line, r->line_len);
   } else if (n > CXM_JSONL_LINE_MAX) {
     r->lines++;
     reject(r, CXM_E_LIMIT, "line longer than %d bytes", CXM_JSONL_LINE_MAX);

@@ -15,7 +15,7 @@ srcdir=${top_srcdir:-.}
 builddir=${abs_top_builddir:-.}
 cxm=$builddir/cli/cxm
 input=$srcdir/examples/data/sample-events.csv
-work=$builddir/tests/browser
+work=$builddir/tests/browser-run
 out=$builddir/tests/dashboard-out
 
 missing() {

@@ -492,8 +492,8 @@ static void jl_setup(cxm_jsonl *j) {
   ck_assert_int_eq(cxm_jsonl_map_trait(j, "tier"), CXM_OK);
 }
 
-/* Two gaps of lib/jsonl.c as of 7de9c74 fail this test; it runs around
- * them until they are fixed (build with -DJSONL_KNOWN_GAPS=0 to see them):
+/* Two gaps of lib/jsonl.c as of 7de9c74 failed this test, both fixed since
+ * (-DJSONL_KNOWN_GAPS=1 runs around them, as the test did then):
  * 1. When it cannot grow its carry for a line that spans feeds, it drops the
  *    line's head and later parses the tail as a line of its own
  *    (CXM_E_PARSE "bad number", or a wrong event) instead of rejecting the
@@ -502,7 +502,7 @@ static void jl_setup(cxm_jsonl *j) {
  *    traits, identify) leaves cxm_jsonl_feed() returning CXM_OK, against
  *    the header's "CXM_E_NOMEM (the lines concerned were rejected)". */
 #ifndef JSONL_KNOWN_GAPS
-#define JSONL_KNOWN_GAPS 1
+#define JSONL_KNOWN_GAPS 0 /* both fixed after 7de9c74 */
 #endif
 #define JL_CHUNK (JSONL_KNOWN_GAPS ? sizeof JL : 50)
 
