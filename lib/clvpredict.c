@@ -117,6 +117,8 @@ int cxm_clv_customer(const cxm_clv_model *m, const void *id, size_t len, double 
   if (len == 0) return cxm__seterr(ctx, CXM_E_MISSING, "id: empty customer id");
   int rc = check_hd(m, horizon, discount);
   if (rc) return rc;
+  /* A handle loaded without its key cannot hash ids (it would find nobody). */
+  if (ctx->key_missing) return cxm__need_key(ctx, "customer lookup");
   int64_t k;
   rc = cxm__clv_find(m, cxm__siphash13(ctx->key, id, len), &k);
   if (rc) return rc;

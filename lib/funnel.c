@@ -346,7 +346,9 @@ int cxm__funnel_save(const cxm_ctx *ctx, cxm_wbuf *w) {
     cxm__w_u32(w, x.t_first);
     cxm__w_u32(w, x.t_high);
     cxm__w_u8(w, x.stage);
-    cxm__w_u8(w, x.chan);
+    /* A customer with no stage yet (made by cxm_customer_set_segments) has no
+       channel; its zeroed record must not name channel 0. */
+    cxm__w_u8(w, x.stage ? x.chan : CXM_CH_NONE);
   }
   for (uint32_t r = 0; f && r < CXM_GRID_ROWS; r++) {
     if (!f->rows[r]) continue;
@@ -395,7 +397,8 @@ int cxm__funnel_load(cxm_ctx *ctx, cxm_rbuf *r) {
     x.t_high = cxm__r_u32(r);
     x.stage = cxm__r_u8(r);
     x.chan = cxm__r_u8(r);
-    if (x.stage > NSTAGE || (x.chan != CXM_CH_NONE && x.chan >= ctx->channels.count))
+    if (x.stage > NSTAGE ||
+        (x.stage && x.chan != CXM_CH_NONE && x.chan >= ctx->channels.count))
       return CXM_E_CORRUPT;
     put_rec(f, i, &x);
   }

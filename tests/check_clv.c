@@ -770,6 +770,20 @@ START_TEST(test_snapshot_roundtrip) {
   add_purchase(a, T0 + 199 * DAY, "m7", 9);
   add_purchase(b, T0 + 199 * DAY, "m7", 9);
   same_models(a, b, T0 + 200 * DAY);
+  /* Without the key a loaded handle fits, but cannot look a customer up by
+     id (it would hash under a wrong key): CXM_E_STATE, found by hash only. */
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, 0, &buf, &len), CXM_OK);
+  cxm_ctx *c = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&c), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_load_buffer(c, buf, len), CXM_OK);
+  cxm_buffer_free(a, buf, len);
+  cxm_clv_model *m = NULL;
+  ck_assert_int_eq(cxm_clv_fit(c, CXM_TIME_MAX, CXM_CLV_DAYS, CXM_ALL, 0, &m), CXM_OK);
+  double pa = -1;
+  ck_assert_int_eq(cxm_clv_customer(m, "m7", 2, 30, 0, &pa, NULL, NULL, NULL), CXM_E_STATE);
+  ck_assert_double_eq(pa, -1);
+  cxm_clv_model_destroy(m);
+  cxm_ctx_destroy(c);
   cxm_ctx_destroy(b);
   cxm_ctx_destroy(a);
 }

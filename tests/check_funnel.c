@@ -510,6 +510,35 @@ START_TEST(test_merge_and_snapshot) {
 }
 END_TEST
 
+/* A customer made by cxm_customer_set_segments alone has reached no stage;
+   in a handle without channels its snapshot used to name channel 0 and be
+   refused by its own load (found by fuzz_api). */
+START_TEST(test_snapshot_stageless_customer) {
+  cxm_ctx *a = t_new();
+  int32_t seg = t_seg(a, "v");
+  int32_t set = t_set(a, 1, &seg);
+  t_assign(a, "bob", set);
+  T_ADD(a, T0, CXM_EV_TOUCH, "amy", CXM_NO_CHANNEL, NAN, NAN);
+  void *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, 0, &buf, &len), CXM_OK);
+  cxm_ctx *b = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&b), CXM_OK);
+  int rc = cxm_snapshot_load_buffer(b, buf, len);
+  ck_assert_msg(rc == CXM_OK, "load: %s", cxm_ctx_errmsg(b));
+  cxm_buffer_free(a, buf, len);
+  int64_t n = -1;
+  ck_assert_int_eq(cxm_funnel_get(b, CXM_ALL, CXM_ALL, CXM_FUNNEL_AWARENESS, &n, NULL, NULL),
+                   CXM_OK);
+  ck_assert_int_eq(n, 1); /* amy; bob reached nothing */
+  ck_assert_int_eq(cxm_funnel_get(b, seg, CXM_ALL, CXM_FUNNEL_AWARENESS, &n, NULL, NULL),
+                   CXM_OK);
+  ck_assert_int_eq(n, 0);
+  cxm_ctx_destroy(b);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
 /* Erasure withdraws the customer's stage counts (customer-level); its timed
    steps stay as anonymous samples; the record moved into its place keeps
    its own journey. */
@@ -552,6 +581,7 @@ static Suite *funnel_suite(void) {
   tcase_add_test(tc, test_memory_per_customer);
   tcase_add_test(tc, test_nomem_keeps_state);
   tcase_add_test(tc, test_merge_and_snapshot);
+  tcase_add_test(tc, test_snapshot_stageless_customer);
   tcase_add_test(tc, test_erase);
   suite_add_tcase(s, tc);
   return s;
