@@ -55,7 +55,7 @@ extern "C" {
  *  The version of the header; compare with cxm_version_number() at run time.
  *  @{ */
 #define CXM_VERSION_MAJOR 0 /**< Incompatible API changes. */
-#define CXM_VERSION_MINOR 1 /**< Compatible additions. */
+#define CXM_VERSION_MINOR 2 /**< Compatible additions. */
 #define CXM_VERSION_PATCH 0 /**< Fixes. */
 /** One comparable number: major * 10000 + minor * 100 + patch. */
 #define CXM_VERSION_NUMBER \
