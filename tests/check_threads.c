@@ -245,6 +245,18 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+typedef struct merge_job {
+  cxm_ctx *dst, *src;
+  int rc;
+} merge_job;
+
+static void *merge_main(void *arg) {
+  merge_job *j = arg;
+  pthread_barrier_wait(&start_line);
+  j->rc = cxm_ctx_merge(j->dst, j->src);
+  return NULL;
+}
+
 START_TEST(parallel_equals_serial) {
   stream par[NTHREADS], ser[NTHREADS];
   pthread_t th[NTHREADS];
@@ -289,6 +301,35 @@ START_TEST(parallel_equals_serial) {
     t_snap_assert_eq(&a, &b, what);
     t_snap_free(&a);
     t_snap_free(&b);
+  }
+
+  /* Merges: 1 into 0 and 3 into 2 in two threads at once, then 2 into 0. */
+  merge_job jobs[2] = {{par[0].ctx, par[1].ctx, -1}, {par[2].ctx, par[3].ctx, -1}};
+  pthread_t mt[2];
+  ck_assert_int_eq(pthread_barrier_init(&start_line, NULL, 2), 0);
+  for (int k = 0; k < 2; k++)
+    ck_assert_int_eq(pthread_create(&mt[k], NULL, merge_main, &jobs[k]), 0);
+  for (int k = 0; k < 2; k++) ck_assert_int_eq(pthread_join(mt[k], NULL), 0);
+  pthread_barrier_destroy(&start_line);
+  for (int k = 0; k < 2; k++)
+    ck_assert_msg(jobs[k].rc == CXM_OK, "merge in a thread: %d (%s)", jobs[k].rc,
+                  cxm_ctx_errmsg(jobs[k].dst));
+  ck_assert_int_eq(cxm_ctx_merge(par[0].ctx, par[2].ctx), CXM_OK);
+  for (int t = 1; t < NTHREADS; t++) ck_assert_int_eq(cxm_ctx_merge(ser[0].ctx, ser[t].ctx), CXM_OK);
+  {
+    t_snap a, b;
+    int64_t ca = -1, cb = -2;
+    ck_assert_int_eq(cxm_stat_get(par[0].ctx, CXM_STAT_CUSTOMERS, &ca), CXM_OK);
+    ck_assert_int_eq(cxm_stat_get(ser[0].ctx, CXM_STAT_CUSTOMERS, &cb), CXM_OK);
+    ck_assert_int_eq(ca, cb);
+    ck_assert_int_gt(ca, 3 * NCUST); /* four disjoint streams of customers */
+    t_snap_take(par[0].ctx, &a);
+    t_snap_take(ser[0].ctx, &b);
+    t_snap_assert_eq(&a, &b, "merged in threads vs merged serially");
+    t_snap_free(&a);
+    t_snap_free(&b);
+  }
+  for (int t = 0; t < NTHREADS; t++) {
     cxm_ctx_destroy(par[t].ctx);
     cxm_ctx_destroy(ser[t].ctx);
     free(par[t].ev);
