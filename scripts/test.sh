@@ -21,7 +21,7 @@ CXM_DATA_DIR=$(cd "$data" && pwd)
 CXM_REQUIRE_DATA=1
 export CXM_DATA_DIR CXM_REQUIRE_DATA
 
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 autoreconf -fi
 mkdir -p build
 cd build
