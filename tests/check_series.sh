@@ -4,7 +4,8 @@
 # out by hand: ISO weeks across a year end, months, a UTC offset moving an
 # event to the next local day (and week), NPS margins and CSAT Wilson bounds
 # (recomputed here from their formulas), windows clipping the series, and a
-# .jsonl file giving the same report as the equivalent CSV.
+# .jsonl file giving the same report as the equivalent CSV; the progress
+# line on stderr (CXM_PROGRESS).
 set -u
 builddir=${abs_top_builddir:-.}
 py=${PYTHON3:-/usr/bin/python3}
@@ -51,6 +52,14 @@ done
   { echo "FAIL: cxm report --input jsonl on stdin" >&2; exit 1; }
 "$cxm" report --bucket fortnight "$tmp/s.csv" >/dev/null 2>&1
 test $? -eq 2 || { echo "FAIL: --bucket fortnight is not a usage error" >&2; exit 1; }
+# Progress on stderr: forced on (stderr is not a terminal here), then off.
+CXM_PROGRESS=1 "$cxm" report "$tmp/s.csv" 2> "$tmp/progress.err" >/dev/null
+grep -q "MB read, 10 events, .* events/s" "$tmp/progress.err" ||
+  { echo "FAIL: no progress line with CXM_PROGRESS=1:" >&2; cat "$tmp/progress.err" >&2; exit 1; }
+CXM_PROGRESS=0 "$cxm" report "$tmp/s.csv" 2> "$tmp/progress.err" >/dev/null
+if grep -q "events/s" "$tmp/progress.err"; then
+  echo "FAIL: progress shown with CXM_PROGRESS=0" >&2; exit 1
+fi
 
 exec "$py" - "$tmp" <<'PY'
 import json, math, sys
