@@ -13,28 +13,13 @@
 #include "ext.h"
 #include "internal.h"
 
-/* The customer-level contribution of a record: the same definition as
-   contrib() in ingest.c (tests/check_erase.c compares an erased handle with
-   one that never saw the customer, which catches any divergence). */
-static void contribution(const cxm_cust *r, int64_t v[NCC]) {
-  int64_t buyer = (r->flags & CF_PURCHASE) != 0;
-  int64_t lead = (r->flags & CF_LEAD) != 0;
-  v[CC_BUYERS] = buyer;
-  v[CC_REPEAT] = buyer && r->orders >= 2;
-  v[CC_ORDERS] = buyer ? (int64_t)r->orders : 0;
-  v[CC_NET] = buyer ? r->net : 0;
-  v[CC_LEADS] = lead;
-  v[CC_CONVERTED] = lead && buyer && r->last_purchase >= r->first_lead;
-  v[CC_INTERACTORS] = (r->flags & CF_INTERACT) != 0;
-  v[CC_INTERACTIONS] = r->interactions;
-}
 
 static const uint8_t group_lo[NCG] = {CC_BUYERS, CC_LEADS, CC_INTERACTORS};
 static const uint8_t group_hi[NCG] = {CC_NET + 1, CC_CONVERTED + 1, NCC};
 
 static void withdraw(cxm_ctx *ctx, const cxm_cust *r) {
   int64_t v[NCC];
-  contribution(r, v);
+  cxm__cust_contrib(r, v);
   const uint8_t ch[NCG] = {r->ch_purchase, r->ch_lead, r->ch_interact};
   for (int g = 0; g < NCG; g++) {
     int any = 0;

@@ -52,18 +52,6 @@ static int reject(cxm_ctx *ctx, size_t idx, int status, const char *fmt, ...) {
 
 /* ---- customer contributions ---------------------------------------------- */
 
-static void contrib(const cxm_cust *r, int64_t v[NCC]) {
-  int64_t buyer = (r->flags & CF_PURCHASE) != 0;
-  int64_t lead = (r->flags & CF_LEAD) != 0;
-  v[CC_BUYERS] = buyer;
-  v[CC_REPEAT] = buyer && r->orders >= 2;
-  v[CC_ORDERS] = buyer ? (int64_t)r->orders : 0;
-  v[CC_NET] = buyer ? r->net : 0;
-  v[CC_LEADS] = lead;
-  v[CC_CONVERTED] = lead && buyer && r->last_purchase >= r->first_lead;
-  v[CC_INTERACTORS] = (r->flags & CF_INTERACT) != 0;
-  v[CC_INTERACTIONS] = r->interactions;
-}
 
 static const uint8_t group_lo[NCG] = {CC_BUYERS, CC_LEADS, CC_INTERACTORS};
 static const uint8_t group_hi[NCG] = {CC_NET + 1, CC_CONVERTED + 1, NCC};
@@ -100,7 +88,7 @@ static void cust_move_segset(cxm_ctx *ctx, cxm_cust *r, uint32_t set) {
   if (r->segset == set) return;
   int64_t c[NCC];
   uint8_t ch[NCG];
-  contrib(r, c);
+  cxm__cust_contrib(r, c);
   cust_channels(r, ch);
   uint32_t old = r->segset;
   r->segset = set;
@@ -259,7 +247,7 @@ static void update_customer_level(cxm_ctx *ctx, cxm_cust *r, const ev_in *e,
                                   int64_t minor) {
   int64_t before[NCC], after[NCC];
   uint8_t chb[NCG], cha[NCG];
-  contrib(r, before);
+  cxm__cust_contrib(r, before);
   cust_channels(r, chb);
 
   switch (e->type) {
@@ -306,7 +294,7 @@ static void update_customer_level(cxm_ctx *ctx, cxm_cust *r, const ev_in *e,
       break;
   }
 
-  contrib(r, after);
+  cxm__cust_contrib(r, after);
   cust_channels(r, cha);
   if (memcmp(cha, chb, NCG) == 0) {
     int any = 0;

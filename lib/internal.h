@@ -131,6 +131,21 @@ typedef struct cxm_custtab {
   uint32_t count, cap;
 } cxm_custtab;
 
+/* A customer's customer-level contribution to its (segment row, acquisition
+   channel) cells; ingest, merge and erase must agree on it, hence here. */
+static inline void cxm__cust_contrib(const cxm_cust *r, int64_t v[NCC]) {
+  int64_t buyer = (r->flags & CF_PURCHASE) != 0;
+  int64_t lead = (r->flags & CF_LEAD) != 0;
+  v[CC_BUYERS] = buyer;
+  v[CC_REPEAT] = buyer && r->orders >= 2;
+  v[CC_ORDERS] = buyer ? (int64_t)r->orders : 0;
+  v[CC_NET] = buyer ? r->net : 0;
+  v[CC_LEADS] = lead;
+  v[CC_CONVERTED] = lead && buyer && r->last_purchase >= r->first_lead;
+  v[CC_INTERACTORS] = (r->flags & CF_INTERACT) != 0;
+  v[CC_INTERACTIONS] = r->interactions;
+}
+
 /* ---- labels -------------------------------------------------------------- */
 typedef struct cxm_labels {
   uint32_t count, max;

@@ -15,19 +15,6 @@
 
 #include "ext.h"
 
-/* A customer's customer-level contribution, as ingest.c credits it. */
-static void contribution(const cxm_cust *r, int64_t v[NCC]) {
-  int64_t buyer = (r->flags & CF_PURCHASE) != 0;
-  int64_t lead = (r->flags & CF_LEAD) != 0;
-  v[CC_BUYERS] = buyer;
-  v[CC_REPEAT] = buyer && r->orders >= 2;
-  v[CC_ORDERS] = buyer ? (int64_t)r->orders : 0;
-  v[CC_NET] = buyer ? r->net : 0;
-  v[CC_LEADS] = lead;
-  v[CC_CONVERTED] = lead && buyer && r->last_purchase >= r->first_lead;
-  v[CC_INTERACTORS] = (r->flags & CF_INTERACT) != 0;
-  v[CC_INTERACTIONS] = r->interactions;
-}
 
 static const uint8_t group_lo[NCG] = {CC_BUYERS, CC_LEADS, CC_INTERACTORS};
 static const uint8_t group_hi[NCG] = {CC_NET + 1, CC_CONVERTED + 1, NCC};
@@ -36,7 +23,7 @@ static const uint8_t group_hi[NCG] = {CC_NET + 1, CC_CONVERTED + 1, NCC};
    acquisition channels (straight into the rows: the stage is empty). */
 static void credit(cxm_ctx *ctx, const cxm_cust *r, int64_t sign) {
   int64_t v[NCC];
-  contribution(r, v);
+  cxm__cust_contrib(r, v);
   const uint8_t ch[NCG] = {r->ch_purchase, r->ch_lead, r->ch_interact};
   const cxm_segset *ss = &ctx->segsets.sets[r->segset];
   for (uint32_t i = 0; i <= ss->n; i++) {
