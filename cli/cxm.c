@@ -104,29 +104,6 @@ static const char REPORT_USAGE[] =
   "not change the exit status: 0 = report written, 1 = an input could not be\n"
   "read or used or the output could not be written, 2 = bad usage.\n";
 
-/* State of the rejected-line handler. */
-typedef struct errsink {
-  const char *file;
-  uint64_t printed, max_print;
-} errsink;
-
-static void on_reject(void *user, uint64_t line, int status,
-                      const char *message)
-{
-  errsink *s = user;
-  const char *m = message && *message ? message : cxm_strerror(status);
-  /* The library's message may start with "line N: "; we print FILE:N. */
-  if (strncmp(m, "line ", 5) == 0) {
-    const char *q = m + 5;
-    while (*q >= '0' && *q <= '9')
-      q++;
-    if (q > m + 5 && q[0] == ':' && q[1] == ' ')
-      m = q + 2;
-  }
-  if (s->printed < s->max_print)
-    fprintf(stderr, "%s:%" PRIu64 ": %s\n", s->file, line, m);
-  s->printed++;
-}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -432,7 +409,7 @@ static int cmd_report(int argc, char **argv)
     sink.file = strcmp(path, "-") == 0 ? "<stdin>" : path;
     sink.printed = p.rejected; /* the cap counts over all files */
     sink.max_print = max_errors;
-    rc = input_feed_file(ctx, path, input_format, on_reject, &sink, &lines,
+    rc = input_feed_file(ctx, path, input_format, input_on_reject, &sink, &lines,
                          &acc, &rej);
     if (rc != CXM_OK) {
       fprintf(stderr, "cxm: %s: %s\n", sink.file,

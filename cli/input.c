@@ -7,6 +7,7 @@
 #include "input.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,19 @@ int input_format_parse(const char *text) {
   if (strcmp(text, "csv") == 0) return INPUT_CSV;
   if (strcmp(text, "jsonl") == 0) return INPUT_JSONL;
   return -1;
+}
+
+void input_on_reject(void *user, uint64_t line, int status, const char *message) {
+  errsink *s = user;
+  const char *m = message && *message ? message : cxm_strerror(status);
+  /* The library's message may start with "line N: "; we print FILE:N. */
+  if (strncmp(m, "line ", 5) == 0) {
+    const char *q = m + 5;
+    while (*q >= '0' && *q <= '9') q++;
+    if (q > m + 5 && q[0] == ':' && q[1] == ' ') m = q + 2;
+  }
+  if (s->printed < s->max_print) fprintf(stderr, "%s:%" PRIu64 ": %s\n", s->file, line, m);
+  s->printed++;
 }
 
 /* Progress goes to stderr when it is a terminal, or when CXM_PROGRESS=1

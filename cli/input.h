@@ -11,6 +11,17 @@
 
 enum { INPUT_AUTO = 0, INPUT_CSV = 1, INPUT_JSONL = 2 };
 
+/* State of input_on_reject(): the file name printed, and a cap on the
+   lines printed (counted over several files). */
+typedef struct errsink {
+  const char *file;
+  uint64_t printed, max_print;
+} errsink;
+
+/* A reader's rejected-line handler (user = an errsink): prints FILE:LINE:
+   reason to stderr, the library's leading "line N: " dropped. */
+void input_on_reject(void *user, uint64_t line, int status, const char *message);
+
 /* INPUT_JSONL for names ending in .jsonl or .ndjson, else INPUT_CSV. */
 int input_format_of(const char *path);
 

@@ -711,28 +711,6 @@ int snapcmd_init(int argc, char **argv)
 
 /* ---------------------------------------------------------------- ingest */
 
-typedef struct errsink {
-  const char *file;
-  uint64_t printed, max_print;
-} errsink;
-
-static void on_reject(void *user, uint64_t line, int status,
-                      const char *message)
-{
-  errsink *s = user;
-  const char *m = message && *message ? message : cxm_strerror(status);
-  /* The library's message may start with "line N: "; we print FILE:N. */
-  if (strncmp(m, "line ", 5) == 0) {
-    const char *q = m + 5;
-    while (*q >= '0' && *q <= '9')
-      q++;
-    if (q > m + 5 && q[0] == ':' && q[1] == ' ')
-      m = q + 2;
-  }
-  if (s->printed < s->max_print)
-    fprintf(stderr, "%s:%" PRIu64 ": %s\n", s->file, line, m);
-  s->printed++;
-}
 
 static int feed_files(cxm_ctx *ctx, const snap_args *a, int format,
                       uint64_t max_errors, uint64_t tot[3])
@@ -744,7 +722,7 @@ static int feed_files(cxm_ctx *ctx, const snap_args *a, int format,
     sink.file = strcmp(path, "-") == 0 ? "<stdin>" : path;
     sink.printed = tot[2]; /* the cap counts over all files */
     sink.max_print = max_errors;
-    int rc = input_feed_file(ctx, path, format, on_reject, &sink, &lines, &acc,
+    int rc = input_feed_file(ctx, path, format, input_on_reject, &sink, &lines, &acc,
                              &rej);
     if (rc != CXM_OK) {
       fprintf(stderr, "cxm: %s: %s\n", sink.file, errmsg(ctx, rc));
