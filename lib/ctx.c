@@ -24,7 +24,10 @@ const char *cxm_version_string(void) {
 
 void *cxm__malloc(cxm_ctx *ctx, size_t size) {
   void *p = ctx->a_malloc(ctx->a_opaque, size ? size : 1);
-  if (p) ctx->mem_bytes += (int64_t)size;
+  if (p) {
+    ctx->mem_bytes += (int64_t)size;
+    cxm__pages_advise(p, size);
+  }
   return p;
 }
 
@@ -36,8 +39,20 @@ void *cxm__calloc(cxm_ctx *ctx, size_t size) {
 
 void *cxm__realloc(cxm_ctx *ctx, void *ptr, size_t old_size, size_t new_size) {
   if (!ptr) return cxm__malloc(ctx, new_size);
+  if (cxm__pages_wanted(new_size)) {
+    /* A block grown in place keeps the old pages' size; a fresh block gets
+       the hint before its first write (which is when pages are chosen). */
+    void *n = cxm__malloc(ctx, new_size);
+    if (!n) return NULL;
+    memcpy(n, ptr, old_size < new_size ? old_size : new_size);
+    cxm__free(ctx, ptr, old_size);
+    return n;
+  }
   void *p = ctx->a_realloc(ctx->a_opaque, ptr, new_size ? new_size : 1);
-  if (p) ctx->mem_bytes += (int64_t)new_size - (int64_t)old_size;
+  if (p) {
+    ctx->mem_bytes += (int64_t)new_size - (int64_t)old_size;
+    cxm__pages_advise(p, new_size);
+  }
   return p;
 }
 

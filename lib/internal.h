@@ -240,6 +240,11 @@ CXM_HIDDEN void *cxm__calloc(cxm_ctx *ctx, size_t size);
 CXM_HIDDEN void *cxm__realloc(cxm_ctx *ctx, void *ptr, size_t old_size,
                               size_t new_size);
 CXM_HIDDEN void cxm__free(cxm_ctx *ctx, void *ptr, size_t size);
+/* pages.c: asks the kernel for huge pages on a large block (a hint); whether
+   a block of that size gets the hint (cxm__realloc then moves it to a fresh
+   block instead of growing it in place). */
+CXM_HIDDEN void cxm__pages_advise(void *p, size_t size);
+CXM_HIDDEN int cxm__pages_wanted(size_t size);
 CXM_HIDDEN int cxm__seterr(cxm_ctx *ctx, int status, const char *fmt, ...)
     CXM_PRINTF(3, 4);
 CXM_HIDDEN int cxm__vseterr(cxm_ctx *ctx, int status, const char *fmt,
