@@ -50,12 +50,22 @@ void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash) {
   if (t->slots) CXM_PREFETCH_W(&t->slots[slot_home(t, hash)]);
 }
 
-/* Reads the (already prefetched) home slot and prefetches the record it points
-   to when its tag matches; a miss costs nothing more. */
-void cxm__custtab_prefetch_rec(const cxm_custtab *t, uint64_t hash) {
-  if (!t->slots) return;
+/* A miss of the tag costs nothing more. The side-array entries are fetched
+   with the record so that an enabled module adds no dependent miss of its
+   own (an entry may straddle two lines: both ends). */
+uint32_t cxm__custtab_prefetch_rec(const cxm_ctx *ctx, uint64_t hash) {
+  const cxm_custtab *t = &ctx->customers;
+  if (!t->slots) return 0;
   uint64_t s = t->slots[slot_home(t, hash)];
-  if (s && (s >> 32) == SLOT_TAG(hash)) CXM_PREFETCH_W(&t->recs[(uint32_t)s - 1]);
+  if (!s || (s >> 32) != SLOT_TAG(hash)) return 0;
+  uint32_t idx = (uint32_t)s - 1;
+  CXM_PREFETCH_W(&t->recs[idx]);
+  for (int k = 0; k < ctx->n_side_on; k++) {
+    const uint8_t *p = ctx->side_on[k].base + (size_t)idx * ctx->side_on[k].stride;
+    CXM_PREFETCH_W(p);
+    CXM_PREFETCH_W(p + ctx->side_on[k].stride - 1);
+  }
+  return (uint32_t)s;
 }
 
 static void index_put(cxm_custtab *t, uint64_t hash, uint32_t idx) {

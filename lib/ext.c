@@ -83,6 +83,15 @@ void cxm__ext_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   if (ON(ctx, CXM_MOD_CLV)) cxm__clv_move(ctx, from, to);
 }
 
+void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t stride) {
+  ctx->side[modix].base = (const uint8_t *)base;
+  ctx->side[modix].stride = base ? stride : 0;
+  int n = 0;
+  for (int k = 0; k < CXM_NMOD; k++)
+    if (ctx->side[k].base && ctx->side[k].stride) ctx->side_on[n++] = ctx->side[k];
+  ctx->n_side_on = n;
+}
+
 /* Unconditional: a module may hold state from before its bit was cleared
    (the option is fixed after the first event, but be safe). */
 void cxm__ext_free(cxm_ctx *ctx) {
@@ -91,4 +100,5 @@ void cxm__ext_free(cxm_ctx *ctx) {
   cxm__attribution_free(ctx);
   cxm__clv_free(ctx);
   cxm__monitor_free(ctx);
+  for (int k = 0; k < CXM_NMOD; k++) cxm__ext_side(ctx, k, NULL, 0);
 }

@@ -114,6 +114,10 @@ CXM_HIDDEN void cxm__ext_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
 CXM_HIDDEN void cxm__ext_erase(cxm_ctx *ctx, uint32_t ri);
 CXM_HIDDEN void cxm__ext_move(cxm_ctx *ctx, uint32_t from, uint32_t to);
 CXM_HIDDEN void cxm__ext_free(cxm_ctx *ctx);
+/* A module tells where its per-customer side array is whenever it
+   (re)allocates or frees it (base NULL: none): entry i at base + i * stride.
+   The batch ingest prefetches a known customer's entry with its record. */
+CXM_HIDDEN void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t stride);
 
 /* ---- each module implements these (NAME = retention, funnel, attribution,
    clv) in lib/NAME.c ------------------------------------------------------------ */

@@ -31,8 +31,35 @@ typedef struct ev_in {
   size_t idlen;
 } ev_in;
 
+/* What stays the same for the events of one call: the day of the last
+   event's time (events come mostly in time order, so the division by 86400
+   is rarely needed), and whether modules or monitoring listen (fixed while
+   a call runs: the options are fixed once events exist, and a callback
+   cannot register another). */
+typedef struct ingest_run {
+  uint64_t day_lo; /* time + utc_offset of the cached day's first second */
+  int32_t day;
+  int active;
+} ingest_run;
+
+static void run_init(const cxm_ctx *ctx, ingest_run *run) {
+  run->day_lo = UINT64_C(1) << 63; /* matches no time: |time + offset| < 2^62 */
+  run->day = 0;
+  run->active = cxm__ext_active(ctx);
+}
+
+/* Modular arithmetic: lt - day_lo < 86400 exactly when lt is in the day. */
+static CXM_INLINE int32_t run_day(const cxm_ctx *ctx, ingest_run *run, int64_t time) {
+  uint64_t lt = (uint64_t)(time + ctx->utc_offset);
+  if (CXM_LIKELY(lt - run->day_lo < 86400)) return run->day;
+  int64_t d = cxm__day_of(ctx, time);
+  run->day = (int32_t)d;
+  run->day_lo = (uint64_t)(d * 86400);
+  return run->day;
+}
+
 static int reject(cxm_ctx *ctx, size_t idx, int status, const char *fmt, ...)
-    CXM_PRINTF(4, 5);
+    CXM_PRINTF(4, 5) CXM_COLD;
 
 static int reject(cxm_ctx *ctx, size_t idx, int status, const char *fmt, ...) {
   char detail[200];
@@ -147,17 +174,23 @@ static int score_ok(double v, int lo, int hi) {
   return v >= lo && v <= hi && v == floor(v);
 }
 
-static int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
-  if (e->type < CXM_EV_TOUCH || e->type > CXM_EV_CHURN)
+typedef char cxm__time_first_is_zero[CXM_TIME_FIRST == 0 ? 1 : -1];
+
+/* Types whose values need a check: one test skips the switch for the rest. */
+#define VALUED ((1u << CXM_EV_PURCHASE) | (1u << CXM_EV_REFUND) | (1u << CXM_EV_SPEND) | \
+                (1u << CXM_EV_NPS) | (1u << CXM_EV_CSAT) | (1u << CXM_EV_CES) |         \
+                (1u << CXM_EV_SESSION))
+
+static CXM_INLINE int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
+  if ((uint32_t)(e->type - CXM_EV_TOUCH) > (uint32_t)(CXM_EV_CHURN - CXM_EV_TOUCH))
     return reject(ctx, idx, CXM_E_TYPE, "type: unknown event type %d", (int)e->type);
-  if (e->time < CXM_TIME_FIRST || e->time > CXM_TIME_LAST)
+  if ((uint64_t)e->time > (uint64_t)CXM_TIME_LAST) /* CXM_TIME_FIRST is 0 */
     return reject(ctx, idx, CXM_E_RANGE,
                   "time: %lld is outside 1970-01-01..2105-12-31", (long long)e->time);
-  if (e->channel != CXM_NO_CHANNEL &&
-      (e->channel < 0 || (uint32_t)e->channel >= ctx->channels.count))
+  if ((uint32_t)e->channel >= ctx->channels.count && e->channel != CXM_NO_CHANNEL)
     return reject(ctx, idx, CXM_E_ARG, "channel: no channel with id %d", (int)e->channel);
 #define tn cxm_event_type_name(e->type) /* only evaluated on error paths */
-  switch (e->type) {
+  if ((1u << e->type) & VALUED) switch (e->type) {
     case CXM_EV_PURCHASE:
     case CXM_EV_REFUND:
     case CXM_EV_SPEND: {
@@ -373,7 +406,8 @@ static void first_interaction(cxm_ctx *ctx, cxm_cust *r, uint32_t t, uint8_t ch)
   c[CC_INTERACTIONS] += 1;
 }
 
-static int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
+/* Rare (2 in 1000 events of the benchmark): kept out of the hot loop. */
+static CXM_COLD int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
   uint32_t t = (uint32_t)e->time;
   uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
   uint32_t newest = ctx->spend_last[col];
@@ -392,11 +426,19 @@ static int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t minor) {
   return CXM_OK;
 }
 
-static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
-                              size_t idx, int64_t minor) {
+/* `guess` is the record index + 1 that the batch's prefetch read from the
+   hash's home slot (0: none); it is taken only when that record has the
+   hash (records are never removed or moved during a call). */
+static CXM_INLINE int add_customer_event(cxm_ctx *ctx, ingest_run *run,
+                                         const ev_in *e, uint64_t hash,
+                                         uint32_t guess, size_t idx, int64_t minor) {
   cxm_custtab *tab = &ctx->customers;
   uint32_t t = (uint32_t)e->time;
-  int64_t found = cxm__custtab_find(tab, hash);
+  int64_t found;
+  if (guess && guess - 1 < tab->count && tab->recs[guess - 1].hash == hash)
+    found = guess - 1;
+  else
+    found = cxm__custtab_find(tab, hash);
   uint32_t set;
   if (found >= 0) {
     cxm_cust *r = &tab->recs[found];
@@ -411,12 +453,16 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     set = e->segset >= 0 ? (uint32_t)e->segset : 0;
   }
   uint32_t col = e->channel == CXM_NO_CHANNEL ? 0 : 1 + (uint32_t)e->channel;
-  int32_t day = (int32_t)cxm__day_of(ctx, e->time);
+  int32_t day = run_day(ctx, run, e->time);
   int64_t *cell = cxm__stage_ev(ctx, day, set, col);
   if (!cell) return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
-  /* A first purchase also counts a new buyer in the (day, no segment, col)
-     cell; it must exist before anything changes. */
-  if (e->type == CXM_EV_PURCHASE && set != 0) {
+  /* A purchase that becomes the customer's first also counts a new buyer in
+     the (day, no segment, col) cell; it must exist before anything changes.
+     (The old first purchase's cell, uncounted then, exists already: see
+     new_buyer.) */
+  if (e->type == CXM_EV_PURCHASE && set != 0 &&
+      (found < 0 || !(tab->recs[found].flags & CF_PURCHASE) ||
+       t < tab->recs[found].first_purchase)) {
     if (!cxm__stage_ev(ctx, day, 0, col))
       return reject(ctx, idx, CXM_E_NOMEM, "no memory for the day's counters");
     cell = cxm__stage_ev(ctx, day, set, col); /* a flush may have moved it */
@@ -424,7 +470,7 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
 
   uint8_t ch = e->channel == CXM_NO_CHANNEL ? CXM_CH_NONE : (uint8_t)e->channel;
   cxm_evview ev;
-  if (cxm__ext_active(ctx)) {
+  if (run->active) {
     ev.time = e->time;
     ev.t = t;
     ev.day = day;
@@ -516,17 +562,18 @@ static int add_customer_event(cxm_ctx *ctx, const ev_in *e, uint64_t hash,
     case CXM_EV_CHURN: cell[E_CHURN]++; break;
     default: break;
   }
-  if (cxm__ext_active(ctx)) cxm__ext_on_event(ctx, ri, &ev);
+  if (run->active) cxm__ext_on_event(ctx, ri, &ev);
   note_accepted(ctx, t);
   return CXM_OK;
 }
 
-static int add_one(cxm_ctx *ctx, const ev_in *e, uint64_t hash, size_t idx) {
+static CXM_INLINE int add_one(cxm_ctx *ctx, ingest_run *run, const ev_in *e,
+                              uint64_t hash, uint32_t guess, size_t idx) {
   int64_t minor = 0;
   int rc = validate(ctx, e, idx, &minor);
   if (rc) return rc;
-  if (e->type == CXM_EV_SPEND) return add_spend(ctx, e, idx, minor);
-  return add_customer_event(ctx, e, hash, idx, minor);
+  if (CXM_UNLIKELY(e->type == CXM_EV_SPEND)) return add_spend(ctx, e, idx, minor);
+  return add_customer_event(ctx, run, e, hash, guess, idx, minor);
 }
 
 /* ---- public entry points ---------------------------------------------------------- */
@@ -544,7 +591,9 @@ int cxm_event_add(cxm_ctx *ctx, int64_t time, int32_t type, const void *customer
       return reject(ctx, NO_INDEX, CXM_E_NULL, "customer: NULL with length %zu", customer_len);
     if (customer_len) h = cxm__siphash13(ctx->key, customer, customer_len);
   }
-  return add_one(ctx, &e, h, NO_INDEX);
+  ingest_run run;
+  run_init(ctx, &run);
+  return add_one(ctx, &run, &e, h, 0, NO_INDEX);
 }
 
 int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
@@ -572,6 +621,61 @@ int cxm_customer_set_segments(cxm_ctx *ctx, const void *id, size_t len,
   return CXM_OK;
 }
 
+/* The columns of one cxm_events_add call and its running results. */
+typedef struct batch {
+  const int64_t *times;
+  const int32_t *types;
+  const int64_t *id_offsets;
+  const int32_t *channels;
+  const double *values, *values2;
+  const int32_t *segsets;
+  int32_t *statuses;
+  size_t ok;
+  int first_rc;
+  char first_msg[sizeof ((cxm_ctx *)0)->errmsg];
+} batch;
+
+/* Events [base, base + m) whose hashes are known. Inlined twice: with
+   `full` (every optional column given: the usual case) the loop has no
+   NULL tests. */
+static CXM_INLINE void run_chunk(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
+                                 size_t base, size_t m, const uint64_t *hashes) {
+  uint32_t guess[CHUNK];
+  for (size_t j = 0; j < m && j < AHEAD_SLOT; j++)
+    cxm__custtab_prefetch_slot(&ctx->customers, hashes[j]);
+  for (size_t j = 0; j < m && j < AHEAD_REC; j++) guess[j] = 0;
+  for (size_t j = 0; j < m; j++) {
+    if (j + AHEAD_SLOT < m)
+      cxm__custtab_prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
+    if (j + AHEAD_REC < m)
+      guess[j + AHEAD_REC] = cxm__custtab_prefetch_rec(ctx, hashes[j + AHEAD_REC]);
+    size_t i = base + j;
+    ev_in e;
+    e.time = b->times[i];
+    e.type = b->types[i];
+    e.channel = full || b->channels ? b->channels[i] : CXM_NO_CHANNEL;
+    e.v1 = full || b->values ? b->values[i] : NAN;
+    e.v2 = full || b->values2 ? b->values2[i] : NAN;
+    e.segset = full || b->segsets ? b->segsets[i] : -1;
+    e.idlen = 0;
+    int64_t a = b->id_offsets[i], z = b->id_offsets[i + 1];
+    int rc;
+    if (e.type != CXM_EV_SPEND && (a < 0 || z < a)) {
+      rc = reject(ctx, i, CXM_E_ARG, "id_offsets: decreasing or negative offsets");
+    } else {
+      e.idlen = (size_t)(z - a);
+      rc = add_one(ctx, run, &e, hashes[j], guess[j], i);
+    }
+    if (b->statuses) b->statuses[i] = rc;
+    if (CXM_LIKELY(rc == CXM_OK)) {
+      b->ok++;
+    } else if (b->first_rc == CXM_OK) {
+      b->first_rc = rc;
+      memcpy(b->first_msg, ctx->errmsg, sizeof b->first_msg);
+    }
+  }
+}
+
 int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
                    const int32_t *types, const uint8_t *id_data,
                    const int64_t *id_offsets, const int32_t *channels,
@@ -589,10 +693,21 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   const unsigned char *hmsg[CHUNK];
   size_t hlen[CHUNK];
   uint16_t hpos[CHUNK];
-  size_t ok = 0;
-  int first_rc = CXM_OK;
-  char first_msg[sizeof ctx->errmsg];
-  first_msg[0] = 0;
+  batch b;
+  b.times = times;
+  b.types = types;
+  b.id_offsets = id_offsets;
+  b.channels = channels;
+  b.values = values;
+  b.values2 = values2;
+  b.segsets = segsets;
+  b.statuses = statuses;
+  b.ok = 0;
+  b.first_rc = CXM_OK;
+  b.first_msg[0] = 0;
+  int full = channels && values && values2 && segsets;
+  ingest_run run;
+  run_init(ctx, &run);
   for (size_t base = 0; base < n; base += CHUNK) {
     size_t m = n - base < CHUNK ? n - base : CHUNK;
     /* Hash the chunk's ids first: pure computation, no cache misses, and
@@ -602,51 +717,23 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       size_t i = base + j;
       hashes[j] = 0;
       if (types[i] == CXM_EV_SPEND) continue;
-      int64_t a = id_offsets[i], b = id_offsets[i + 1];
-      if (a < 0 || b <= a) continue;
+      int64_t a = id_offsets[i], z = id_offsets[i + 1];
+      if (a < 0 || z <= a) continue;
       hmsg[nh] = id_data + a;
-      hlen[nh] = (size_t)(b - a);
+      hlen[nh] = (size_t)(z - a);
       hpos[nh++] = (uint16_t)j;
     }
     cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, hval);
     for (size_t k = 0; k < nh; k++) hashes[hpos[k]] = hval[k];
-    for (size_t j = 0; j < m && j < AHEAD_SLOT; j++)
-      cxm__custtab_prefetch_slot(&ctx->customers, hashes[j]);
-    for (size_t j = 0; j < m; j++) {
-      if (j + AHEAD_SLOT < m)
-        cxm__custtab_prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
-      if (j + AHEAD_REC < m)
-        cxm__custtab_prefetch_rec(&ctx->customers, hashes[j + AHEAD_REC]);
-      size_t i = base + j;
-      ev_in e;
-      e.time = times[i];
-      e.type = types[i];
-      e.channel = channels ? channels[i] : CXM_NO_CHANNEL;
-      e.v1 = values ? values[i] : NAN;
-      e.v2 = values2 ? values2[i] : NAN;
-      e.segset = segsets ? segsets[i] : -1;
-      e.idlen = 0;
-      int rc;
-      if (e.type != CXM_EV_SPEND &&
-          (id_offsets[i] < 0 || id_offsets[i + 1] < id_offsets[i])) {
-        rc = reject(ctx, i, CXM_E_ARG, "id_offsets: decreasing or negative offsets");
-      } else {
-        e.idlen = (size_t)(id_offsets[i + 1] - id_offsets[i]);
-        rc = add_one(ctx, &e, hashes[j], i);
-      }
-      if (statuses) statuses[i] = rc;
-      if (rc == CXM_OK) {
-        ok++;
-      } else if (first_rc == CXM_OK) {
-        first_rc = rc;
-        memcpy(first_msg, ctx->errmsg, sizeof first_msg);
-      }
-    }
+    if (full)
+      run_chunk(ctx, &run, &b, 1, base, m, hashes);
+    else
+      run_chunk(ctx, &run, &b, 0, base, m, hashes);
   }
-  if (accepted) *accepted = ok;
-  if (first_rc != CXM_OK) {
-    memcpy(ctx->errmsg, first_msg, sizeof first_msg);
-    ctx->errcode = first_rc;
+  if (accepted) *accepted = b.ok;
+  if (b.first_rc != CXM_OK) {
+    memcpy(ctx->errmsg, b.first_msg, sizeof b.first_msg);
+    ctx->errcode = b.first_rc;
   }
-  return first_rc;
+  return b.first_rc;
 }

@@ -17,12 +17,16 @@
 #define CXM_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 #define CXM_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define CXM_HIDDEN __attribute__((visibility("hidden")))
+#define CXM_INLINE inline __attribute__((always_inline))
+#define CXM_COLD __attribute__((cold, noinline))
 #else
 #define CXM_LIKELY(x) (x)
 #define CXM_UNLIKELY(x) (x)
 #define CXM_PREFETCH_W(p) ((void)(p))
 #define CXM_PRINTF(a, b)
 #define CXM_HIDDEN
+#define CXM_INLINE inline
+#define CXM_COLD
 #endif
 
 /* ---- event-level counters kept per scope and per day ------------------- */
@@ -168,13 +172,28 @@ typedef struct cxm_segsets {
 } cxm_segsets;
 
 /* ---- staged fine cells (stage.c) ------------------------------------------ */
+/* An index slot holds the key with the cell's address: a probe that hits
+   reads one slot, no second dependent load (the key array is for flushes). */
+#define CXM_SLOT_NONE UINT64_MAX /* no cell has it (sets < 2^24, groups < 255) */
+typedef struct cxm_slot {
+  uint64_t key;
+  int64_t *cell;
+} cxm_slot;
+
 typedef struct cxm_stage {
-  uint64_t *keys;
+  uint64_t *keys;   /* cap: cell c's key */
   int64_t *vals;    /* cap * width */
-  uint32_t *index;  /* 2 * cap slots: cell + 1, 0 = empty */
+  cxm_slot *slots;  /* 2 * cap, open addressing; key CXM_SLOT_NONE = empty */
   uint32_t mask, count, cap;
   int width;
 } cxm_stage;
+
+/* A module's per-customer side array as the batch prefetches it: entry i
+   at base + i * stride (ext.c: cxm__ext_side). */
+typedef struct cxm_side {
+  const uint8_t *base;
+  size_t stride;
+} cxm_side;
 
 #define CXM_OPT_COUNT_ 13 /* one past the highest option id */
 #define CXM_NMOD_ 4       /* optional modules (ext.h) */
@@ -225,6 +244,11 @@ struct cxm_ctx {
   int64_t opt[CXM_OPT_COUNT_];
   /* The optional modules' state (ext.h), NULL until first needed. */
   void *mod[CXM_NMOD_];
+  /* Their side arrays by module (base NULL: none), and the registered ones
+     packed first in side_on[0 .. n_side_on) for the batch's prefetch. */
+  cxm_side side[CXM_NMOD_];
+  cxm_side side_on[CXM_NMOD_];
+  int n_side_on;
   /* Monitoring (monitor.c): its state, NULL until first used; mon_on is
      nonzero while a callback or watch is registered (ingest then builds the
      event view for it); in_callback is nonzero while one runs, when the
@@ -271,7 +295,11 @@ CXM_HIDDEN uint32_t cxm__custtab_insert(cxm_custtab *t, uint64_t hash);
    (its slot follows) and the vacated record is zeroed. */
 CXM_HIDDEN void cxm__custtab_remove(cxm_custtab *t, uint32_t ri);
 CXM_HIDDEN void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash);
-CXM_HIDDEN void cxm__custtab_prefetch_rec(const cxm_custtab *t, uint64_t hash);
+/* Reads the hash's (prefetched) home slot; when its tag matches, prefetches
+   the record and the modules' side-array entries of that record, and returns
+   the record index + 1 (a guess to be checked against the record's hash),
+   else 0. */
+CXM_HIDDEN uint32_t cxm__custtab_prefetch_rec(const cxm_ctx *ctx, uint64_t hash);
 
 CXM_HIDDEN int cxm__row_ensure(cxm_ctx *ctx, uint32_t row);
 CXM_HIDDEN void cxm__rows_free(cxm_ctx *ctx);
@@ -281,29 +309,41 @@ CXM_HIDDEN void cxm__series_sum(const cxm_series *s, int64_t from_day,
 
 CXM_HIDDEN int cxm__stage_init(cxm_ctx *ctx, cxm_stage *s, uint32_t cap, int width);
 CXM_HIDDEN void cxm__stage_free(cxm_ctx *ctx, cxm_stage *s);
-CXM_HIDDEN int64_t *cxm__stage_ev_insert(cxm_ctx *ctx, int32_t day, uint32_t set,
-                                         uint32_t col);
-CXM_HIDDEN int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t ch);
+/* The out-of-line halves of cxm__stage_ev / cxm__stage_cc: a new cell. */
+CXM_HIDDEN int64_t *cxm__stage_ev_insert(cxm_ctx *ctx, uint64_t key);
+CXM_HIDDEN int64_t *cxm__stage_cc_insert(cxm_ctx *ctx, uint64_t key);
 static inline uint32_t cxm__key_slot(uint64_t key, uint32_t mask) {
   return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 40) & mask;
+}
+/* The cell of `key`, NULL when absent. */
+static inline int64_t *cxm__stage_find(const cxm_stage *st, uint64_t key) {
+  for (uint32_t i = cxm__key_slot(key, st->mask);; i = (i + 1) & st->mask) {
+    const cxm_slot *sl = &st->slots[i];
+    if (CXM_LIKELY(sl->key == key)) return sl->cell;
+    if (sl->key == CXM_SLOT_NONE) return NULL;
+  }
 }
 
 #define CXM_EV_KEY(day, set, col) \
   (((uint64_t)(uint32_t)(day) << 32) | ((uint64_t)(set) << 8) | (uint64_t)(col))
+#define CXM_CC_KEY(set, group, ch) \
+  (((uint64_t)(set) << 16) | ((uint64_t)(group) << 8) | (uint64_t)(ch))
 
 /* The staged event-level cell of (day, segment set, column), created (with
    the day rows of all its scopes) when new; NULL when memory ran out. */
 static inline int64_t *cxm__stage_ev(cxm_ctx *ctx, int32_t day, uint32_t set,
                                      uint32_t col) {
-  const cxm_stage *st = &ctx->stage_ev;
   uint64_t key = CXM_EV_KEY(day, set, col);
-  uint32_t i = cxm__key_slot(key, st->mask);
-  for (;;) {
-    uint32_t c = st->index[i];
-    if (c == 0) return cxm__stage_ev_insert(ctx, day, set, col);
-    if (st->keys[c - 1] == key) return st->vals + (size_t)(c - 1) * NEV;
-    i = (i + 1) & st->mask;
-  }
+  int64_t *cell = cxm__stage_find(&ctx->stage_ev, key);
+  return CXM_LIKELY(cell != NULL) ? cell : cxm__stage_ev_insert(ctx, key);
+}
+
+/* The staged customer-level cell of (segment set, group, channel); cannot
+   fail (a full stage is flushed). */
+static inline int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t ch) {
+  uint64_t key = CXM_CC_KEY(set, group, ch);
+  int64_t *cell = cxm__stage_find(&ctx->stage_cc, key);
+  return CXM_LIKELY(cell != NULL) ? cell : cxm__stage_cc_insert(ctx, key);
 }
 
 /* snapshot.c: CXM_OK when the handle knows its key, else CXM_E_STATE with a

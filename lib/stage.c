@@ -18,23 +18,40 @@
 
 #include "internal.h"
 
+static void slots_clear(cxm_stage *s) {
+  for (uint32_t i = 0; i <= s->mask; i++) s->slots[i].key = CXM_SLOT_NONE;
+}
+
 int cxm__stage_init(cxm_ctx *ctx, cxm_stage *s, uint32_t cap, int width) {
   memset(s, 0, sizeof *s);
   s->cap = cap;
   s->width = width;
-  s->mask = 2 * cap - 1;
   s->keys = (uint64_t *)cxm__malloc(ctx, cap * sizeof(uint64_t));
   s->vals = (int64_t *)cxm__calloc(ctx, (size_t)cap * (size_t)width * sizeof(int64_t));
-  s->index = (uint32_t *)cxm__calloc(ctx, 2 * cap * sizeof(uint32_t));
-  if (!s->keys || !s->vals || !s->index) return CXM_E_NOMEM;
+  s->slots = (cxm_slot *)cxm__malloc(ctx, 2 * cap * sizeof(cxm_slot));
+  if (!s->keys || !s->vals || !s->slots) return CXM_E_NOMEM;
+  s->mask = 2 * cap - 1;
+  slots_clear(s);
   return CXM_OK;
 }
 
 void cxm__stage_free(cxm_ctx *ctx, cxm_stage *s) {
   cxm__free(ctx, s->keys, s->cap * sizeof(uint64_t));
   cxm__free(ctx, s->vals, (size_t)s->cap * (size_t)s->width * sizeof(int64_t));
-  cxm__free(ctx, s->index, 2 * s->cap * sizeof(uint32_t));
+  cxm__free(ctx, s->slots, 2 * s->cap * sizeof(cxm_slot));
   memset(s, 0, sizeof *s);
+}
+
+/* A new cell c of `key` (the caller made room and knows it is absent). */
+static int64_t *stage_put(cxm_stage *st, uint64_t key) {
+  uint32_t i = cxm__key_slot(key, st->mask);
+  while (st->slots[i].key != CXM_SLOT_NONE) i = (i + 1) & st->mask;
+  uint32_t c = st->count++;
+  int64_t *cell = st->vals + (size_t)c * (size_t)st->width;
+  st->keys[c] = key;
+  st->slots[i].key = key;
+  st->slots[i].cell = cell;
+  return cell;
 }
 
 /* ---- event-level ------------------------------------------------------------ */
@@ -68,17 +85,17 @@ static void flush_ev(cxm_ctx *ctx) {
     });
     memset(v, 0, NEV * sizeof(int64_t));
   }
-  memset(st->index, 0, (st->mask + 1) * sizeof(uint32_t));
+  slots_clear(st);
   st->count = 0;
 }
 
-int64_t *cxm__stage_ev_insert(cxm_ctx *ctx, int32_t day, uint32_t set,
-                              uint32_t col) {
+/* A new fine cell: make sure every scope has its day row first, so that the
+   flush can never fail; a failure here leaves all counts as they were. */
+int64_t *cxm__stage_ev_insert(cxm_ctx *ctx, uint64_t key) {
   cxm_stage *st = &ctx->stage_ev;
-  uint64_t key = CXM_EV_KEY(day, set, col);
-  uint32_t i = cxm__key_slot(key, st->mask);
-  /* A new fine cell: make sure every scope has its day row, so that the
-     flush can never fail; a failure here leaves all counts as they were. */
+  int32_t day = (int32_t)(uint32_t)(key >> 32);
+  uint32_t set = (uint32_t)(key >> 8) & 0xFFFFFFu;
+  uint32_t col = (uint32_t)key & 0xFFu;
   int failed = 0;
   FOR_EACH_SCOPE(ctx, set, col, s, {
     if (!failed && !(s->cells && (uint32_t)(day - s->day0) < s->ndays) &&
@@ -86,15 +103,8 @@ int64_t *cxm__stage_ev_insert(cxm_ctx *ctx, int32_t day, uint32_t set,
       failed = 1;
   });
   if (failed) return NULL;
-  if (st->count == st->cap) {
-    flush_ev(ctx);
-    i = cxm__key_slot(key, st->mask);
-  }
-  while (st->index[i]) i = (i + 1) & st->mask;
-  uint32_t c = st->count++;
-  st->keys[c] = key;
-  st->index[i] = c + 1;
-  return st->vals + (size_t)c * NEV;
+  if (st->count == st->cap) flush_ev(ctx);
+  return stage_put(st, key);
 }
 
 /* ---- customer-level ----------------------------------------------------------- */
@@ -119,29 +129,14 @@ static void flush_cc(cxm_ctx *ctx) {
     }
     memset(v, 0, NCC * sizeof(int64_t));
   }
-  memset(st->index, 0, (st->mask + 1) * sizeof(uint32_t));
+  slots_clear(st);
   st->count = 0;
 }
 
-int64_t *cxm__stage_cc(cxm_ctx *ctx, uint32_t set, int group, uint8_t ch) {
+int64_t *cxm__stage_cc_insert(cxm_ctx *ctx, uint64_t key) {
   cxm_stage *st = &ctx->stage_cc;
-  uint64_t key = ((uint64_t)set << 16) | ((uint64_t)group << 8) | ch;
-  uint32_t i = cxm__key_slot(key, st->mask);
-  for (;;) {
-    uint32_t c = st->index[i];
-    if (c == 0) break;
-    if (st->keys[c - 1] == key) return st->vals + (size_t)(c - 1) * NCC;
-    i = (i + 1) & st->mask;
-  }
-  if (st->count == st->cap) {
-    flush_cc(ctx);
-    i = cxm__key_slot(key, st->mask);
-  }
-  while (st->index[i]) i = (i + 1) & st->mask;
-  uint32_t c = st->count++;
-  st->keys[c] = key;
-  st->index[i] = c + 1;
-  return st->vals + (size_t)c * NCC;
+  if (st->count == st->cap) flush_cc(ctx);
+  return stage_put(st, key);
 }
 
 void cxm__flush(cxm_ctx *ctx) {
