@@ -63,10 +63,10 @@ int cxm__cohort_reserve(cxm_ctx *ctx, cxm_ret *m, int32_t day, int32_t first,
   if (first != RET_NONE && first < lo) lo = first;
   if (first != RET_NONE && first > hi) hi = first;
   if (cxm__ret_days_ensure(ctx, &m->buyers, 2, lo, hi)) return CXM_E_NOMEM;
-  int32_t md = cxm__ret_month_of_day(day);
+  int32_t md = cxm__ret_month(m, day);
   int32_t mlo = md, mhi = md;
   if (first != RET_NONE) {
-    int32_t mf = cxm__ret_month_of_day(first), ml = cxm__ret_month_of_day(last);
+    int32_t mf = cxm__ret_month(m, first), ml = cxm__ret_month(m, last);
     if (mf < mlo) mlo = mf;
     if (ml > mhi) mhi = ml;
   }
@@ -84,7 +84,7 @@ static void buyers_add(cxm_ret *m, int32_t day, int k, int64_t v) {
 void cxm__cohort_purchase(cxm_ret *m, int32_t day, int32_t first, int32_t last,
                           int seen_day, int seen_month, const int32_t *months,
                           int n) {
-  int32_t md = cxm__ret_month_of_day(day);
+  int32_t md = cxm__ret_month(m, day);
   if (first == RET_NONE) {
     buyers_add(m, day, 0, 1);
     m->csize[md - m->m0]++;
@@ -101,7 +101,7 @@ void cxm__cohort_purchase(cxm_ret *m, int32_t day, int32_t first, int32_t last,
       buyers_add(m, day, 0, 1);
     }
   }
-  int32_t cm = cxm__ret_month_of_day(first), ml = cxm__ret_month_of_day(last);
+  int32_t cm = cxm__ret_month(m, first), ml = cxm__ret_month(m, last);
   if (md < cm) { /* the customer moves to an earlier cohort */
     m->csize[cm - m->m0]--;
     for (int i = 0; i < n; i++) (*cell(m->con, m, cm, months[i]))--;

@@ -95,6 +95,23 @@ int32_t cxm__ret_month_of_day(int32_t day) {
   return (int32_t)(y * 12 + mon - 1);
 }
 
+int32_t cxm__ret_month_fill(cxm_ret *m, int32_t day) {
+  if (day < 0) return cxm__ret_month_of_day(day);
+  int32_t b0 = day & ~15;
+  ret_mc *e = &m->mcache[(day >> 4) % RET_MCACHE];
+  e->month = cxm__ret_month_of_day(b0);
+  e->next = INT32_MAX;
+  /* A block of 16 days holds at most one month boundary. */
+  if (cxm__ret_month_of_day(b0 + 15) != e->month)
+    for (int32_t j = 1; j < 16; j++)
+      if (cxm__ret_month_of_day(b0 + j) != e->month) {
+        e->next = b0 + j;
+        break;
+      }
+  e->blk = day >> 4;
+  return day >= e->next ? e->month + 1 : e->month;
+}
+
 /* ---- the per-customer state -------------------------------------------------- */
 
 typedef struct rst {
@@ -128,6 +145,41 @@ static inline uint64_t pack(const rst *s) {
 }
 
 static inline unsigned digit(uint32_t dig, int i) { return (dig / pow6[i]) % 6; }
+
+/* Four base-6 digits (days i = 0..3 of a quarter of the span) as bit planes:
+   activity in bit i, purchase in bit 4 + i, churn in bit 8 + i. Two lookups
+   decode a whole span without eight divisions. */
+#define PL_D(x, i) \
+  ((((x) % 3 != 0) << (i)) | (((x) % 3 == 2) << (4 + (i))) | (((x) >= 3) << (8 + (i))))
+#define PL_E(a, b, c, e) (uint16_t)(PL_D(e, 0) | PL_D(c, 1) | PL_D(b, 2) | PL_D(a, 3))
+#define PL_1(a, b, c) \
+  PL_E(a, b, c, 0), PL_E(a, b, c, 1), PL_E(a, b, c, 2), PL_E(a, b, c, 3), PL_E(a, b, c, 4), \
+      PL_E(a, b, c, 5)
+#define PL_2(a, b) PL_1(a, b, 0), PL_1(a, b, 1), PL_1(a, b, 2), PL_1(a, b, 3), PL_1(a, b, 4), PL_1(a, b, 5)
+#define PL_3(a) PL_2(a, 0), PL_2(a, 1), PL_2(a, 2), PL_2(a, 3), PL_2(a, 4), PL_2(a, 5)
+static const uint16_t quarter_planes[1296] = {PL_3(0), PL_3(1), PL_3(2),
+                                              PL_3(3), PL_3(4), PL_3(5)};
+
+/* The span's digits as planes: activity bits 0-7, purchase 8-15, churn
+   16-23 (bit i: day top - i). */
+static inline uint32_t planes(uint32_t dig) {
+  uint32_t lo = quarter_planes[dig % 1296], hi = quarter_planes[dig / 1296];
+  return (lo & 0xF) | (hi & 0xF) << 4 | (lo & 0xF0) << 4 | (hi & 0xF0) << 8 |
+         (lo & 0xF00) << 8 | (hi & 0xF00) << 12;
+}
+#define PL_ACT(p) ((p) & 0xFFu)
+#define PL_PUR(p) (((p) >> 8) & 0xFFu)
+#define PL_CHURN(p) (((p) >> 16) & 0xFFu)
+
+static inline int low_bit(uint32_t x) { /* x != 0, below 256 */
+#if defined(__GNUC__)
+  return __builtin_ctz(x);
+#else
+  int i = 0;
+  while (!(x & 1u)) x >>= 1, i++;
+  return i;
+#endif
+}
 
 /* The customer's contribution, day by day from the span's start. */
 typedef struct rsim {
@@ -311,6 +363,7 @@ static cxm_ret *mod_make(cxm_ctx *ctx) {
   if (!m) return NULL;
   m->window = (int32_t)ctx->opt[CXM_OPT_CHURN_WINDOW_DAYS];
   m->pend_top = m->pend_first = m->pend_last = RET_NONE;
+  for (int i = 0; i < RET_MCACHE; i++) m->mcache[i].blk = INT32_MIN;
   ctx->mod[CXM_MODIX_RETENTION] = m;
   return m;
 }
@@ -328,6 +381,7 @@ static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
   memset(s + m->side_cap, 0, (size_t)(ncap - m->side_cap) * 8);
   m->side = s;
   m->side_cap = (uint32_t)ncap;
+  cxm__ext_side(ctx, CXM_MODIX_RETENTION, s, 8); /* prefetched by the batch */
   return CXM_OK;
 }
 
@@ -340,83 +394,84 @@ static int32_t cust_top(const cxm_ctx *ctx, const cxm_cust *r) {
   return (r->flags & CF_EVENT) ? day_of_time(ctx, r->last_time) : RET_NONE;
 }
 
+/* The first activity day and channel of a packed state. */
+static inline int32_t packed_first(uint64_t x) {
+  uint32_t f = (uint32_t)(x & 0xFFFF);
+  return f ? (int32_t)f - 2 : RET_NONE;
+}
+
 int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                            uint32_t set) {
-  cxm_ret *m = mod_make(ctx);
-  if (!m) return CXM_E_NOMEM;
-  int rc = side_reserve(ctx, m, found < 0 ? (uint64_t)ctx->customers.count + 1
-                                          : (uint64_t)found + 1);
-  if (rc) return rc;
+  cxm_ret *m = mod_get(ctx);
+  if (CXM_UNLIKELY(!m) && !(m = mod_make(ctx))) return CXM_E_NOMEM;
+  uint64_t need = found < 0 ? (uint64_t)ctx->customers.count + 1 : (uint64_t)found + 1;
+  int rc;
+  if (need > m->side_cap && (rc = side_reserve(ctx, m, need))) return rc;
   const cxm_cust *r = found >= 0 ? &ctx->customers.recs[found] : NULL;
-  rst s = unpack(r ? m->side[found] : 0);
+  uint64_t x = r ? m->side[found] : 0;
+  int32_t first = packed_first(x);
+  uint8_t sch = (uint8_t)(x >> 32);
   int32_t top0 = r ? cust_top(ctx, r) : RET_NONE;
   uint32_t oldset = r ? r->segset : 0;
   int32_t w = m->window;
   if (!ev) { /* a segment change: the span's days move between sets */
-    if (s.first == RET_NONE || top0 == RET_NONE) return CXM_OK;
-    return reserve_scopes(ctx, m, set, s.ch, top0 - RET_SPAN, top0 + w + 1);
+    if (first == RET_NONE || top0 == RET_NONE) return CXM_OK;
+    return reserve_scopes(ctx, m, set, sch, top0 - RET_SPAN, top0 + w + 1);
   }
   int32_t top1 = top0 == RET_NONE || ev->day > top0 ? ev->day : top0;
   int32_t lo = (top0 == RET_NONE ? top1 : top0) - RET_SPAN;
   int32_t hi = top1 + w + 1;
   m->pend_top = top0;
   if (ev->type != CXM_EV_MESSAGE_SENT) {
-    if (s.first != RET_NONE) {
-      if ((rc = reserve_scopes(ctx, m, set, s.ch, lo, hi))) return rc;
-      if (oldset != set && (rc = reserve_scopes(ctx, m, oldset, s.ch, lo, hi))) return rc;
+    if (first != RET_NONE) {
+      if ((rc = reserve_scopes(ctx, m, set, sch, lo, hi))) return rc;
+      if (oldset != set && (rc = reserve_scopes(ctx, m, oldset, sch, lo, hi))) return rc;
     }
-    if ((s.first == RET_NONE || ev->ch != s.ch) &&
-        (rc = reserve_scopes(ctx, m, set, ev->ch, lo, hi)))
+    /* Only an activity before the first one can give the customer the
+       event's channel. */
+    if (ev->type != CXM_EV_CHURN && (first == RET_NONE || ev->day < first) &&
+        (first == RET_NONE || ev->ch != sch) && (rc = reserve_scopes(ctx, m, set, ev->ch, lo, hi)))
       return rc;
-  } else if (s.first != RET_NONE && oldset != set &&
-             (rc = reserve_scopes(ctx, m, set, s.ch, lo, hi))) {
+  } else if (first != RET_NONE && oldset != set &&
+             (rc = reserve_scopes(ctx, m, set, sch, lo, hi))) {
     return rc; /* the segment change moves the span */
   }
-  m->pend_first = m->pend_last = RET_NONE;
-  if (r && (r->flags & CF_PURCHASE)) {
-    m->pend_first = day_of_time(ctx, r->first_purchase);
-    m->pend_last = day_of_time(ctx, r->last_purchase);
+  if (ev->type == CXM_EV_PURCHASE) {
+    m->pend_first = m->pend_last = RET_NONE;
+    if (r && (r->flags & CF_PURCHASE)) {
+      m->pend_first = day_of_time(ctx, r->first_purchase);
+      m->pend_last = day_of_time(ctx, r->last_purchase);
+    }
+    if ((rc = cxm__cohort_reserve(ctx, m, ev->day, m->pend_first, m->pend_last))) return rc;
   }
-  if (ev->type == CXM_EV_PURCHASE &&
-      (rc = cxm__cohort_reserve(ctx, m, ev->day, m->pend_first, m->pend_last)))
-    return rc;
   return CXM_OK;
 }
 
 /* Moves the settled-span window from top0 to top1 > top0: days leaving it
-   fold into the carry. */
-static void shift(rst *s, int32_t top0, int32_t top1) {
-  if (top1 <= top0) return;
+   fold into the carry (the newest leaving activity becomes lin, cut by a
+   churn on or after it; a leaving purchase in the new span start's month
+   sets pcarry). */
+static void shift(cxm_ret *m, rst *s, int32_t top0, int32_t top1) {
+  if (top1 <= top0 || (!s->dig && !s->pcarry)) return;
   int64_t k = (int64_t)top1 - top0;
   int32_t s1 = top1 - (RET_SPAN - 1);
-  /* Months only matter when a purchase is carried or falls out of the span
-     (calendar arithmetic is the costly part of a shift). */
-  int32_t m1 = 0;
-  int pc = 0;
-  if (s->pcarry) {
-    m1 = cxm__ret_month_of_day(s1);
-    pc = cxm__ret_month_of_day(top0 - (RET_SPAN - 1)) == m1;
+  uint32_t pl = planes(s->dig);
+  uint32_t leave = k >= RET_SPAN ? 0xFFu : (0xFFu << (RET_SPAN - k)) & 0xFFu;
+  uint32_t la = PL_ACT(pl) & leave, lc = PL_CHURN(pl) & leave, lp = PL_PUR(pl) & leave;
+  if (la) {
+    int i = low_bit(la);
+    s->lin = top0 - i;
+    s->cut = (lc & ((2u << i) - 1)) != 0;
+  } else if (lc) {
+    s->cut = 1;
   }
-  if (s->dig) {
-    unsigned dgs[RET_SPAN];
-    uint32_t x = s->dig;
-    for (int i = 0; i < RET_SPAN; i++, x /= 6) dgs[i] = x % 6;
-    for (int i = RET_SPAN - 1; i >= 0 && i >= RET_SPAN - k; i--) {
-      unsigned dg = dgs[i];
-      if (!dg) continue;
-      int32_t d = top0 - i;
-      int act = dg % 3 != 0, churn = dg >= 3;
-      if (act) {
-        s->lin = d;
-        s->cut = (uint8_t)churn;
-      } else if (churn) {
-        s->cut = 1;
-      }
-      if (dg % 3 == 2 && !pc) {
-        if (!m1) m1 = cxm__ret_month_of_day(s1);
-        pc = cxm__ret_month_of_day(d) == m1;
-      }
-    }
+  /* Months only matter when a purchase is carried or leaves the span; months
+     grow with days, so the newest leaving purchase decides. */
+  int pc = 0;
+  if (s->pcarry || lp) {
+    int32_t m1 = cxm__ret_month(m, s1);
+    pc = s->pcarry && cxm__ret_month(m, top0 - (RET_SPAN - 1)) == m1;
+    if (lp && !pc) pc = cxm__ret_month(m, top0 - low_bit(lp)) == m1;
   }
   s->pcarry = (uint8_t)pc;
   s->dig = k >= RET_SPAN ? 0 : (uint32_t)(((uint64_t)s->dig * pow6[k]) % pow6[RET_SPAN]);
@@ -424,32 +479,40 @@ static void shift(rst *s, int32_t top0, int32_t top1) {
 
 /* Purchase bookkeeping for cohorts and new/returning buyers, from the state
    before the purchase at day d (span ending top0). */
-static void purchase_book(cxm_ret *m, const rst *o, int32_t top0, int32_t d) {
+static void purchase_book(cxm_ret *m, uint64_t x, int32_t top0, int32_t d) {
   int32_t f = m->pend_first, l = m->pend_last;
+  if (f == RET_NONE || d >= l) {
+    /* The customer's first purchase, or its newest: every earlier purchase
+       day and month is at most l's, so l alone tells what was seen. */
+    int seen_day = f != RET_NONE && d == l;
+    int seen_month = f != RET_NONE && cxm__ret_month(m, d) == cxm__ret_month(m, l);
+    cxm__cohort_purchase(m, d, f, l, seen_day, seen_month, NULL, 0);
+    return;
+  }
+  rst o = unpack(x);
   int seen_day = 0, seen_month = 0, n = 0;
   int32_t months[RET_SPAN + 3];
-  int32_t md = cxm__ret_month_of_day(d);
-  if (f != RET_NONE) {
-    int32_t cand[RET_SPAN + 3];
-    int nc = 0;
-    seen_day = d == f || d == l;
-    cand[nc++] = cxm__ret_month_of_day(f);
-    cand[nc++] = cxm__ret_month_of_day(l);
-    if (top0 != RET_NONE) {
-      for (int i = 0; i < RET_SPAN; i++) {
-        if (digit(o->dig, i) % 3 != 2) continue;
-        int32_t pd = top0 - i;
-        if (pd == d) seen_day = 1;
-        cand[nc++] = cxm__ret_month_of_day(pd);
-      }
-      if (o->pcarry) cand[nc++] = cxm__ret_month_of_day(top0 - (RET_SPAN - 1));
+  int32_t md = cxm__ret_month(m, d);
+  int32_t cand[RET_SPAN + 3];
+  int nc = 0;
+  seen_day = d == f || d == l;
+  cand[nc++] = cxm__ret_month(m, f);
+  cand[nc++] = cxm__ret_month(m, l);
+  if (top0 != RET_NONE) {
+    uint32_t pur = PL_PUR(planes(o.dig));
+    for (int i = 0; i < RET_SPAN; i++) {
+      if (!(pur >> i & 1u)) continue;
+      int32_t pd = top0 - i;
+      if (pd == d) seen_day = 1;
+      cand[nc++] = cxm__ret_month(m, pd);
     }
-    for (int i = 0; i < nc; i++) {
-      int dup = 0;
-      for (int j = 0; j < n; j++) dup |= months[j] == cand[i];
-      if (!dup) months[n++] = cand[i];
-      if (cand[i] == md) seen_month = 1;
-    }
+    if (o.pcarry) cand[nc++] = cxm__ret_month(m, top0 - (RET_SPAN - 1));
+  }
+  for (int i = 0; i < nc; i++) {
+    int dup = 0;
+    for (int j = 0; j < n; j++) dup |= months[j] == cand[i];
+    if (!dup) months[n++] = cand[i];
+    if (cand[i] == md) seen_month = 1;
   }
   cxm__cohort_purchase(m, d, f, l, seen_day, seen_month, months, n);
 }
@@ -517,19 +580,119 @@ static int fast_extend(cxm_ctx *ctx, cxm_ret *m, uint32_t set, const rst *o,
   return 1;
 }
 
+/* Adds the two difference entries of an in-order activity (fast_entries)
+   to every scope of (segment set, channel). */
+static void apply2(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch, const rent *e) {
+  const cxm_segset *ss = &ctx->segsets.sets[set];
+  for (uint32_t i = 0; i <= ss->n; i++) {
+    ret_row *r = m->rows[i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1]];
+    for (int k = 0; k < 2; k++) {
+      if (k == 1 && ch == CXM_CH_NONE) break;
+      ret_days *a = &r->col[k == 0 ? 0 : 1 + ch];
+      int64_t *p = a->v + (size_t)(e[0].day - a->day0) * NR;
+      int64_t *q = a->v + (size_t)(e[1].day - a->day0) * NR;
+      for (int c = 0; c < NR; c++) p[c] += e[0].dv[c];
+      for (int c = 0; c < R_STARTS; c++) q[c] += e[1].dv[c];
+    }
+  }
+}
+
+/* The common events in O(1) without simulating the span: an activity on a
+   day after the customer's newest (no churn event in its span), or a repeat
+   activity on its newest day. Returns 0 when the event needs the general
+   path; then nothing has changed. */
+static int fast_activity(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview *ev,
+                         int32_t top0) {
+  uint64_t x = m->side[ri];
+  int32_t d = ev->day;
+  int pur = ev->type == CXM_EV_PURCHASE;
+  uint32_t dig = (uint32_t)(x >> 42) & 0x1FFFFF;
+  if (d == top0) {
+    unsigned dg0 = dig % 6;
+    if (dg0 % 3 == 0) return 0; /* the day's first activity */
+    /* Coverage, first day and channel stay; at most the purchase flag. */
+    if (pur) {
+      purchase_book(m, x, top0, d);
+      if (dg0 % 3 == 1) m->side[ri] = x + ((uint64_t)1 << 42);
+    }
+    return 1;
+  }
+  uint32_t act;
+  if (top0 == RET_NONE) {
+    if (x) return 0;
+    act = 0;
+  } else {
+    uint32_t pl = planes(dig);
+    if (PL_CHURN(pl)) return 0;
+    act = PL_ACT(pl);
+  }
+  if (pur) purchase_book(m, x, top0, d);
+  rst o = unpack(x);
+  rst s = o;
+  if (top0 != RET_NONE) shift(m, &s, top0, d);
+  s.dig += pur ? 2u : 1u; /* the new newest day: activity (and purchase) */
+  if (s.first == RET_NONE) s.first = d, s.ch = ev->ch;
+  m->side[ri] = pack(&s);
+
+  /* The coverage ended at E (last activity + window, or the carried end);
+     the activity on d either extends it to d + window or, after a lapse,
+     starts a new one. */
+  int32_t w = m->window, ell;
+  int64_t end;
+  if (act) {
+    ell = top0 - low_bit(act);
+    end = (int64_t)ell + w;
+  } else {
+    ell = o.lin;
+    end = o.lin != RET_NONE && !o.cut ? (int64_t)o.lin + w : NEG_INF;
+  }
+  rent e[2];
+  memset(e, 0, sizeof e);
+  int64_t was = o.first == RET_NONE ? 0 : (int64_t)ell - o.first;
+  if (end >= d) { /* covered up to d - 1 at least: the coverage grows */
+    e[0].day = (int32_t)end;
+  } else { /* a start on d, after a lapse or the very first activity */
+    e[0].day = d;
+    e[0].dv[R_STARTS] = 1;
+  }
+  e[0].dv[R_ACTIVE] = 1;
+  e[0].dv[R_CHURNED] = -(int64_t)(o.first != RET_NONE);
+  e[0].dv[R_LIFE] = -was;
+  e[1].day = d + w;
+  e[1].dv[R_ACTIVE] = -1;
+  e[1].dv[R_CHURNED] = 1;
+  e[1].dv[R_LIFE] = (int64_t)d - s.first;
+  apply2(ctx, m, ctx->customers.recs[ri].segset, s.ch, e);
+  return 1;
+}
+
 void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
-  const cxm_cust *r = &ctx->customers.recs[ri];
-  rst o = unpack(m->side[ri]);
   int32_t d = ev->day;
   int32_t top0 = m->pend_top;
+  if (ev->type == CXM_EV_MESSAGE_SENT) {
+    /* Not an activity: only a newer day changes anything (the span moves). */
+    uint64_t x = m->side[ri];
+    if (top0 != RET_NONE && d > top0 && (x >> 41) != 0) {
+      rst s = unpack(x);
+      shift(m, &s, top0, d);
+      m->side[ri] = pack(&s);
+    }
+    return;
+  }
+  if (ev->type != CXM_EV_CHURN && (top0 == RET_NONE || d >= top0) &&
+      fast_activity(ctx, m, ri, ev, top0))
+    return;
+
+  const cxm_cust *r = &ctx->customers.recs[ri];
+  rst o = unpack(m->side[ri]);
   int32_t top1 = top0 == RET_NONE || d > top0 ? d : top0;
   if (top0 == RET_NONE) top0 = top1; /* an empty state fits any span */
 
-  if (ev->type == CXM_EV_PURCHASE) purchase_book(m, &o, top0, d);
+  if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->side[ri], top0, d);
 
   rst s = o;
-  shift(&s, top0, top1);
+  shift(m, &s, top0, top1);
   int act = ev->type != CXM_EV_MESSAGE_SENT && ev->type != CXM_EV_CHURN;
   int churn = ev->type == CXM_EV_CHURN;
   int pur = ev->type == CXM_EV_PURCHASE;
@@ -547,7 +710,7 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
        stay as they are; the carry takes the event as best it can. */
     if (act && (s.lin == RET_NONE || d > s.lin)) s.lin = d;
     if (churn && (s.lin == RET_NONE || d >= s.lin)) s.cut = 1;
-    if (pur && cxm__ret_month_of_day(d) == cxm__ret_month_of_day(s1)) s.pcarry = 1;
+    if (pur && cxm__ret_month(m, d) == cxm__ret_month(m, s1)) s.pcarry = 1;
   }
   if (act && (s.first == RET_NONE || d < s.first)) {
     /* The channel moves only while the customer's whole contribution lies in
@@ -557,7 +720,6 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   }
   uint64_t packed = pack(&s);
   m->side[ri] = packed;
-  if (!act && !churn) return; /* message_sent: the function is unchanged */
   if (top0 == top1 && cov_same && s.first == o.first && s.ch == o.ch) return;
   if (act && d >= top0 && fast_extend(ctx, m, r->segset, &o, top0, d, s.ch)) return;
 
@@ -762,8 +924,8 @@ static void merge_overlap(cxm_ctx *dst, cxm_ret *m, const cxm_ctx *src, const cx
   simulate(&sd, td, m->window, &gd);
   simulate(&ss, ts, m->window, &gs);
   rst a = sd, b = ss;
-  shift(&a, td, top);
-  shift(&b, ts, top);
+  shift(m, &a, td, top);
+  shift(m, &b, ts, top);
   rst mg = a;
   mg.dig = dig_union(a.dig, b.dig);
   if (b.first != RET_NONE && (a.first == RET_NONE || b.first < a.first))

@@ -12,6 +12,7 @@
    and the 7 before): events up to 7 days late are exact. */
 #define RET_SPAN 8
 #define RET_RCACHE 1024
+#define RET_MCACHE 64
 
 /* Per-scope per-day counters. The first three are difference arrays (a
    prefix sum gives the value on a day); starts is a plain count. */
@@ -23,6 +24,10 @@ typedef struct ret_days {
   uint32_t n, cap;
   int64_t *v;
 } ret_days;
+
+typedef struct ret_mc {
+  int32_t blk, month, next;
+} ret_mc;
 
 typedef struct ret_row {
   ret_days col[CXM_GRID_COLS];
@@ -51,6 +56,13 @@ typedef struct cxm_ret {
 
   ret_days buyers;    /* per day: new buyers, returning buyers (w = 2) */
 
+  /* Calendar months of 16-day blocks of days (block b: days 16b .. 16b + 15,
+     in slot b % RET_MCACHE): the month of the block's first day and the first
+     day of the next month if it falls inside the block (else INT32_MAX).
+     Ingest asks for months of nearby days over and over; the civil-calendar
+     arithmetic would otherwise be most of a purchase's cost. */
+  ret_mc mcache[RET_MCACHE];
+
   /* Cohort matrix over months [m0, m0 + nm): size[c], on[c * nm + k],
      last[c * nm + k] (customers whose last purchase is in month c + k). */
   int32_t m0;
@@ -64,6 +76,16 @@ CXM_HIDDEN int cxm__ret_days_ensure(cxm_ctx *ctx, ret_days *a, int w, int32_t lo
                                     int32_t hi);
 CXM_HIDDEN void cxm__ret_days_free(cxm_ctx *ctx, ret_days *a, int w);
 CXM_HIDDEN int32_t cxm__ret_month_of_day(int32_t day);
+/* cxm__ret_month_of_day through the handle's month cache (fills the slot). */
+CXM_HIDDEN int32_t cxm__ret_month_fill(cxm_ret *m, int32_t day);
+
+static inline int32_t cxm__ret_month(cxm_ret *m, int32_t day) {
+  if (day >= 0) {
+    const ret_mc *e = &m->mcache[(day >> 4) % RET_MCACHE];
+    if (e->blk == day >> 4) return day >= e->next ? e->month + 1 : e->month;
+  }
+  return cxm__ret_month_fill(m, day);
+}
 
 /* cohorts.c */
 CXM_HIDDEN int cxm__cohort_reserve(cxm_ctx *ctx, cxm_ret *m, int32_t day,
