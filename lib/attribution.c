@@ -40,10 +40,12 @@ typedef struct attrib {
 
 static attrib *A(const cxm_ctx *ctx) { return (attrib *)ctx->mod[CXM_MODIX_ATTRIBUTION]; }
 
-static int is_touch(int32_t type) {
-  return type == CXM_EV_TOUCH || type == CXM_EV_SESSION ||
-         type == CXM_EV_MESSAGE_CLICK || type == CXM_EV_ENGAGE;
-}
+#define BIT(type) (1u << (type))
+#define TOUCHES (BIT(CXM_EV_TOUCH) | BIT(CXM_EV_SESSION) | BIT(CXM_EV_MESSAGE_CLICK) | \
+                 BIT(CXM_EV_ENGAGE))
+/* Event types are 1..14 once accepted. */
+#define USES(type) (((TOUCHES | BIT(CXM_EV_PURCHASE)) >> (type)) & 1u)
+static int is_touch(int32_t type) { return (TOUCHES >> type) & 1u; }
 
 /* ---- storage ---------------------------------------------------------------- */
 
@@ -59,12 +61,46 @@ static attrib *get_or_create(cxm_ctx *ctx) {
   return a;
 }
 
-/* A record: rec[0] the count, rec + 1 the channels, rec + 1 + k the times. */
+/* A record: rec[0] the header, rec + 1 the K channels, rec + 1 + K the K
+   times. The touches are a ring in time order, so that the common case, a
+   touch newer than every kept one, is one write even when the ring is full:
+   a header below FULL is the count (touches at slots 0 .. count - 1); FULL
+   | h means K touches, the oldest at slot h. K <= 32 fits beside the flag. */
+#define FULL 0x40u
 static uint8_t *rec_of(const attrib *a, uint32_t ri) { return a->rec + (size_t)ri * a->rs; }
-static uint32_t time_at(const attrib *a, const uint8_t *r, uint32_t i) {
+static uint32_t time_at(const attrib *a, const uint8_t *r, uint32_t slot) {
   uint32_t t;
-  memcpy(&t, r + 1 + a->k + 4 * (size_t)i, 4);
+  memcpy(&t, r + 1 + a->k + 4 * (size_t)slot, 4);
   return t;
+}
+static void put_at(const attrib *a, uint8_t *r, uint32_t slot, uint32_t t, uint8_t ch) {
+  memcpy(r + 1 + a->k + 4 * (size_t)slot, &t, 4);
+  r[1 + slot] = ch;
+}
+/* The touch count and the slot of the oldest. */
+static uint32_t ring_of(const attrib *a, const uint8_t *r, uint32_t *head) {
+  uint32_t h = r[0];
+  *head = h & FULL ? h & (FULL - 1) : 0;
+  return h & FULL ? a->k : h;
+}
+static uint32_t slot_of(const attrib *a, uint32_t head, uint32_t i) {
+  uint32_t s = head + i;
+  return s >= a->k ? s - a->k : s;
+}
+/* A customer's touches in time order; returns how many. */
+static uint32_t unpack(const attrib *a, const uint8_t *r, uint32_t *tt, uint8_t *tc) {
+  uint32_t head, n = ring_of(a, r, &head);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t s = slot_of(a, head, i);
+    tt[i] = time_at(a, r, s);
+    tc[i] = r[1 + s];
+  }
+  return n;
+}
+static void pack(const attrib *a, uint8_t *r, const uint32_t *tt, const uint8_t *tc,
+                 uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) put_at(a, r, i, tt[i], tc[i]);
+  r[0] = (uint8_t)(n == a->k ? FULL : n);
 }
 
 /* As funnel.c: to the core's capacity, or 1024 * 2^k ahead of it. */
@@ -81,36 +117,51 @@ static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
   /* New records: count 0 (the rest is never read past the count). */
   for (size_t i = a->cap; i < ncap; i++) rec[i * a->rs] = 0;
   a->rec = rec;
+  cxm__ext_side(ctx, CXM_MODIX_ATTRIBUTION, rec, a->rs); /* prefetched by the batch */
   a->cap = (uint32_t)ncap;
   return CXM_OK;
 }
 
-/* Inserts a touch into a customer's sorted list; when the list is full the
-   oldest touch goes (the new one itself when it is older than all). */
+/* Inserts a touch into a customer's list in time order (ties keep arrival
+   order); when the list is full the oldest touch goes (the new one itself
+   when it is older than all). */
 static void keep_touch(attrib *a, uint32_t ri, uint32_t t, uint8_t ch) {
   uint8_t *r = rec_of(a, ri);
-  uint32_t k = a->k, n = r[0];
-  uint8_t *tc = r + 1, *tt = r + 1 + k;
-  uint32_t pos = n; /* after every touch at or before t: ties keep arrival order */
-  while (pos > 0 && time_at(a, r, pos - 1) > t) pos--;
-  if (n == k) {
-    if (pos == 0) return;
-    memmove(tt, tt + 4, (size_t)(pos - 1) * 4);
-    memmove(tc, tc + 1, pos - 1);
-    pos--;
+  uint32_t k = a->k, hdr = r[0];
+  if (!(hdr & FULL)) {
+    if (hdr == 0 || time_at(a, r, hdr - 1) <= t) {
+      put_at(a, r, hdr, t, ch);
+      r[0] = (uint8_t)(hdr + 1 == k ? FULL : hdr + 1);
+      return;
+    }
   } else {
-    memmove(tt + 4 * (size_t)(pos + 1), tt + 4 * (size_t)pos, (size_t)(n - pos) * 4);
-    memmove(tc + pos + 1, tc + pos, n - pos);
-    r[0] = (uint8_t)(n + 1);
+    uint32_t head = hdr & (FULL - 1);
+    if (time_at(a, r, head ? head - 1 : k - 1) <= t) { /* the newest */
+      put_at(a, r, head, t, ch);
+      r[0] = (uint8_t)(FULL | (head + 1 == k ? 0 : head + 1));
+      return;
+    }
   }
-  memcpy(tt + 4 * (size_t)pos, &t, 4);
+  /* A late touch: into the middle of the list. */
+  uint32_t tt[MAXK + 1];
+  uint8_t tc[MAXK + 1];
+  uint32_t n = unpack(a, r, tt, tc);
+  uint32_t pos = n; /* after every touch at or before t */
+  while (pos > 0 && tt[pos - 1] > t) pos--;
+  if (n == k && pos == 0) return;
+  memmove(tt + pos + 1, tt + pos, (size_t)(n - pos) * sizeof *tt);
+  memmove(tc + pos + 1, tc + pos, n - pos);
+  tt[pos] = t;
   tc[pos] = ch;
+  n++;
+  if (n > k) pack(a, r, tt + 1, tc + 1, k); /* the oldest goes */
+  else pack(a, r, tt, tc, n);
 }
 
 /* ---- weights ------------------------------------------------------------------- */
 
 /* Integer weights w[0..n) summing to UNIT in the proportions r[] (r > 0
-   somewhere): floors, then one more each to the largest remainders (ties:
+   everywhere): floors, then one more each to the largest remainders (ties:
    the earlier touch). */
 static void apportion(const double *r, uint32_t n, int64_t *w) {
   double s = 0, frac[MAXK];
@@ -123,6 +174,9 @@ static void apportion(const double *r, uint32_t n, int64_t *w) {
     frac[i] = ideal - fl;
     left -= w[i];
   }
+  /* frac[] >= 0; a taken one is marked -1; once all are taken (only when
+     rounding left n units or more) they start again from the first. */
+  uint32_t taken = 0;
   while (left > 0) {
     uint32_t best = 0;
     for (uint32_t i = 1; i < n; i++)
@@ -130,10 +184,10 @@ static void apportion(const double *r, uint32_t n, int64_t *w) {
     w[best]++;
     frac[best] = -1.0;
     left--;
-    int any = 0;
-    for (uint32_t i = 0; i < n; i++) any |= frac[i] >= 0;
-    if (!any)
+    if (++taken == n) {
       for (uint32_t i = 0; i < n; i++) frac[i] = 0;
+      taken = 0;
+    }
   }
   /* Rounding can only leave `left` >= 0 (floors sum to at most UNIT); a
      negative one would come from r summing over UNIT ulps: take it back. */
@@ -144,48 +198,25 @@ static void apportion(const double *r, uint32_t n, int64_t *w) {
     }
 }
 
-/* Equal integer shares of `total` over n, the remainder to the first ones. */
-static void split_even(int64_t total, uint32_t n, int64_t *w) {
-  for (uint32_t i = 0; i < n; i++)
-    w[i] = total / n + ((int64_t)i < total % (int64_t)n ? 1 : 0);
-}
+/* A purchase's amount split for credit_add: amount = hi * UNIT + lo. */
+typedef struct amount { int64_t minor, hi, lo; } amount;
 
-static void weights(int model, const uint32_t *tt, uint32_t n, uint32_t t,
-                    double half_life_s, int64_t *w) {
-  memset(w, 0, n * sizeof *w);
-  switch (model) {
-    case CXM_ATTR_FIRST_TOUCH: w[0] = UNIT; break;
-    case CXM_ATTR_LAST_TOUCH: w[n - 1] = UNIT; break;
-    case CXM_ATTR_LINEAR: split_even(UNIT, n, w); break;
-    case CXM_ATTR_TIME_DECAY: {
-      double r[MAXK];
-      for (uint32_t i = 0; i < n; i++) r[i] = exp2(-(double)(t - tt[i]) / half_life_s);
-      apportion(r, n, w);
-      break;
-    }
-    case CXM_ATTR_POSITION_BASED:
-      if (n <= 2) {
-        split_even(UNIT, n, w);
-      } else {
-        w[0] = w[n - 1] = UNIT / 10 * 4;
-        split_even(UNIT / 10 * 2, n - 2, w + 1);
-      }
-      break;
-    default: break;
-  }
-}
-
-/* Credits w/UNIT of a purchase of `amount` minor units to one column. */
-static void credit_add(credit *c, int64_t w, int64_t amount) {
-  int64_t hi = amount / UNIT, lo = amount % UNIT; /* lo * w < 10^18 */
-  int64_t part = lo * w;
+/* Credits w/UNIT of a purchase to one column. */
+static void credit_add(credit *c, int64_t w, const amount *x) {
+  int64_t part = x->lo * w; /* < 10^18 */
   c->orders += w;
-  c->minor += hi * w + part / UNIT;
+  c->minor += x->hi * w + part / UNIT;
   c->nano += part % UNIT;
   if (c->nano >= UNIT) {
     c->nano -= UNIT;
     c->minor++;
   }
+}
+
+/* The whole purchase to one column: what credit_add gives for w = UNIT. */
+static void credit_whole(credit *c, const amount *x) {
+  c->orders += UNIT;
+  c->minor += x->minor;
 }
 
 static void credit_sum(credit *to, const credit *x) {
@@ -196,31 +227,81 @@ static void credit_sum(credit *to, const credit *x) {
 
 static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
 
+/* Credits of touches on one channel add up in (minor, nano), exactly, so
+   each model's weights are summed per channel first and each channel is
+   credited once: the same sums as crediting touch by touch. */
+static void attribute_spread(cxm_ctx *ctx, attrib *a, const uint32_t *tt,
+                             const uint8_t *tc, uint32_t m, uint32_t t,
+                             const amount *x) {
+  uint8_t sch[MAXK];  /* the distinct channels */
+  uint32_t sl[MAXK];  /* touch -> its channel's index in sch */
+  uint32_t ns = 0;
+  for (uint32_t i = 0; i < m; i++) {
+    uint32_t j = 0;
+    while (j < ns && sch[j] != tc[i]) j++;
+    if (j == ns) sch[ns++] = tc[i];
+    sl[i] = j;
+  }
+  int64_t w[NMODEL][MAXK];
+  for (int md = 0; md < NMODEL; md++) memset(w[md], 0, ns * sizeof w[md][0]);
+  w[CXM_ATTR_FIRST_TOUCH - 1][sl[0]] = UNIT;
+  w[CXM_ATTR_LAST_TOUCH - 1][sl[m - 1]] = UNIT;
+  /* Linear: equal shares, the odd units to the earliest touches. */
+  int64_t q = UNIT / m, rem = UNIT % m;
+  for (uint32_t i = 0; i < m; i++) w[CXM_ATTR_LINEAR - 1][sl[i]] += q + ((int64_t)i < rem);
+  /* Position based: two touches are linear; else 40/20/40, the middle 20
+     split as linear among the others. */
+  int64_t *pb = w[CXM_ATTR_POSITION_BASED - 1];
+  if (m == 2) {
+    pb[sl[0]] += UNIT / 2;
+    pb[sl[1]] += UNIT / 2;
+  } else {
+    int64_t mid = UNIT / 10 * 2, mq = mid / (m - 2), mr = mid % (m - 2);
+    pb[sl[0]] += UNIT / 10 * 4;
+    pb[sl[m - 1]] += UNIT / 10 * 4;
+    for (uint32_t i = 1; i + 1 < m; i++) pb[sl[i]] += mq + ((int64_t)(i - 1) < mr);
+  }
+  double hl = (double)ctx->opt[CXM_OPT_HALF_LIFE_DAYS] * 86400.0, r[MAXK];
+  int64_t dw[MAXK];
+  for (uint32_t i = 0; i < m; i++) r[i] = exp2(-(double)(t - tt[i]) / hl);
+  apportion(r, m, dw);
+  for (uint32_t i = 0; i < m; i++) w[CXM_ATTR_TIME_DECAY - 1][sl[i]] += dw[i];
+  for (int md = 0; md < NMODEL; md++)
+    for (uint32_t j = 0; j < ns; j++)
+      if (w[md][j]) credit_add(&a->cr[md][col_of(sch[j])], w[md][j], x);
+}
+
 static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev) {
   const uint8_t *r = rec_of(a, ri);
-  uint32_t n = r[0];
-  const uint8_t *tc = r + 1;
-  uint32_t tt[MAXK];
-  for (uint32_t i = 0; i < n; i++) tt[i] = time_at(a, r, i);
   uint32_t t = ev->t;
-  int64_t lookback = ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400;
-  /* Touches in [t - lookback, t]: a run of the sorted list. */
-  uint32_t hi = n;
-  while (hi > 0 && tt[hi - 1] > t) hi--;
-  uint32_t lo = hi;
-  while (lo > 0 && (int64_t)(t - tt[lo - 1]) <= lookback) lo--;
-  uint32_t m = hi - lo;
-  if (m == 0) {
-    for (int md = 0; md < NMODEL; md++) credit_add(&a->cr[md][col_of(ev->ch)], UNIT, ev->minor);
-    return;
+  uint32_t lookback = (uint32_t)(ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400);
+  /* Touches in [t - lookback, t]: a run of the time-ordered ring, found from
+     its newest end. Kept newest first at the end of the arrays. */
+  uint32_t tt[MAXK], head, n = ring_of(a, r, &head), lo = MAXK;
+  uint8_t tc[MAXK];
+  for (uint32_t i = n; i-- > 0;) {
+    uint32_t s = slot_of(a, head, i), ts = time_at(a, r, s);
+    if (ts > t) continue;
+    if (t - ts > lookback) break;
+    lo--;
+    tt[lo] = ts;
+    tc[lo] = r[1 + s];
   }
-  double hl = (double)ctx->opt[CXM_OPT_HALF_LIFE_DAYS] * 86400.0;
-  int64_t w[MAXK];
-  for (int md = 0; md < NMODEL; md++) {
-    weights(md + 1, tt + lo, m, t, hl, w);
-    for (uint32_t i = 0; i < m; i++)
-      if (w[i]) credit_add(&a->cr[md][col_of(tc[lo + i])], w[i], ev->minor);
+  uint32_t m = MAXK - lo;
+  amount x = {ev->minor, ev->minor / UNIT, ev->minor % UNIT};
+  uint8_t one = ev->ch; /* no touch: the purchase's own channel */
+  if (m > 0) {
+    one = tc[lo];
+    for (uint32_t i = lo + 1; i < MAXK; i++)
+      if (tc[i] != one) {
+        attribute_spread(ctx, a, tt + lo, tc + lo, m, t, &x);
+        return;
+      }
   }
+  /* All credit to one channel under every model (each model's weights sum
+     to UNIT). */
+  uint32_t c = col_of(one);
+  for (int md = 0; md < NMODEL; md++) credit_whole(&a->cr[md][c], &x);
 }
 
 /* ---- the protocol -------------------------------------------------------------- */
@@ -228,18 +309,18 @@ static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev
 int cxm__attribution_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                              uint32_t set) {
   (void)set;
-  attrib *a = get_or_create(ctx);
-  if (!a) return CXM_E_NOMEM;
+  attrib *a = A(ctx);
+  if (CXM_UNLIKELY(!a) && !(a = get_or_create(ctx))) return CXM_E_NOMEM;
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
-  int rc = need > a->cap ? ensure_cap(ctx, a, need) : CXM_OK;
+  if (CXM_UNLIKELY(need > a->cap)) return ensure_cap(ctx, a, need);
   /* on_event will read the record after the core's own update: start the
      cache miss now so that the two overlap. */
-  if (rc == CXM_OK && found >= 0 && ev && (is_touch(ev->type) || ev->type == CXM_EV_PURCHASE)) {
+  if (found >= 0 && ev && USES(ev->type)) {
     const uint8_t *r = rec_of(a, (uint32_t)found);
     CXM_PREFETCH_W(r);
     CXM_PREFETCH_W(r + a->rs - 1);
   }
-  return rc;
+  return CXM_OK;
 }
 
 void cxm__attribution_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
@@ -248,6 +329,7 @@ void cxm__attribution_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
 }
 
 void cxm__attribution_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
+  if (!USES(ev->type)) return; /* most events: nothing to do */
   attrib *a = A(ctx);
   if (!a || ri >= a->cap) return; /* prepare() ran: cannot happen */
   if (is_touch(ev->type))
@@ -268,11 +350,13 @@ int cxm__attribution_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   cxm__w_u32(w, a ? a->k : (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT]);
   cxm__w_u32(w, n);
   for (uint32_t i = 0; i < n; i++) {
-    const uint8_t *r = rec_of(a, i);
-    cxm__w_u8(w, r[0]);
-    for (uint32_t j = 0; j < r[0]; j++) {
-      cxm__w_u32(w, time_at(a, r, j));
-      cxm__w_u8(w, r[1 + j]);
+    uint32_t tt[MAXK];
+    uint8_t tc[MAXK];
+    uint32_t m = unpack(a, rec_of(a, i), tt, tc);
+    cxm__w_u8(w, (uint8_t)m);
+    for (uint32_t j = 0; j < m; j++) {
+      cxm__w_u32(w, tt[j]);
+      cxm__w_u8(w, tc[j]);
     }
   }
   for (int md = 0; a && md < NMODEL; md++)
@@ -301,17 +385,16 @@ int cxm__attribution_load(cxm_ctx *ctx, cxm_rbuf *r) {
   for (uint32_t i = 0; i < n; i++) {
     uint32_t m = cxm__r_u8(r);
     if (m > k) return CXM_E_CORRUPT;
-    uint8_t *rec = rec_of(a, i);
-    rec[0] = (uint8_t)m;
+    uint32_t tt[MAXK];
+    uint8_t tc[MAXK];
     for (uint32_t j = 0; j < m; j++) {
-      uint32_t t = cxm__r_u32(r);
-      uint8_t ch = cxm__r_u8(r);
-      if ((j && t < time_at(a, rec, j - 1)) ||
-          (ch != CXM_CH_NONE && ch >= ctx->channels.count))
+      tt[j] = cxm__r_u32(r);
+      tc[j] = cxm__r_u8(r);
+      if ((j && tt[j] < tt[j - 1]) ||
+          (tc[j] != CXM_CH_NONE && tc[j] >= ctx->channels.count))
         return CXM_E_CORRUPT;
-      memcpy(rec + 1 + k + 4 * (size_t)j, &t, 4);
-      rec[1 + j] = ch;
     }
+    pack(a, rec_of(a, i), tt, tc, m);
   }
   for (;;) {
     uint32_t key = cxm__r_u32(r);
@@ -371,11 +454,11 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
   for (uint32_t i = 0; i < n; i++) {
     uint32_t j = map->rec[i];
     if (j >= d->cap) continue;
-    const uint8_t *r = rec_of(s, i);
-    for (uint32_t q = 0; q < r[0]; q++) {
-      uint8_t ch = r[1 + q];
-      keep_touch(d, j, time_at(s, r, q), ch == CXM_CH_NONE ? ch : map->channel[ch]);
-    }
+    uint32_t tt[MAXK];
+    uint8_t tc[MAXK];
+    uint32_t m = unpack(s, rec_of(s, i), tt, tc);
+    for (uint32_t q = 0; q < m; q++)
+      keep_touch(d, j, tt[q], tc[q] == CXM_CH_NONE ? tc[q] : map->channel[tc[q]]);
   }
 }
 

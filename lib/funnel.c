@@ -54,15 +54,23 @@ typedef struct fplan {
   uint32_t dt;
 } fplan;
 
+/* The cells of one (segment set, channel): found once, then reused, so a
+   stage change does not walk rows and columns. Cells live as long as the
+   module and a set's segments never change, so an entry stays true. */
+#define NSCOPE 512
+#define SCOPE_CELLS ((1 + CXM_SEGMENTS_PER_CUSTOMER_MAX) * 2)
+typedef struct fscope {
+  uint32_t set;
+  uint16_t ch;                /* channel, CXM_CH_NONE, or SCOPE_EMPTY */
+  uint16_t n;
+  fcell *c[SCOPE_CELLS];
+} fscope;
+#define SCOPE_EMPTY 0xFFFFu
+
 typedef struct funnel {
   uint32_t cap;               /* records the side array holds */
   uint8_t *rec;               /* cap * REC bytes */
-  /* The plan prepare() made for the event on_event() applies next (the
-     core calls them in pairs, nothing in between changes the record). */
-  fplan last;
-  const cxm_evview *last_ev;
-  uint32_t last_t;
-  int32_t last_type;
+  fscope *scopes;             /* NSCOPE entries */
   frow *rows[CXM_GRID_ROWS];  /* 0 = all, 1 + segment id */
 } funnel;
 
@@ -93,10 +101,16 @@ static int64_t opt_days(const cxm_ctx *ctx, int o) { return ctx->opt[o] * 86400;
 
 static funnel *get_or_create(cxm_ctx *ctx) {
   funnel *f = F(ctx);
-  if (!f) {
-    f = (funnel *)cxm__calloc(ctx, sizeof *f);
-    ctx->mod[CXM_MODIX_FUNNEL] = f;
+  if (f) return f;
+  f = (funnel *)cxm__calloc(ctx, sizeof *f);
+  if (!f) return NULL;
+  f->scopes = (fscope *)cxm__malloc(ctx, NSCOPE * sizeof(fscope));
+  if (!f->scopes) {
+    cxm__free(ctx, f, sizeof *f);
+    return NULL;
   }
+  for (uint32_t i = 0; i < NSCOPE; i++) f->scopes[i].ch = SCOPE_EMPTY;
+  ctx->mod[CXM_MODIX_FUNNEL] = f;
   return f;
 }
 
@@ -115,6 +129,7 @@ static int ensure_cap(cxm_ctx *ctx, funnel *f, uint64_t need) {
   if (!rec) return CXM_E_NOMEM;
   memset(rec + (size_t)f->cap * REC, 0, (size_t)(ncap - f->cap) * REC);
   f->rec = rec;
+  cxm__ext_side(ctx, CXM_MODIX_FUNNEL, rec, REC); /* prefetched by the batch */
   f->cap = (uint32_t)ncap;
   return CXM_OK;
 }
@@ -157,18 +172,34 @@ static uint32_t chan_cols(uint8_t ch, uint32_t cols[2]) {
   return 2;
 }
 
+/* The cached cells of (set, ch), or NULL while one of them is missing
+   (callers then walk the grid). */
+static const fscope *scope_of(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch) {
+  fscope *e = &f->scopes[((set * UINT32_C(0x9E3779B1)) >> 20 ^ ch) & (NSCOPE - 1)];
+  if (CXM_LIKELY(e->set == set && e->ch == ch)) return e;
+  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
+  uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols), n = 0;
+  fcell *c[SCOPE_CELLS];
+  for (uint32_t i = 0; i < nr; i++)
+    for (uint32_t j = 0; j < nc; j++)
+      if (!(c[n++] = cell_at(f, rows[i], cols[j]))) return NULL;
+  memcpy(e->c, c, n * sizeof c[0]);
+  e->set = set;
+  e->ch = ch;
+  e->n = (uint16_t)n;
+  return e;
+}
+
+/* Every cell of (set, ch) exists, with the sketch of step k when k > 0. */
 static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
+  const fscope *e = scope_of(ctx, f, set, ch);
+  if (e) { /* the common case: every cell exists, allocate nothing */
+    int ready = 1;
+    for (uint32_t i = 0; k > 0 && i < e->n; i++) ready &= e->c[i]->sk[k] != NULL;
+    if (ready) return CXM_OK;
+  }
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
   uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
-  int ready = 1; /* the common case: every cell exists, allocate nothing */
-  for (uint32_t i = 0; i < nr && ready; i++) {
-    const frow *r = f->rows[rows[i]];
-    for (uint32_t j = 0; j < nc && ready; j++) {
-      const fcell *c = r ? r->c[cols[j]] : NULL;
-      ready = c && (k == 0 || c->sk[k]);
-    }
-  }
-  if (ready) return CXM_OK;
   for (uint32_t i = 0; i < nr; i++)
     for (uint32_t j = 0; j < nc; j++) {
       int rc = ensure_cell(ctx, f, rows[i], cols[j], k);
@@ -180,18 +211,28 @@ static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k
 /* ---- the stage machine --------------------------------------------------------- */
 
 /* The stage an event reaches by itself: 0 none, 1 awareness, 2 engagement,
-   3 a purchase (transaction, or retention for a second purchase). */
+   3 a purchase (transaction, or retention for a second purchase); 2 bits
+   per event type (1..14), a session by its pageviews. */
+#define ST(type, k) ((uint32_t)(k) << (2 * (type)))
+#define STAGES (ST(CXM_EV_TOUCH, 1) | ST(CXM_EV_MESSAGE_OPEN, 1) | ST(CXM_EV_SESSION, 1) | \
+                ST(CXM_EV_ENGAGE, 2) | ST(CXM_EV_MESSAGE_CLICK, 2) | ST(CXM_EV_LEAD, 2) |  \
+                ST(CXM_EV_PURCHASE, 3))
 static int ev_stage(const cxm_evview *ev) {
-  switch (ev->type) {
-    case CXM_EV_TOUCH:
-    case CXM_EV_MESSAGE_OPEN: return 1;
-    case CXM_EV_SESSION: return ev->v1 >= 2.0 ? 2 : 1;
-    case CXM_EV_ENGAGE:
-    case CXM_EV_MESSAGE_CLICK:
-    case CXM_EV_LEAD: return 2;
-    case CXM_EV_PURCHASE: return 3;
-    default: return 0;
-  }
+  if (ev->type == CXM_EV_SESSION) return ev->v1 >= 2.0 ? 2 : 1;
+  return (int)((STAGES >> (2 * (uint32_t)ev->type)) & 3u);
+}
+typedef char stages_fit[CXM_EV_CHURN < 16 ? 1 : -1];
+
+/* An event of stage k (> 0) at time t leaves a customer with a stage as it
+   is: the common case, decided from the record alone (plan() agrees). Not
+   earlier than the journey's start, and either below the highest stage or
+   at it (not a purchase: that may be the second) and not earlier than it. */
+static int unchanged(const uint8_t *p, int k, uint32_t t) {
+  uint8_t h = p[8];
+  uint32_t t_first, t_high;
+  memcpy(&t_first, p, 4);
+  memcpy(&t_high, p + 4, 4);
+  return h && t >= t_first && (k < h || (k == h && k != 3 && t >= t_high));
 }
 
 static int in_window(const cxm_ctx *ctx, uint32_t t_first, uint32_t t) {
@@ -255,6 +296,12 @@ static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
 /* Adds `d` to the customers at stages [lo, hi) of the cells of (set, ch). */
 static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
                        int lo, int hi, int64_t d) {
+  const fscope *e = scope_of(ctx, f, set, ch);
+  if (CXM_LIKELY(e != NULL)) {
+    for (uint32_t i = 0; i < e->n; i++)
+      for (int s = lo; s < hi; s++) e->c[i]->n[s] += d;
+    return;
+  }
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
   uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
   for (uint32_t i = 0; i < nr; i++)
@@ -266,9 +313,17 @@ static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
 
 static void add_sample(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k,
                        uint32_t dt) {
+  uint32_t b = cxm__qs_bucket(dt);
+  const fscope *e = scope_of(ctx, f, set, ch);
+  if (CXM_LIKELY(e != NULL)) {
+    for (uint32_t i = 0; i < e->n; i++) {
+      e->c[i]->sk[k][b]++;
+      e->c[i]->skn[k]++;
+    }
+    return;
+  }
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
   uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
-  uint32_t b = cxm__qs_bucket(dt);
   for (uint32_t i = 0; i < nr; i++)
     for (uint32_t j = 0; j < nc; j++) {
       fcell *c = cell_at(f, rows[i], cols[j]);
@@ -279,28 +334,45 @@ static void add_sample(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k,
 
 /* ---- the protocol -------------------------------------------------------------- */
 
-int cxm__funnel_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
-                        uint32_t set) {
-  funnel *f = get_or_create(ctx);
-  if (!f) return CXM_E_NOMEM;
+#if defined(__GNUC__)
+#define SLOW __attribute__((noinline))
+#else
+#define SLOW
+#endif
+
+/* prepare() in general: a new customer, growth, a segment move, a change. */
+static SLOW int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+                             uint32_t set) {
+  funnel *f = F(ctx);
+  if (CXM_UNLIKELY(!f) && !(f = get_or_create(ctx))) return CXM_E_NOMEM;
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
-  int rc = need > f->cap ? ensure_cap(ctx, f, need) : CXM_OK;
+  int rc = CXM_UNLIKELY(need > f->cap) ? ensure_cap(ctx, f, need) : CXM_OK;
   if (rc) return rc;
   /* A move to `set` carries the customer's counts into its cells. */
-  if (found >= 0 && ctx->customers.recs[found].segset != set &&
+  if (found >= 0 && CXM_UNLIKELY(ctx->customers.recs[found].segset != set) &&
       stage_of(f, (uint32_t)found) &&
       (rc = ensure_cells(ctx, f, set, chan_of(f, (uint32_t)found), 0)))
     return rc;
-  f->last_ev = NULL;
-  if (!ev || !ev_stage(ev)) return CXM_OK;
-  fplan *p = &f->last;
-  plan(ctx, f, found, ev, p);
-  if (p->to > p->from && (rc = ensure_cells(ctx, f, set, p->chan, p->timed ? p->to - 1 : 0)))
+  int k = ev ? ev_stage(ev) : 0;
+  if (!k || (found >= 0 && unchanged(f->rec + (size_t)found * REC, k, ev->t)))
+    return CXM_OK;
+  fplan p;
+  plan(ctx, f, found, ev, &p);
+  if (p.to > p.from && (rc = ensure_cells(ctx, f, set, p.chan, p.timed ? p.to - 1 : 0)))
     return rc;
-  f->last_ev = ev;
-  f->last_t = ev->t;
-  f->last_type = ev->type;
   return CXM_OK;
+}
+
+int cxm__funnel_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+                        uint32_t set) {
+  const funnel *f = F(ctx);
+  /* Most events of a known customer change nothing here. */
+  if (CXM_LIKELY(f && ev && found >= 0 && (uint64_t)found < f->cap &&
+                 ctx->customers.recs[found].segset == set)) {
+    int k = ev_stage(ev);
+    if (!k || unchanged(f->rec + (size_t)found * REC, k, ev->t)) return CXM_OK;
+  }
+  return prepare_slow(ctx, ev, found, set);
 }
 
 void cxm__funnel_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
@@ -312,15 +384,15 @@ void cxm__funnel_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
 }
 
 void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
+  int k = ev_stage(ev);
+  if (!k) return;
   funnel *f = F(ctx);
   if (!f || ri >= f->cap) return; /* prepare() ran: cannot happen */
-  if (!ev_stage(ev)) return;
+  if (unchanged(f->rec + (size_t)ri * REC, k, ev->t)) return;
+  /* The same plan as prepare()'s: it depends on the record, the event and
+     the options only, none of which changed in between. */
   fplan p;
-  if (f->last_ev == ev && f->last_t == ev->t && f->last_type == ev->type)
-    p = f->last;
-  else
-    plan(ctx, f, ri, ev, &p);
-  f->last_ev = NULL;
+  plan(ctx, f, ri, ev, &p);
   if (p.to > p.from) {
     add_counts(ctx, f, ev->set, p.chan, p.from, p.to, 1);
     if (p.timed) add_sample(ctx, f, ev->set, p.chan, p.to - 1, p.dt);
@@ -535,6 +607,7 @@ void cxm__funnel_free(cxm_ctx *ctx) {
   funnel *f = F(ctx);
   if (!f) return;
   cxm__free(ctx, f->rec, (size_t)f->cap * REC);
+  cxm__free(ctx, f->scopes, NSCOPE * sizeof(fscope));
   for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
     if (!f->rows[r]) continue;
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
