@@ -64,6 +64,7 @@ static int grow(cxm_ctx *ctx, cxm_clvstate *st, uint32_t need) {
     cxm__free(ctx, st->recs, (size_t)st->cap * CXM_CLV_REC);
   }
   st->recs = n;
+  cxm__ext_side(ctx, CXM_MODIX_CLV, n, CXM_CLV_REC); /* prefetched by the batch */
   st->cap = need;
   return CXM_OK;
 }
