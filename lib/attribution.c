@@ -117,16 +117,40 @@ static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
   /* New records: count 0 (the rest is never read past the count). */
   for (size_t i = a->cap; i < ncap; i++) rec[i * a->rs] = 0;
   a->rec = rec;
-  cxm__ext_side(ctx, CXM_MODIX_ATTRIBUTION, rec, a->rs); /* prefetched by the batch */
   a->cap = (uint32_t)ncap;
   return CXM_OK;
 }
 
+#if defined(__GNUC__)
+#define SLOW __attribute__((noinline))
+#else
+#define SLOW
+#endif
+
+/* A touch older than the newest kept one: into the middle of the list. */
+static SLOW void keep_late_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
+  uint32_t k = a->k;
+  uint32_t tt[MAXK + 1];
+  uint8_t tc[MAXK + 1];
+  uint32_t n = unpack(a, r, tt, tc);
+  uint32_t pos = n; /* after every touch at or before t */
+  while (pos > 0 && tt[pos - 1] > t) pos--;
+  if (n == k && pos == 0) return;
+  memmove(tt + pos + 1, tt + pos, (size_t)(n - pos) * sizeof *tt);
+  memmove(tc + pos + 1, tc + pos, n - pos);
+  tt[pos] = t;
+  tc[pos] = ch;
+  n++;
+  if (n > k) pack(a, r, tt + 1, tc + 1, k); /* the oldest goes */
+  else pack(a, r, tt, tc, n);
+}
+
+static SLOW int grow(cxm_ctx *ctx, attrib *a, uint64_t need) { return ensure_cap(ctx, a, need); }
+
 /* Inserts a touch into a customer's list in time order (ties keep arrival
    order); when the list is full the oldest touch goes (the new one itself
    when it is older than all). */
-static void keep_touch(attrib *a, uint32_t ri, uint32_t t, uint8_t ch) {
-  uint8_t *r = rec_of(a, ri);
+static void keep_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
   uint32_t k = a->k, hdr = r[0];
   if (!(hdr & FULL)) {
     if (hdr == 0 || time_at(a, r, hdr - 1) <= t) {
@@ -142,20 +166,7 @@ static void keep_touch(attrib *a, uint32_t ri, uint32_t t, uint8_t ch) {
       return;
     }
   }
-  /* A late touch: into the middle of the list. */
-  uint32_t tt[MAXK + 1];
-  uint8_t tc[MAXK + 1];
-  uint32_t n = unpack(a, r, tt, tc);
-  uint32_t pos = n; /* after every touch at or before t */
-  while (pos > 0 && tt[pos - 1] > t) pos--;
-  if (n == k && pos == 0) return;
-  memmove(tt + pos + 1, tt + pos, (size_t)(n - pos) * sizeof *tt);
-  memmove(tc + pos + 1, tc + pos, n - pos);
-  tt[pos] = t;
-  tc[pos] = ch;
-  n++;
-  if (n > k) pack(a, r, tt + 1, tc + 1, k); /* the oldest goes */
-  else pack(a, r, tt, tc, n);
+  keep_late_touch(a, r, t, ch);
 }
 
 /* ---- weights ------------------------------------------------------------------- */
@@ -236,22 +247,24 @@ static void attribute_spread(cxm_ctx *ctx, attrib *a, const uint32_t *tt,
   uint8_t sch[MAXK];  /* the distinct channels */
   uint32_t sl[MAXK];  /* touch -> its channel's index in sch */
   uint32_t ns = 0;
+  if (m < 2) return; /* callers credit 0 or 1 touches whole */
   for (uint32_t i = 0; i < m; i++) {
     uint32_t j = 0;
     while (j < ns && sch[j] != tc[i]) j++;
     if (j == ns) sch[ns++] = tc[i];
     sl[i] = j;
   }
-  int64_t w[NMODEL][MAXK];
-  for (int md = 0; md < NMODEL; md++) memset(w[md], 0, ns * sizeof w[md][0]);
-  w[CXM_ATTR_FIRST_TOUCH - 1][sl[0]] = UNIT;
-  w[CXM_ATTR_LAST_TOUCH - 1][sl[m - 1]] = UNIT;
+  /* w[md * ns + j]: model md + 1's weight of channel sch[j] */
+  int64_t w[NMODEL * MAXK];
+  memset(w, 0, NMODEL * ns * sizeof w[0]);
+  w[(CXM_ATTR_FIRST_TOUCH - 1) * ns + sl[0]] = UNIT;
+  w[(CXM_ATTR_LAST_TOUCH - 1) * ns + sl[m - 1]] = UNIT;
   /* Linear: equal shares, the odd units to the earliest touches. */
-  int64_t q = UNIT / m, rem = UNIT % m;
-  for (uint32_t i = 0; i < m; i++) w[CXM_ATTR_LINEAR - 1][sl[i]] += q + ((int64_t)i < rem);
+  int64_t q = UNIT / m, rem = UNIT % m, *ln = w + (CXM_ATTR_LINEAR - 1) * ns;
+  for (uint32_t i = 0; i < m; i++) ln[sl[i]] += q + ((int64_t)i < rem);
   /* Position based: two touches are linear; else 40/20/40, the middle 20
      split as linear among the others. */
-  int64_t *pb = w[CXM_ATTR_POSITION_BASED - 1];
+  int64_t *pb = w + (CXM_ATTR_POSITION_BASED - 1) * ns;
   if (m == 2) {
     pb[sl[0]] += UNIT / 2;
     pb[sl[1]] += UNIT / 2;
@@ -265,10 +278,13 @@ static void attribute_spread(cxm_ctx *ctx, attrib *a, const uint32_t *tt,
   int64_t dw[MAXK];
   for (uint32_t i = 0; i < m; i++) r[i] = exp2(-(double)(t - tt[i]) / hl);
   apportion(r, m, dw);
-  for (uint32_t i = 0; i < m; i++) w[CXM_ATTR_TIME_DECAY - 1][sl[i]] += dw[i];
-  for (int md = 0; md < NMODEL; md++)
-    for (uint32_t j = 0; j < ns; j++)
-      if (w[md][j]) credit_add(&a->cr[md][col_of(sch[j])], w[md][j], x);
+  int64_t *td = w + (CXM_ATTR_TIME_DECAY - 1) * ns;
+  for (uint32_t i = 0; i < m; i++) td[sl[i]] += dw[i];
+  for (uint32_t j = 0; j < ns; j++) {
+    uint32_t c = col_of(sch[j]);
+    for (int md = 0; md < NMODEL; md++)
+      if (w[md * ns + j]) credit_add(&a->cr[md][c], w[md * ns + j], x);
+  }
 }
 
 static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev) {
@@ -312,7 +328,7 @@ int cxm__attribution_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
   attrib *a = A(ctx);
   if (CXM_UNLIKELY(!a) && !(a = get_or_create(ctx))) return CXM_E_NOMEM;
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
-  if (CXM_UNLIKELY(need > a->cap)) return ensure_cap(ctx, a, need);
+  if (CXM_UNLIKELY(need > a->cap)) return grow(ctx, a, need);
   /* on_event will read the record after the core's own update: start the
      cache miss now so that the two overlap. */
   if (found >= 0 && ev && USES(ev->type)) {
@@ -333,7 +349,7 @@ void cxm__attribution_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) 
   attrib *a = A(ctx);
   if (!a || ri >= a->cap) return; /* prepare() ran: cannot happen */
   if (is_touch(ev->type))
-    keep_touch(a, ri, ev->t, ev->ch);
+    keep_touch(a, rec_of(a, ri), ev->t, ev->ch);
   else if (ev->type == CXM_EV_PURCHASE)
     attribute(ctx, a, ri, ev);
 }
@@ -458,7 +474,7 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
     uint8_t tc[MAXK];
     uint32_t m = unpack(s, rec_of(s, i), tt, tc);
     for (uint32_t q = 0; q < m; q++)
-      keep_touch(d, j, tt[q], tc[q] == CXM_CH_NONE ? tc[q] : map->channel[tc[q]]);
+      keep_touch(d, rec_of(d, j), tt[q], tc[q] == CXM_CH_NONE ? tc[q] : map->channel[tc[q]]);
   }
 }
 

@@ -54,23 +54,28 @@ typedef struct fplan {
   uint32_t dt;
 } fplan;
 
-/* The cells of one (segment set, channel): found once, then reused, so a
-   stage change does not walk rows and columns. Cells live as long as the
-   module and a set's segments never change, so an entry stays true. */
-#define NSCOPE 512
-#define SCOPE_CELLS ((1 + CXM_SEGMENTS_PER_CUSTOMER_MAX) * 2)
-typedef struct fscope {
-  uint32_t set;
-  uint16_t ch;                /* channel, CXM_CH_NONE, or SCOPE_EMPTY */
-  uint16_t n;
-  fcell *c[SCOPE_CELLS];
-} fscope;
-#define SCOPE_EMPTY 0xFFFFu
+/* The rows of one segment set, found once and then reused, so that a stage
+   change does not walk the set's segments. Rows live as long as the module
+   and a set's segments never change, so an entry stays true. */
+#define NSETROWS 1024 /* a power of two */
+typedef struct fsetrows {
+  uint32_t set;               /* SET_EMPTY: unused */
+  uint32_t n;
+  frow *r[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX];
+} fsetrows;
+#define SET_EMPTY UINT32_MAX
 
 typedef struct funnel {
   uint32_t cap;               /* records the side array holds */
   uint8_t *rec;               /* cap * REC bytes */
-  fscope *scopes;             /* NSCOPE entries */
+  fsetrows *setrows;          /* NSETROWS entries */
+  /* What prepare() planned for the event on_event() applies next, or NULL
+     when the event changes nothing here. ext.c calls every enabled
+     module's prepare() for an event before any on_event(), and on_event()
+     only for the event just prepared, so this is always the current one
+     (events share one address: prepare() writes it for every event). */
+  const cxm_evview *plan_ev;
+  fplan plan;
   frow *rows[CXM_GRID_ROWS];  /* 0 = all, 1 + segment id */
 } funnel;
 
@@ -104,12 +109,12 @@ static funnel *get_or_create(cxm_ctx *ctx) {
   if (f) return f;
   f = (funnel *)cxm__calloc(ctx, sizeof *f);
   if (!f) return NULL;
-  f->scopes = (fscope *)cxm__malloc(ctx, NSCOPE * sizeof(fscope));
-  if (!f->scopes) {
+  f->setrows = (fsetrows *)cxm__malloc(ctx, NSETROWS * sizeof(fsetrows));
+  if (!f->setrows) {
     cxm__free(ctx, f, sizeof *f);
     return NULL;
   }
-  for (uint32_t i = 0; i < NSCOPE; i++) f->scopes[i].ch = SCOPE_EMPTY;
+  for (uint32_t i = 0; i < NSETROWS; i++) f->setrows[i].set = SET_EMPTY;
   ctx->mod[CXM_MODIX_FUNNEL] = f;
   return f;
 }
@@ -129,7 +134,6 @@ static int ensure_cap(cxm_ctx *ctx, funnel *f, uint64_t need) {
   if (!rec) return CXM_E_NOMEM;
   memset(rec + (size_t)f->cap * REC, 0, (size_t)(ncap - f->cap) * REC);
   f->rec = rec;
-  cxm__ext_side(ctx, CXM_MODIX_FUNNEL, rec, REC); /* prefetched by the batch */
   f->cap = (uint32_t)ncap;
   return CXM_OK;
 }
@@ -172,30 +176,34 @@ static uint32_t chan_cols(uint8_t ch, uint32_t cols[2]) {
   return 2;
 }
 
-/* The cached cells of (set, ch), or NULL while one of them is missing
+/* The cached rows of a segment set, or NULL while one of them is missing
    (callers then walk the grid). */
-static const fscope *scope_of(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch) {
-  fscope *e = &f->scopes[((set * UINT32_C(0x9E3779B1)) >> 20 ^ ch) & (NSCOPE - 1)];
-  if (CXM_LIKELY(e->set == set && e->ch == ch)) return e;
-  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
-  uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols), n = 0;
-  fcell *c[SCOPE_CELLS];
-  for (uint32_t i = 0; i < nr; i++)
-    for (uint32_t j = 0; j < nc; j++)
-      if (!(c[n++] = cell_at(f, rows[i], cols[j]))) return NULL;
-  memcpy(e->c, c, n * sizeof c[0]);
+static const fsetrows *rows_of(const cxm_ctx *ctx, funnel *f, uint32_t set) {
+  fsetrows *e = &f->setrows[(set * UINT32_C(0x9E3779B1)) >> 22];
+  if (CXM_LIKELY(e->set == set)) return e;
+  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX];
+  uint32_t n = set_rows(ctx, set, rows);
+  for (uint32_t i = 0; i < n; i++)
+    if (!f->rows[rows[i]]) return NULL;
+  for (uint32_t i = 0; i < n; i++) e->r[i] = f->rows[rows[i]];
+  e->n = n;
   e->set = set;
-  e->ch = ch;
-  e->n = (uint16_t)n;
   return e;
 }
+typedef char setrows_hash_fits[NSETROWS == 1u << (32 - 22) ? 1 : -1];
+
+static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
 
 /* Every cell of (set, ch) exists, with the sketch of step k when k > 0. */
 static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
-  const fscope *e = scope_of(ctx, f, set, ch);
+  const fsetrows *e = rows_of(ctx, f, set);
   if (e) { /* the common case: every cell exists, allocate nothing */
+    uint32_t c1 = col_of(ch);
     int ready = 1;
-    for (uint32_t i = 0; k > 0 && i < e->n; i++) ready &= e->c[i]->sk[k] != NULL;
+    for (uint32_t i = 0; i < e->n; i++) {
+      const fcell *a = e->r[i]->c[0], *b = e->r[i]->c[c1];
+      ready &= a && b && (k == 0 || (a->sk[k] && b->sk[k]));
+    }
     if (ready) return CXM_OK;
   }
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
@@ -296,10 +304,15 @@ static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
 /* Adds `d` to the customers at stages [lo, hi) of the cells of (set, ch). */
 static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
                        int lo, int hi, int64_t d) {
-  const fscope *e = scope_of(ctx, f, set, ch);
+  const fsetrows *e = rows_of(ctx, f, set);
   if (CXM_LIKELY(e != NULL)) {
-    for (uint32_t i = 0; i < e->n; i++)
-      for (int s = lo; s < hi; s++) e->c[i]->n[s] += d;
+    uint32_t c1 = col_of(ch);
+    for (uint32_t i = 0; i < e->n; i++) {
+      fcell *a = e->r[i]->c[0], *b = e->r[i]->c[c1];
+      for (int s = lo; s < hi; s++) a->n[s] += d;
+      if (c1)
+        for (int s = lo; s < hi; s++) b->n[s] += d;
+    }
     return;
   }
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
@@ -314,11 +327,18 @@ static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
 static void add_sample(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k,
                        uint32_t dt) {
   uint32_t b = cxm__qs_bucket(dt);
-  const fscope *e = scope_of(ctx, f, set, ch);
+  const fsetrows *e = rows_of(ctx, f, set);
   if (CXM_LIKELY(e != NULL)) {
+    uint32_t c1 = col_of(ch);
     for (uint32_t i = 0; i < e->n; i++) {
-      e->c[i]->sk[k][b]++;
-      e->c[i]->skn[k]++;
+      fcell *x = e->r[i]->c[0];
+      x->sk[k][b]++;
+      x->skn[k]++;
+      if (c1) {
+        x = e->r[i]->c[c1];
+        x->sk[k][b]++;
+        x->skn[k]++;
+      }
     }
     return;
   }
@@ -345,6 +365,7 @@ static SLOW int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                              uint32_t set) {
   funnel *f = F(ctx);
   if (CXM_UNLIKELY(!f) && !(f = get_or_create(ctx))) return CXM_E_NOMEM;
+  f->plan_ev = NULL;
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
   int rc = CXM_UNLIKELY(need > f->cap) ? ensure_cap(ctx, f, need) : CXM_OK;
   if (rc) return rc;
@@ -356,19 +377,21 @@ static SLOW int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
   int k = ev ? ev_stage(ev) : 0;
   if (!k || (found >= 0 && unchanged(f->rec + (size_t)found * REC, k, ev->t)))
     return CXM_OK;
-  fplan p;
-  plan(ctx, f, found, ev, &p);
-  if (p.to > p.from && (rc = ensure_cells(ctx, f, set, p.chan, p.timed ? p.to - 1 : 0)))
+  fplan *p = &f->plan;
+  plan(ctx, f, found, ev, p);
+  if (p->to > p->from && (rc = ensure_cells(ctx, f, set, p->chan, p->timed ? p->to - 1 : 0)))
     return rc;
+  f->plan_ev = ev;
   return CXM_OK;
 }
 
 int cxm__funnel_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                         uint32_t set) {
-  const funnel *f = F(ctx);
+  funnel *f = F(ctx);
   /* Most events of a known customer change nothing here. */
   if (CXM_LIKELY(f && ev && found >= 0 && (uint64_t)found < f->cap &&
                  ctx->customers.recs[found].segset == set)) {
+    f->plan_ev = NULL;
     int k = ev_stage(ev);
     if (!k || unchanged(f->rec + (size_t)found * REC, k, ev->t)) return CXM_OK;
   }
@@ -384,15 +407,11 @@ void cxm__funnel_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
 }
 
 void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
-  int k = ev_stage(ev);
-  if (!k) return;
   funnel *f = F(ctx);
-  if (!f || ri >= f->cap) return; /* prepare() ran: cannot happen */
-  if (unchanged(f->rec + (size_t)ri * REC, k, ev->t)) return;
-  /* The same plan as prepare()'s: it depends on the record, the event and
-     the options only, none of which changed in between. */
-  fplan p;
-  plan(ctx, f, ri, ev, &p);
+  if (CXM_LIKELY(!f || f->plan_ev != ev)) return; /* nothing changes */
+  f->plan_ev = NULL;
+  if (ri >= f->cap) return; /* prepare() ran: cannot happen */
+  fplan p = f->plan;
   if (p.to > p.from) {
     add_counts(ctx, f, ev->set, p.chan, p.from, p.to, 1);
     if (p.timed) add_sample(ctx, f, ev->set, p.chan, p.to - 1, p.dt);
@@ -607,7 +626,7 @@ void cxm__funnel_free(cxm_ctx *ctx) {
   funnel *f = F(ctx);
   if (!f) return;
   cxm__free(ctx, f->rec, (size_t)f->cap * REC);
-  cxm__free(ctx, f->scopes, NSCOPE * sizeof(fscope));
+  cxm__free(ctx, f->setrows, NSETROWS * sizeof(fsetrows));
   for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
     if (!f->rows[r]) continue;
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {

@@ -2,8 +2,9 @@
  * check_attribution.c - cross-channel attribution against hand-computed
  * streams (models, lookback edges, equal timestamps, touches beyond the
  * kept ones, purchases without touches, ROAS), against an independent
- * reference model on a random stream, memory per customer, allocation
- * failure and the module switch.
+ * reference model on a random stream and an exact fixed-point one (1, 3,
+ * 8 and 32 touches kept), memory per customer, allocation failure and the
+ * module switch.
  *
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
@@ -386,6 +387,156 @@ START_TEST(test_random_against_reference) {
 }
 END_TEST
 
+/* ---- an exact reference: the fixed-point rules, touch by touch ------------- */
+
+/* docs/attribution.md's exactness rules applied literally: every touch
+   received is kept (arrival order); at a purchase the K latest by (time,
+   arrival) are sorted, those in the lookback chosen, each model's integer
+   shares computed as documented (floors, then the largest remainders, ties
+   to the earlier touch) and every share credited on its own, as an exact
+   count of 10^-9 minor units. The library must give the very same integers
+   (it sums shares per channel first and keeps touches in a ring). */
+#define RX_CUST 25
+#define RX_CH 7
+#define RX_EVENTS 6000
+
+typedef struct rxsum { int64_t orders, minor, nano; } rxsum;
+
+static void rx_credit(rxsum *c, int64_t w, int64_t amount) {
+  /* amount * w / 10^9 minor units, exactly: amount = hi * 10^9 + lo */
+  int64_t hi = amount / E9, lo = amount % E9;
+  c->orders += w;
+  c->minor += hi * w + (lo * w) / E9;
+  c->nano += (lo * w) % E9;
+  c->minor += c->nano / E9;
+  c->nano %= E9;
+}
+
+static void rx_shares(int md, const int64_t *tt, int q, int64_t t, double hl,
+                      int64_t *w) {
+  for (int i = 0; i < q; i++) w[i] = 0;
+  if (md == 0) { w[0] = E9; return; }
+  if (md == 1) { w[q - 1] = E9; return; }
+  if (md == 2 || (md == 4 && q <= 2)) {
+    for (int i = 0; i < q; i++) w[i] = E9 / q + (i < E9 % q);
+    return;
+  }
+  if (md == 4) {
+    w[0] = w[q - 1] = 400000000;
+    for (int i = 1; i < q - 1; i++) w[i] = 200000000 / (q - 2) + (i - 1 < 200000000 % (q - 2));
+    return;
+  }
+  double r[64], s = 0, frac[64];
+  for (int i = 0; i < q; i++) s += r[i] = exp2(-(double)(uint32_t)(t - tt[i]) / hl);
+  int64_t left = E9;
+  for (int i = 0; i < q; i++) {
+    double ideal = r[i] / s * (double)E9;
+    w[i] = (int64_t)floor(ideal);
+    frac[i] = ideal - floor(ideal);
+    left -= w[i];
+  }
+  /* the `left` largest remainders, ties to the earlier: order indices */
+  int ord[64];
+  for (int i = 0; i < q; i++) ord[i] = i;
+  for (int i = 1; i < q; i++) { /* stable insertion sort, descending */
+    int x = ord[i], j = i;
+    while (j > 0 && frac[ord[j - 1]] < frac[x]) { ord[j] = ord[j - 1]; j--; }
+    ord[j] = x;
+  }
+  for (int i = 0; left > 0; i = (i + 1) % q, left--) w[ord[i]]++;
+}
+
+static void rx_run(int64_t kept, uint64_t seed) {
+  cxm_ctx *ctx = t_new_opts(9, 2, kept);
+  int32_t ch[RX_CH];
+  char lab[24];
+  for (int i = 0; i < RX_CH; i++) {
+    snprintf(lab, sizeof lab, "x%d", i);
+    ch[i] = t_chan(ctx, lab);
+  }
+  static rtouch touches[RX_CUST][RX_EVENTS];
+  static int nt[RX_CUST];
+  static rxsum want[5][RX_CH + 1];
+  memset(nt, 0, sizeof nt);
+  memset(want, 0, sizeof want);
+  int64_t t = T0;
+  for (int e = 0; e < RX_EVENTS; e++) {
+    t += (int64_t)(t_rng(&seed) % (3 * HOUR));
+    int64_t te = t;
+    if (t_rng(&seed) % 6 == 0) te -= (int64_t)(t_rng(&seed) % (3 * DAY));
+    int c = (int)(t_rng(&seed) % RX_CUST);
+    /* few channels per customer at times, many at others */
+    int k = (int)(t_rng(&seed) % (c % 3 == 0 ? 2 : RX_CH + 1));
+    int32_t cid = k == RX_CH ? CXM_NO_CHANNEL : ch[k];
+    char id[24];
+    snprintf(id, sizeof id, "x%d", c);
+    if (t_rng(&seed) % 4 == 0) {
+      /* amounts up to 9 x 10^12 minor units: hi and lo parts both used */
+      int64_t cents = (int64_t)(t_rng(&seed) % 1000000);
+      if (t_rng(&seed) % 3 == 0) cents *= 9000000;
+      int rc = t_ev(ctx, te, CXM_EV_PURCHASE, id, cid, (double)cents / 100.0, NAN);
+      if (rc == CXM_E_LATE) continue;
+      ck_assert_int_eq(rc, CXM_OK);
+      /* the K latest by (time, arrival) */
+      rtouch s[RX_EVENTS];
+      int m = nt[c];
+      memcpy(s, touches[c], (size_t)m * sizeof s[0]);
+      for (int i = 1; i < m; i++) {
+        rtouch x = s[i];
+        int j = i;
+        while (j > 0 && s[j - 1].t > x.t) { s[j] = s[j - 1]; j--; }
+        s[j] = x;
+      }
+      int64_t tt[64];
+      int cc[64], q = 0;
+      for (int i = m > kept ? m - (int)kept : 0; i < m; i++)
+        if (s[i].t <= te && te - s[i].t <= 9 * DAY) {
+          tt[q] = s[i].t;
+          cc[q++] = s[i].ch;
+        }
+      for (int md = 0; md < 5; md++) {
+        if (q == 0) {
+          rx_credit(&want[md][k], E9, cents);
+          continue;
+        }
+        int64_t w[64];
+        rx_shares(md, tt, q, te, 2.0 * DAY, w);
+        for (int i = 0; i < q; i++) rx_credit(&want[md][cc[i]], w[i], cents);
+      }
+    } else {
+      static const int32_t types[4] = {CXM_EV_TOUCH, CXM_EV_SESSION, CXM_EV_ENGAGE,
+                                       CXM_EV_MESSAGE_CLICK};
+      int rc = t_ev(ctx, te, types[t_rng(&seed) % 4], id, cid, 2, NAN);
+      if (rc == CXM_E_LATE) continue;
+      ck_assert_int_eq(rc, CXM_OK);
+      touches[c][nt[c]].t = te;
+      touches[c][nt[c]].ch = k;
+      nt[c]++;
+    }
+  }
+  for (int md = 0; md < 5; md++)
+    for (int k = 0; k <= RX_CH; k++) {
+      int32_t cid = k == RX_CH ? CXM_CREDIT_NO_CHANNEL : ch[k];
+      int64_t o, r, n;
+      ck_assert_int_eq(cxm_attribution_get_fixed(ctx, md + 1, cid, &o, &r, &n), CXM_OK);
+      ck_assert_msg(o == want[md][k].orders && r == want[md][k].minor && n == want[md][k].nano,
+                    "K %d model %d channel %d: %lld %lld %lld, want %lld %lld %lld", (int)kept,
+                    md + 1, k, (long long)o, (long long)r, (long long)n,
+                    (long long)want[md][k].orders, (long long)want[md][k].minor,
+                    (long long)want[md][k].nano);
+    }
+  cxm_ctx_destroy(ctx);
+}
+
+/* K = 1 (a ring of one), 3, 8 (the default) and 32 (the most). */
+START_TEST(test_exact_against_reference) {
+  rx_run(1, 3);
+  rx_run(3, 5);
+  rx_run(8, 9);
+  rx_run(32, 13);
+}
+END_TEST
+
 /* ---- memory ------------------------------------------------------------------ */
 
 static int64_t t_memory_with(int64_t modules, int n) {
@@ -582,6 +733,7 @@ static Suite *attribution_suite(void) {
   tcase_add_test(tc, test_roas);
   tcase_add_test(tc, test_arguments_and_switch);
   tcase_add_test(tc, test_random_against_reference);
+  tcase_add_test(tc, test_exact_against_reference);
   tcase_add_test(tc, test_memory_per_customer);
   tcase_add_test(tc, test_nomem_keeps_state);
   tcase_add_test(tc, test_merge_and_snapshot);

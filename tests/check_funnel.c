@@ -1,7 +1,8 @@
 /*
  * check_funnel.c - the journey funnel against hand-computed streams
  * (stages, skipped stages, channels, conversion window, segment moves,
- * out-of-order events), the quantile sketch's error bound and merge, memory
+ * out-of-order events), a literal reference on random streams (late events,
+ * windows, hundreds of segment sets), the quantile sketch's error bound and merge, memory
  * per customer, allocation failure and the module switch.
  *
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
@@ -296,6 +297,197 @@ START_TEST(test_out_of_order) {
 }
 END_TEST
 
+/* ---- a straightforward reference on random streams -------------------------- */
+
+/* The definitions of docs/funnel.md applied literally, per customer, with
+   every stage count kept per (customer, scope) and summed at the end, every
+   timed step kept as a sample: no caches, no shortcuts. Random streams with
+   late events, equal times, a conversion window, many segment sets (more
+   than the library caches) and segment moves. */
+#define RF_CUST 300
+#define RF_SEG 10
+#define RF_CH 4
+#define RF_EVENTS 20000
+#define RF_MAXS 20000
+
+typedef struct rfcust {
+  int h;                 /* 0 none, 1..4 */
+  int64_t t_first, t_high;
+  int ch;                /* first stage's channel, RF_CH = none */
+  unsigned segs;         /* segment bits held now */
+} rfcust;
+
+typedef struct rfsample { int64_t dt; unsigned segs; int ch; } rfsample;
+
+static int rf_stage(int32_t type, double pv) {
+  switch (type) {
+    case CXM_EV_TOUCH: case CXM_EV_MESSAGE_OPEN: return 1;
+    case CXM_EV_SESSION: return pv >= 2 ? 2 : 1;
+    case CXM_EV_ENGAGE: case CXM_EV_MESSAGE_CLICK: case CXM_EV_LEAD: return 2;
+    case CXM_EV_PURCHASE: return 3;
+    default: return 0;
+  }
+}
+
+/* One event of stage k at t through channel ch; appends its timed step. */
+static void rf_event(rfcust *c, int k, int64_t t, int ch, int64_t window,
+                     int64_t retention, rfsample *smp[4], int nsmp[4]) {
+  if (k == 0) return;
+  if (c->h == 0) {
+    c->h = k;
+    c->t_first = c->t_high = t;
+    c->ch = ch;
+    return;
+  }
+  if (t < c->t_first) c->t_first = t;
+  int in_win = window == 0 || t <= c->t_first || t - c->t_first <= window;
+  if (k == 3 && c->h >= 3) {
+    if (c->h == 4) return;
+    int64_t first = c->t_high, gap = t >= first ? t - first : first - t;
+    int64_t later = t >= first ? t : first;
+    int ok = window == 0 || later <= c->t_first || later - c->t_first <= window;
+    if (gap <= retention && ok) {
+      c->h = 4;
+      c->t_high = later;
+      smp[3][nsmp[3]++] = (rfsample){gap, c->segs, c->ch};
+    } else if (t < first) {
+      c->t_high = t;
+    }
+    return;
+  }
+  if (k > c->h) {
+    if (!in_win) return;
+    if (k == c->h + 1) /* the step into stage k, kept as the sketch keeps it: at k - 1 */
+      smp[k - 1][nsmp[k - 1]++] = (rfsample){t >= c->t_high ? t - c->t_high : 0, c->segs, c->ch};
+    c->h = k;
+    c->t_high = t;
+  } else if (k == c->h && t < c->t_high) {
+    c->t_high = t;
+  }
+}
+
+static int rf_cmp(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static void rf_run(int64_t window_days, uint64_t seed) {
+  cxm_ctx *ctx = t_new();
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_FUNNEL_WINDOW_DAYS, window_days), CXM_OK);
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_FUNNEL_RETENTION_DAYS, 20), CXM_OK);
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_MAX_LATENESS, 3 * DAY), CXM_OK);
+  int32_t ch[RF_CH], seg[RF_SEG];
+  char lab[32];
+  for (int i = 0; i < RF_CH; i++) {
+    snprintf(lab, sizeof lab, "c%d", i);
+    ch[i] = t_chan(ctx, lab);
+  }
+  for (int i = 0; i < RF_SEG; i++) {
+    snprintf(lab, sizeof lab, "s%d", i);
+    seg[i] = t_seg(ctx, lab);
+  }
+  static rfcust cust[RF_CUST];
+  static int64_t newest[RF_CUST];
+  static rfsample s2[RF_MAXS], s3[RF_MAXS], s4[RF_MAXS];
+  rfsample *smp[4] = {NULL, s2, s3, s4}; /* smp[st - 1]: steps into stage st */
+  int nsmp[4] = {0, 0, 0, 0};
+  memset(cust, 0, sizeof cust);
+  memset(newest, 0, sizeof newest);
+  static const int32_t types[9] = {CXM_EV_TOUCH, CXM_EV_SESSION, CXM_EV_ENGAGE,
+                                   CXM_EV_MESSAGE_OPEN, CXM_EV_MESSAGE_CLICK, CXM_EV_LEAD,
+                                   CXM_EV_PURCHASE, CXM_EV_NPS, CXM_EV_MESSAGE_SENT};
+  int64_t t = T0;
+  for (int e = 0; e < RF_EVENTS; e++) {
+    t += (int64_t)(t_rng(&seed) % 600); /* often equal times */
+    int c = (int)(t_rng(&seed) % RF_CUST);
+    int64_t te = t;
+    if (t_rng(&seed) % 5 == 0) te -= (int64_t)(t_rng(&seed) % (4 * DAY)); /* some too late */
+    int32_t type = types[t_rng(&seed) % 9];
+    int k = (int)(t_rng(&seed) % (RF_CH + 1));
+    double pv = (double)(t_rng(&seed) % 4);
+    char id[24];
+    snprintf(id, sizeof id, "f%d", c);
+    /* A new segment set now and then: random subsets of 10 segments give
+       hundreds of distinct sets. */
+    int32_t set = -1;
+    unsigned bits = cust[c].segs;
+    if (t_rng(&seed) % 8 == 0) {
+      int32_t ids[8];
+      size_t n = 0;
+      bits = 0;
+      for (int i = 0; i < RF_SEG && n < 8; i++)
+        if (t_rng(&seed) % 3 == 0) {
+          ids[n++] = seg[i];
+          bits |= 1u << i;
+        }
+      set = t_set(ctx, n, ids);
+    }
+    const uint8_t *idp = (const uint8_t *)id;
+    int64_t off[2] = {0, (int64_t)strlen(id)};
+    double v = type == CXM_EV_PURCHASE ? 1.0 : type == CXM_EV_NPS ? 9.0 : pv;
+    int32_t cid = k == RF_CH ? CXM_NO_CHANNEL : ch[k];
+    int32_t status = -1;
+    size_t acc = 0;
+    cxm_events_add(ctx, 1, &te, &type, idp, off, &cid, &v, NULL, &set, &acc, &status);
+    int late = newest[c] && newest[c] - te > 3 * DAY;
+    ck_assert_int_eq(status, late ? CXM_E_LATE : CXM_OK);
+    if (late) continue;
+    if (te > newest[c]) newest[c] = te;
+    cust[c].segs = bits; /* the core moves the customer before the event counts */
+    rf_event(&cust[c], rf_stage(type, v), te, k, window_days * DAY, 20 * DAY, smp, nsmp);
+  }
+  /* Every scope: all / each segment x all / each channel. */
+  for (int sg = -1; sg < RF_SEG; sg++)
+    for (int cc = -1; cc < RF_CH; cc++) {
+      int32_t s_id = sg < 0 ? CXM_ALL : seg[sg], c_id = cc < 0 ? CXM_ALL : ch[cc];
+      for (int st = 1; st <= 4; st++) {
+        int64_t want = 0;
+        for (int i = 0; i < RF_CUST; i++)
+          want += cust[i].h >= st && (sg < 0 || (cust[i].segs >> sg & 1)) &&
+                  (cc < 0 || cust[i].ch == cc);
+        int64_t got = -1;
+        ck_assert_int_eq(cxm_funnel_get(ctx, s_id, c_id, st, &got, NULL, NULL), CXM_OK);
+        ck_assert_msg(got == want, "window %d segment %d channel %d stage %d: %lld want %lld",
+                      (int)window_days, sg, cc, st, (long long)got, (long long)want);
+        if (st == 1) continue;
+        static int64_t v[RF_MAXS];
+        int m = 0;
+        for (int i = 0; i < nsmp[st - 1]; i++) {
+          const rfsample *x = &smp[st - 1][i];
+          if ((sg < 0 || (x->segs >> sg & 1)) && (cc < 0 || x->ch == cc)) v[m++] = x->dt;
+        }
+        qsort(v, (size_t)m, sizeof v[0], rf_cmp);
+        for (int qi = 0; qi < 2; qi++) {
+          double q = qi ? 0.9 : 0.5, days = 0;
+          int64_t n = -1;
+          ck_assert_int_eq(cxm_funnel_days(ctx, s_id, c_id, st, q, &days, &n), CXM_OK);
+          ck_assert_msg(n == m, "segment %d channel %d stage %d q %.1f: %lld steps, want %d", sg, cc, st, q, (long long)n, m);
+          if (m == 0) {
+            ck_assert(isnan(days));
+            continue;
+          }
+          int64_t rank = (int64_t)ceil(q * m - 1e-9);
+          if (rank < 1) rank = 1;
+          double exact = (double)v[rank - 1], gotv = days * 86400.0;
+          ck_assert_msg(fabs(gotv - exact) <= exact / 64.0 + 1e-6,
+                        "quantile %.1f of stage %d: %.1f s, exact %.1f s", q, st, gotv, exact);
+        }
+      }
+    }
+  printf("funnel reference (window %d d): %d, %d, %d timed steps\n", (int)window_days, nsmp[1], nsmp[2], nsmp[3]);
+  /* the streams do exercise every step */
+  ck_assert_int_gt(nsmp[1], 20);
+  ck_assert_int_gt(nsmp[2], 20);
+  ck_assert_int_gt(nsmp[3], window_days ? 5 : 20);
+  cxm_ctx_destroy(ctx);
+}
+
+START_TEST(test_random_against_reference) {
+  rf_run(0, 7);
+  rf_run(2, 11);
+}
+END_TEST
+
 START_TEST(test_arguments_and_switch) {
   cxm_ctx *ctx = t_new();
   int64_t n;
@@ -577,6 +769,7 @@ static Suite *funnel_suite(void) {
   tcase_add_test(tc, test_conversion_window);
   tcase_add_test(tc, test_segment_moves);
   tcase_add_test(tc, test_out_of_order);
+  tcase_add_test(tc, test_random_against_reference);
   tcase_add_test(tc, test_arguments_and_switch);
   tcase_add_test(tc, test_memory_per_customer);
   tcase_add_test(tc, test_nomem_keeps_state);
