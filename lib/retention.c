@@ -146,26 +146,25 @@ static inline uint64_t pack(const rst *s) {
 
 static inline unsigned digit(uint32_t dig, int i) { return (dig / pow6[i]) % 6; }
 
-/* Four base-6 digits (days i = 0..3 of a quarter of the span) as bit planes:
-   activity in bit i, purchase in bit 4 + i, churn in bit 8 + i. Two lookups
-   decode a whole span without eight divisions. */
+/* Four base-6 digits (days i = 0..3 of a half of the span) as bit planes:
+   activity in bit i, purchase in bit 8 + i, churn in bit 16 + i; the table of
+   the older half has them 4 bits higher. Two lookups decode a whole span
+   without eight divisions. */
 #define PL_D(x, i) \
-  ((((x) % 3 != 0) << (i)) | (((x) % 3 == 2) << (4 + (i))) | (((x) >= 3) << (8 + (i))))
-#define PL_E(a, b, c, e) (uint16_t)(PL_D(e, 0) | PL_D(c, 1) | PL_D(b, 2) | PL_D(a, 3))
+  ((((x) % 3 != 0) << (i)) | (((x) % 3 == 2) << (8 + (i))) | (((x) >= 3) << (16 + (i))))
+#define PL_E(a, b, c, e) (uint32_t)(PL_D(e, 0) | PL_D(c, 1) | PL_D(b, 2) | PL_D(a, 3))
 #define PL_1(a, b, c) \
   PL_E(a, b, c, 0), PL_E(a, b, c, 1), PL_E(a, b, c, 2), PL_E(a, b, c, 3), PL_E(a, b, c, 4), \
       PL_E(a, b, c, 5)
 #define PL_2(a, b) PL_1(a, b, 0), PL_1(a, b, 1), PL_1(a, b, 2), PL_1(a, b, 3), PL_1(a, b, 4), PL_1(a, b, 5)
 #define PL_3(a) PL_2(a, 0), PL_2(a, 1), PL_2(a, 2), PL_2(a, 3), PL_2(a, 4), PL_2(a, 5)
-static const uint16_t quarter_planes[1296] = {PL_3(0), PL_3(1), PL_3(2),
-                                              PL_3(3), PL_3(4), PL_3(5)};
+static const uint32_t half_planes[1296] = {PL_3(0), PL_3(1), PL_3(2),
+                                           PL_3(3), PL_3(4), PL_3(5)};
 
 /* The span's digits as planes: activity bits 0-7, purchase 8-15, churn
    16-23 (bit i: day top - i). */
 static inline uint32_t planes(uint32_t dig) {
-  uint32_t lo = quarter_planes[dig % 1296], hi = quarter_planes[dig / 1296];
-  return (lo & 0xF) | (hi & 0xF) << 4 | (lo & 0xF0) << 4 | (hi & 0xF0) << 8 |
-         (lo & 0xF00) << 8 | (hi & 0xF00) << 12;
+  return half_planes[dig % 1296] | half_planes[dig / 1296] << 4;
 }
 #define PL_ACT(p) ((p) & 0xFFu)
 #define PL_PUR(p) (((p) >> 8) & 0xFFu)
@@ -309,13 +308,55 @@ static void apply_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
   }
 }
 
-static int reserve_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
-                          int32_t lo, int32_t hi) {
+/* The fine cell of (set, ch), created with its ring; -1 when memory ran
+   out (nothing changed then). */
+static int32_t cell_get(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch) {
+  uint32_t key = set << 8 | ch;
+  if (m->cindex) {
+    for (uint32_t i = (key * 2654435761u) & m->cindex_mask;; i = (i + 1) & m->cindex_mask) {
+      uint32_t c = m->cindex[i];
+      if (!c) break;
+      if (m->cells[c - 1].set == set && m->cells[c - 1].ch == ch) return (int32_t)(c - 1);
+    }
+  }
+  if (m->ncells >= INT32_MAX / 4) return -1;
+  if (2 * (m->ncells + 1) > (m->cindex ? m->cindex_mask + 1 : 0)) { /* grow the index */
+    uint32_t n = m->cindex ? 2 * (m->cindex_mask + 1) : 64;
+    uint32_t *ix = (uint32_t *)cxm__calloc(ctx, (size_t)n * sizeof(uint32_t));
+    if (!ix) return -1;
+    for (uint32_t c = 0; c < m->ncells; c++) {
+      uint32_t i = ((m->cells[c].set << 8 | m->cells[c].ch) * 2654435761u) & (n - 1);
+      while (ix[i]) i = (i + 1) & (n - 1);
+      ix[i] = c + 1;
+    }
+    if (m->cindex) cxm__free(ctx, m->cindex, (size_t)(m->cindex_mask + 1) * sizeof(uint32_t));
+    m->cindex = ix;
+    m->cindex_mask = n - 1;
+  }
+  if (m->ncells == m->cells_cap) {
+    uint32_t n = m->cells_cap ? 2 * m->cells_cap : 16;
+    ret_cell *c = (ret_cell *)cxm__realloc(ctx, m->cells, (size_t)m->cells_cap * sizeof(ret_cell),
+                                           (size_t)n * sizeof(ret_cell));
+    if (!c) return -1;
+    m->cells = c;
+    m->cells_cap = n;
+  }
+  int64_t *ring = (int64_t *)cxm__calloc(ctx, (size_t)m->rlen * sizeof(int64_t));
+  if (!ring) return -1;
+  ret_cell *c = &m->cells[m->ncells];
+  c->set = set;
+  c->ch = ch;
+  c->ring = ring;
+  uint32_t i = (key * 2654435761u) & m->cindex_mask;
+  while (m->cindex[i]) i = (i + 1) & m->cindex_mask;
+  m->cindex[i] = ++m->ncells;
+  return (int32_t)(m->ncells - 1);
+}
+
+static int reserve_slow(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch, int32_t lo,
+                        int32_t hi, int32_t *cell) {
   uint32_t key = set << 8 | ch;
   uint32_t slot = (key * 2654435761u) >> 22; /* RET_RCACHE = 1024 slots */
-  if (m->rcache[slot].ok && m->rcache[slot].key == key && lo >= m->rcache[slot].lo &&
-      hi <= m->rcache[slot].hi)
-    return CXM_OK;
   const cxm_segset *ss = &ctx->segsets.sets[set];
   for (uint32_t i = 0; i <= ss->n; i++) {
     uint32_t row = i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1];
@@ -332,6 +373,8 @@ static int reserve_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
     if (ch != CXM_CH_NONE && cxm__ret_days_ensure(ctx, &r->col[1 + ch], NR, lo, hi))
       return CXM_E_NOMEM;
   }
+  int32_t c = -1;
+  if (m->rlen && (c = cell_get(ctx, m, set, ch)) < 0) return CXM_E_NOMEM;
   /* Remember the whole range now covered by every one of these arrays. */
   int32_t clo = INT32_MIN, chi = INT32_MAX;
   for (uint32_t i = 0; i <= ss->n; i++) {
@@ -347,7 +390,104 @@ static int reserve_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
   m->rcache[slot].ok = 1;
   m->rcache[slot].lo = clo;
   m->rcache[slot].hi = chi;
+  m->rcache[slot].cell = c;
+  *cell = c;
   return CXM_OK;
+}
+
+/* Makes days [lo, hi] of every scope of (set, ch) addressable and gives the
+   fine cell (-1 when nothing is staged). Day arrays only grow, so a cached
+   range needs no further check. */
+static inline int reserve_cell(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
+                               int32_t lo, int32_t hi, int32_t *cell) {
+  uint32_t key = set << 8 | ch;
+  uint32_t slot = (key * 2654435761u) >> 22;
+  if (CXM_LIKELY(m->rcache[slot].ok && m->rcache[slot].key == key &&
+                 lo >= m->rcache[slot].lo && hi <= m->rcache[slot].hi)) {
+    *cell = m->rcache[slot].cell;
+    return CXM_OK;
+  }
+  return reserve_slow(ctx, m, set, ch, lo, hi, cell);
+}
+
+static inline int reserve_scopes(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
+                                 int32_t lo, int32_t hi) {
+  int32_t cell;
+  return reserve_cell(ctx, m, set, ch, lo, hi, &cell);
+}
+
+/* ---- the stage ---------------------------------------------------------------- */
+
+#define RET_RING_MAX 256
+/* Entries between full flushes: keeps |active| below 2^23 and the life sum
+   (at most 49677 days an entry) within the slot's upper 40 bits. */
+#define RET_RING_POINTS (1u << 21)
+
+/* Adds one slot (day x) to the scopes of its cell. */
+static void cell_out(cxm_ctx *ctx, cxm_ret *m, const ret_cell *c, int32_t x, int64_t v) {
+  int64_t act = ((v & 0xFFFFFF) ^ 0x800000) - 0x800000;
+  int64_t life = (v - act) / ((int64_t)1 << 24);
+  const cxm_segset *ss = &ctx->segsets.sets[c->set];
+  for (uint32_t i = 0; i <= ss->n; i++) {
+    ret_row *r = m->rows[i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1]];
+    for (int k = 0; k < 2; k++) {
+      if (k == 1 && c->ch == CXM_CH_NONE) break;
+      ret_days *a = &r->col[k == 0 ? 0 : 1 + c->ch];
+      int64_t *row = a->v + (size_t)(x - a->day0) * NR;
+      row[R_ACTIVE] += act;
+      row[R_CHURNED] -= act;
+      row[R_LIFE] += life;
+    }
+  }
+}
+
+/* Adds every staged entry to the scopes (before any read of them). */
+static void ring_flush(cxm_ctx *ctx, cxm_ret *m) {
+  uint32_t mask = m->rlen - 1;
+  for (uint32_t c = 0; c < m->ncells; c++) {
+    int64_t *ring = m->cells[c].ring;
+    for (uint32_t j = 0; j < m->rlen; j++) {
+      if (!ring[j]) continue;
+      cell_out(ctx, m, &m->cells[c], m->rbase + (int32_t)((j - (uint32_t)m->rbase) & mask), ring[j]);
+      ring[j] = 0;
+    }
+  }
+  m->rpoints = 0;
+}
+
+static inline void flush_staged(cxm_ctx *ctx, cxm_ret *m) {
+  if (m && m->rpoints) ring_flush(ctx, m);
+}
+
+/* Moves the window's start to nb > rbase: the days leaving it go out. */
+static void ring_advance(cxm_ctx *ctx, cxm_ret *m, int32_t nb) {
+  if ((int64_t)nb - m->rbase >= m->rlen) {
+    ring_flush(ctx, m);
+  } else {
+    uint32_t mask = m->rlen - 1;
+    for (int32_t x = m->rbase; x < nb; x++)
+      for (uint32_t c = 0; c < m->ncells; c++) {
+        int64_t *sl = &m->cells[c].ring[(uint32_t)x & mask];
+        if (*sl) cell_out(ctx, m, &m->cells[c], x, *sl), *sl = 0;
+      }
+  }
+  m->rbase = nb;
+}
+
+/* Stages a coverage extension of an event on day d: +1 active, -1 churned,
+   -was life on day e0 (d <= e0 < e1), the reverse with life `life` on day
+   e1 = d + window. Returns 0 when d lies before the window (the caller adds
+   the entries to the scopes itself). */
+static int stage_extend(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d, int32_t e0,
+                        int64_t was, int32_t e1, int64_t life) {
+  if ((int64_t)e1 - m->rbase >= m->rlen) ring_advance(ctx, m, e1 - (int32_t)m->rlen + 1);
+  if (d < m->rbase) return 0;
+  int64_t *ring = m->cells[cell].ring;
+  uint32_t mask = m->rlen - 1;
+  ring[(uint32_t)e0 & mask] += 1 - was * ((int64_t)1 << 24);
+  ring[(uint32_t)e1 & mask] += life * ((int64_t)1 << 24) - 1;
+  if ((m->rpoints += 2) >= RET_RING_POINTS) ring_flush(ctx, m);
+  return 1;
 }
 
 /* ---- module state ------------------------------------------------------------- */
@@ -364,6 +504,13 @@ static cxm_ret *mod_make(cxm_ctx *ctx) {
   m->window = (int32_t)ctx->opt[CXM_OPT_CHURN_WINDOW_DAYS];
   m->pend_top = m->pend_first = m->pend_last = RET_NONE;
   for (int i = 0; i < RET_MCACHE; i++) m->mcache[i].blk = INT32_MIN;
+  /* The ring must hold days d .. d + window of an event on day d, with some
+     room for customers whose events come a few days behind the newest. */
+  uint32_t rlen = 32;
+  while (rlen < (uint64_t)m->window + 16 && rlen <= RET_RING_MAX) rlen *= 2;
+  m->rlen = rlen <= RET_RING_MAX ? rlen : 0;
+  m->rbase = INT32_MIN / 2;
+  m->pend_cell = -1;
   ctx->mod[CXM_MODIX_RETENTION] = m;
   return m;
 }
@@ -422,9 +569,10 @@ int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
   int32_t lo = (top0 == RET_NONE ? top1 : top0) - RET_SPAN;
   int32_t hi = top1 + w + 1;
   m->pend_top = top0;
+  m->pend_cell = -1;
   if (ev->type != CXM_EV_MESSAGE_SENT) {
     if (first != RET_NONE) {
-      if ((rc = reserve_scopes(ctx, m, set, sch, lo, hi))) return rc;
+      if ((rc = reserve_cell(ctx, m, set, sch, lo, hi, &m->pend_cell))) return rc;
       if (oldset != set && (rc = reserve_scopes(ctx, m, oldset, sch, lo, hi))) return rc;
     }
     /* Only an activity before the first one can give the customer the
@@ -607,15 +755,19 @@ static int fast_activity(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview
   int32_t d = ev->day;
   int pur = ev->type == CXM_EV_PURCHASE;
   uint32_t dig = (uint32_t)(x >> 42) & 0x1FFFFF;
-  if (d == top0) {
+  int same = d == top0;
+  if (same) {
     unsigned dg0 = dig % 6;
-    if (dg0 % 3 == 0) return 0; /* the day's first activity */
-    /* Coverage, first day and channel stay; at most the purchase flag. */
-    if (pur) {
-      purchase_book(m, x, top0, d);
-      if (dg0 % 3 == 1) m->side[ri] = x + ((uint64_t)1 << 42);
+    if (dg0 == 3) return 0; /* a churn alone that day: it wins, but flags change */
+    if (dg0 != 0) {
+      /* Coverage, first day and channel stay; at most the purchase flag. */
+      if (pur) {
+        purchase_book(m, x, top0, d);
+        if (dg0 % 3 == 1) m->side[ri] = x + ((uint64_t)1 << 42);
+      }
+      return 1;
     }
-    return 1;
+    /* Only message_sent on the newest day so far: like a new day, unshifted. */
   }
   uint32_t act;
   if (top0 == RET_NONE) {
@@ -629,7 +781,7 @@ static int fast_activity(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview
   if (pur) purchase_book(m, x, top0, d);
   rst o = unpack(x);
   rst s = o;
-  if (top0 != RET_NONE) shift(m, &s, top0, d);
+  if (top0 != RET_NONE && !same) shift(m, &s, top0, d);
   s.dig += pur ? 2u : 1u; /* the new newest day: activity (and purchase) */
   if (s.first == RET_NONE) s.first = d, s.ch = ev->ch;
   m->side[ri] = pack(&s);
@@ -662,6 +814,11 @@ static int fast_activity(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview
   e[1].dv[R_ACTIVE] = -1;
   e[1].dv[R_CHURNED] = 1;
   e[1].dv[R_LIFE] = (int64_t)d - s.first;
+  /* An extension (not a start) of a customer whose fine cell prepare found:
+     two ring slots instead of every scope. */
+  if (end >= d && m->pend_cell >= 0 &&
+      stage_extend(ctx, m, m->pend_cell, d, (int32_t)end, was, d + w, (int64_t)d - s.first))
+    return 1;
   apply2(ctx, m, ctx->customers.recs[ri].segset, s.ch, e);
   return 1;
 }
@@ -748,7 +905,10 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
 #define RET_FORMAT 1u
 
 int cxm__retention_save(const cxm_ctx *ctx, cxm_wbuf *w) {
-  const cxm_ret *m = (const cxm_ret *)ctx->mod[CXM_MODIX_RETENTION];
+  cxm_ret *m = (cxm_ret *)ctx->mod[CXM_MODIX_RETENTION];
+  /* The caller's handle is not const (cxm_snapshot_save_* take cxm_ctx *);
+     adding the staged entries to the scopes changes no answer. */
+  flush_staged((cxm_ctx *)ctx, m);
   cxm__w_u32(w, RET_FORMAT);
   cxm__w_u8(w, m != NULL);
   if (!m) return w->err;
@@ -835,6 +995,9 @@ int cxm__retention_merge_reserve(cxm_ctx *dst, const cxm_ctx *src, const cxm_rem
   if (!s) return CXM_OK;
   cxm_ret *m = mod_make(dst);
   if (!m) return CXM_E_NOMEM;
+  /* src's day arrays are added as they are: its staged entries first (the
+     public cxm_ctx_merge takes src as cxm_ctx *; no answer changes). */
+  flush_staged((cxm_ctx *)src, (cxm_ret *)s);
   merge_scratch_free(dst, m);
   uint64_t need = dst->customers.count;
   uint32_t overlap = 0;
@@ -1004,6 +1167,10 @@ void cxm__retention_free(cxm_ctx *ctx) {
       cxm__ret_days_free(ctx, &m->rows[r]->col[c], NR);
     cxm__free(ctx, m->rows[r], sizeof(ret_row));
   }
+  for (uint32_t c = 0; c < m->ncells; c++)
+    cxm__free(ctx, m->cells[c].ring, (size_t)m->rlen * sizeof(int64_t));
+  if (m->cells) cxm__free(ctx, m->cells, (size_t)m->cells_cap * sizeof(ret_cell));
+  if (m->cindex) cxm__free(ctx, m->cindex, (size_t)(m->cindex_mask + 1) * sizeof(uint32_t));
   cxm__ret_days_free(ctx, &m->buyers, 2);
   cxm__cohort_free(ctx, m);
   merge_scratch_free(ctx, m);
@@ -1022,7 +1189,8 @@ static int query_begin(cxm_ctx *ctx, int32_t segment, int32_t channel,
     return cxm__seterr(ctx, CXM_E_ARG, "segment: no segment with id %d", (int)segment);
   if (channel != CXM_ALL && (channel < 0 || (uint32_t)channel >= ctx->channels.count))
     return cxm__seterr(ctx, CXM_E_ARG, "channel: no channel with id %d", (int)channel);
-  const cxm_ret *m = mod_get(ctx);
+  cxm_ret *m = mod_get(ctx);
+  flush_staged(ctx, m);
   uint32_t row = segment == CXM_ALL ? 0 : 1u + (uint32_t)segment;
   uint32_t col = channel == CXM_ALL ? 0 : 1u + (uint32_t)channel;
   *out = m && m->rows[row] ? &m->rows[row]->col[col] : NULL;

@@ -29,6 +29,15 @@ typedef struct ret_mc {
   int32_t blk, month, next;
 } ret_mc;
 
+/* Coverage extensions staged per fine cell (segment set, channel): each
+   ring slot holds the pending change of one day as active + life * 2^24
+   (churned is minus active for these changes). */
+typedef struct ret_cell {
+  uint32_t set;
+  uint8_t ch;
+  int64_t *ring;      /* rlen slots: day X in slot X & (rlen - 1) */
+} ret_cell;
+
 typedef struct ret_row {
   ret_days col[CXM_GRID_COLS];
 } ret_row;
@@ -52,7 +61,21 @@ typedef struct cxm_ret {
 
   /* Scopes of (segment set, channel) known to cover days [lo, hi]: day
      arrays only grow, so a hit needs no further check (prepare's fast path). */
-  struct { uint32_t key, ok; int32_t lo, hi; } rcache[RET_RCACHE];
+  struct { uint32_t key, ok; int32_t lo, hi, cell; } rcache[RET_RCACHE];
+
+  /* The stage of in-order coverage extensions (retention.c): the two
+     difference entries of such an event go to its fine cell's ring instead
+     of every scope; rings are added to the scopes when their days leave the
+     window [rbase, rbase + rlen), after RET_RING_POINTS entries, and before
+     anything reads the scopes. */
+  ret_cell *cells;
+  uint32_t ncells, cells_cap;
+  uint32_t *cindex;   /* open addressing over (set, channel): cell + 1, 0 empty */
+  uint32_t cindex_mask;
+  uint32_t rlen;      /* ring days, a power of two; 0: nothing is staged */
+  int32_t rbase;
+  uint32_t rpoints;   /* entries staged since the last full flush */
+  int32_t pend_cell;  /* fine cell of the pending event, -1: none */
 
   ret_days buyers;    /* per day: new buyers, returning buyers (w = 2) */
 

@@ -569,6 +569,117 @@ START_TEST(test_random_against_model) {
 }
 END_TEST
 
+static int stg_even(const rev *ev, int i) { return ev[i].cust % 2 == 0; }
+static int stg_odd(const rev *ev, int i) { return ev[i].cust % 2 == 1; }
+
+/* ---- the staged fast path ---------------------------------------------------- */
+
+/* Events mostly in time order (most land on a later day than the customer's
+   newest, many repeat a day), over `days` days; every fifth customer runs
+   `lag` days behind the others, so its extensions fall before the stage's
+   window; a few events are up to 7 days late. */
+static void ordered_stream(rev *ev, int n, int days, int lag, uint64_t seed) {
+  rng_state = seed;
+  static const int32_t types[] = {CXM_EV_TOUCH, CXM_EV_SESSION, CXM_EV_PURCHASE,
+                                  CXM_EV_MESSAGE_SENT, CXM_EV_NPS, CXM_EV_ENGAGE,
+                                  CXM_EV_CHURN, CXM_EV_TOUCH};
+  for (int i = 0; i < n; i++) {
+    rev *e = &ev[i];
+    e->cust = (int)rnd(RC);
+    e->t = T0 + (int64_t)i * days * DAY / n + rnd(3600);
+    if (e->cust % 5 == 0) e->t -= (int64_t)lag * DAY;
+    if (rnd(20) == 0) e->t -= (int64_t)rnd(7 * 24) * HOUR;
+    e->type = types[rnd(8)];
+    if (e->type == CXM_EV_CHURN && rnd(4)) e->type = CXM_EV_SESSION;
+    e->ch = rnd(4) == 0 ? CXM_NO_CHANNEL : (int32_t)rnd(2);
+  }
+}
+
+static cxm_ctx *model_ctx_w(int64_t off, int64_t w, int32_t *gold, int32_t *gold_set) {
+  cxm_ctx *ctx = new_window(w);
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_UTC_OFFSET, off), CXM_OK);
+  t_chan(ctx, "web");
+  t_chan(ctx, "app");
+  *gold = t_seg(ctx, "gold");
+  *gold_set = t_set(ctx, 1, gold);
+  return ctx;
+}
+
+/* In-order extensions are staged per (segment set, channel) and reach the
+   scopes when their days leave the stage or before a read: queries between
+   events (each one flushes) and at the end must match the definitions, for
+   windows that stage (5, 10, 40 days) and one too long to stage (300), with
+   customers far behind the others (extensions added directly). */
+START_TEST(test_staged_against_model) {
+  static const int64_t ws[4] = {5, 10, 40, 300};
+  int64_t w = ws[_i % 4], off = _i % 2 ? 19800 : 0;
+  enum { N = 1600 };
+  rev *ev = malloc(sizeof(rev) * N);
+  ordered_stream(ev, N, 90, 40 + 10 * (_i % 3), 500 + (uint64_t)_i);
+  int32_t gold, gold_set;
+  cxm_ctx *ctx = model_ctx_w(off, w, &gold, &gold_set);
+  for (int c = 0; c < RC; c += 3) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", c);
+    t_assign(ctx, id, gold_set);
+  }
+  for (int i = 0; i < N; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", ev[i].cust);
+    double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
+    T_ADD(ctx, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
+    if (i % 400 == 399) compare_model2(ctx, ev, i + 1, off, w, gold, 0);
+  }
+  compare_model(ctx, ev, N, off, w, gold);
+  cxm_ctx_destroy(ctx);
+  free(ev);
+}
+END_TEST
+
+/* A snapshot taken while extensions are staged holds them: the loaded handle
+   answers like the definitions, and so does the original afterwards. */
+START_TEST(test_staged_snapshot) {
+  enum { N = 1200 };
+  rev *ev = malloc(sizeof(rev) * N);
+  ordered_stream(ev, N, 60, 0, 31337);
+  int32_t gold, gold_set;
+  cxm_ctx *ctx = model_ctx_w(0, 20, &gold, &gold_set);
+  feed(ctx, ev, N, gold_set);
+  void *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(ctx, 0, &buf, &len), CXM_OK);
+  cxm_ctx *c = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&c), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_load_buffer(c, buf, len), CXM_OK);
+  cxm_buffer_free(ctx, buf, len);
+  ck_assert_int_eq(cxm_key_set(c, T_KEY, sizeof T_KEY), CXM_OK);
+  compare_model(c, ev, N, 0, 20, gold);
+  compare_model(ctx, ev, N, 0, 20, gold);
+  cxm_ctx_destroy(c);
+  cxm_ctx_destroy(ctx);
+  free(ev);
+}
+END_TEST
+
+/* Shards with staged extensions merge into the whole stream's figures (the
+   source's stage is added before its day arrays are). */
+START_TEST(test_staged_merge) {
+  enum { N = 1600 };
+  rev *ev = malloc(sizeof(rev) * N);
+  ordered_stream(ev, N, 70, 0, 4711);
+  int32_t gold, gold_set;
+  cxm_ctx *a = model_ctx_w(0, 15, &gold, &gold_set);
+  cxm_ctx *b = model_ctx_w(0, 15, &gold, &gold_set);
+  feed_some(a, ev, N, gold_set, stg_even);
+  feed_some(b, ev, N, gold_set, stg_odd);
+  ck_assert_int_eq(cxm_ctx_merge(a, b), CXM_OK);
+  compare_model(a, ev, N, 0, 15, gold);
+  cxm_ctx_destroy(a);
+  cxm_ctx_destroy(b);
+  free(ev);
+}
+END_TEST
+
 /* ---- snapshots and merges ------------------------------------------------------ */
 
 static int even_customer(const rev *ev, int i) { return ev[i].cust % 2 == 0; }
@@ -738,6 +849,9 @@ static Suite *retention_suite(void) {
   tcase_add_test(tc, test_cohort_late_first_purchase);
   tcase_add_test(tc, test_module_off);
   tcase_add_loop_test(tc, test_random_against_model, 0, 6);
+  tcase_add_loop_test(tc, test_staged_against_model, 0, 8);
+  tcase_add_test(tc, test_staged_snapshot);
+  tcase_add_test(tc, test_staged_merge);
   tcase_add_test(tc, test_merge_and_snapshot);
   tcase_add_test(tc, test_merge_overlap);
   tcase_add_test(tc, test_nomem);
