@@ -474,22 +474,6 @@ static void ring_advance(cxm_ctx *ctx, cxm_ret *m, int32_t nb) {
   m->rbase = nb;
 }
 
-/* Stages a coverage extension of an event on day d: +1 active, -1 churned,
-   -was life on day e0 (d <= e0 < e1), the reverse with life `life` on day
-   e1 = d + window. Returns 0 when d lies before the window (the caller adds
-   the entries to the scopes itself). */
-static int stage_extend(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d, int32_t e0,
-                        int64_t was, int32_t e1, int64_t life) {
-  if ((int64_t)e1 - m->rbase >= m->rlen) ring_advance(ctx, m, e1 - (int32_t)m->rlen + 1);
-  if (d < m->rbase) return 0;
-  int64_t *ring = m->cells[cell].ring;
-  uint32_t mask = m->rlen - 1;
-  ring[(uint32_t)e0 & mask] += 1 - was * ((int64_t)1 << 24);
-  ring[(uint32_t)e1 & mask] += life * ((int64_t)1 << 24) - 1;
-  if ((m->rpoints += 2) >= RET_RING_POINTS) ring_flush(ctx, m);
-  return 1;
-}
-
 /* ---- module state ------------------------------------------------------------- */
 
 static cxm_ret *mod_get(cxm_ctx *ctx) {
@@ -532,8 +516,11 @@ static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
   return CXM_OK;
 }
 
-static int32_t day_of_time(const cxm_ctx *ctx, uint32_t t) {
-  return (int32_t)cxm__day_of(ctx, t);
+static inline int32_t day_of_time(const cxm_ctx *ctx, uint32_t t) {
+  int64_t v = (int64_t)t + ctx->utc_offset;
+  /* Stored times are non-negative: an unsigned division unless the offset
+     takes the first day of 1970 below zero. */
+  return v >= 0 ? (int32_t)((uint64_t)v / 86400u) : (int32_t)cxm__day_of(ctx, t);
 }
 
 /* The day of the customer's newest event, RET_NONE before its first. */
@@ -745,20 +732,36 @@ static void apply2(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch, const ren
   }
 }
 
-/* The common events in O(1) without simulating the span: an activity on a
-   day after the customer's newest (no churn event in its span), or a repeat
-   activity on its newest day. Returns 0 when the event needs the general
-   path; then nothing has changed. */
-static int fast_activity(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview *ev,
-                         int32_t top0) {
+/* Stages two entries of an in-order event on day d (d <= x0 <= x1 <= d +
+   window), each as active a (churned -a) and life l packed in one slot.
+   Returns 0 when d lies before the window (the caller adds the entries to
+   the scopes itself). */
+static int stage_pair(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d, int32_t x0,
+                      int64_t a0, int64_t l0, int32_t x1, int64_t a1, int64_t l1) {
+  if ((int64_t)x1 - m->rbase >= m->rlen) ring_advance(ctx, m, x1 - (int32_t)m->rlen + 1);
+  if (d < m->rbase) return 0;
+  int64_t *ring = m->cells[cell].ring;
+  uint32_t mask = m->rlen - 1;
+  ring[(uint32_t)x0 & mask] += a0 + l0 * ((int64_t)1 << 24);
+  ring[(uint32_t)x1 & mask] += a1 + l1 * ((int64_t)1 << 24);
+  if ((m->rpoints += 2) >= RET_RING_POINTS) ring_flush(ctx, m);
+  return 1;
+}
+
+/* The common events in O(1) without simulating the span: an activity or a
+   churn event on a day after the customer's newest, or an activity on its
+   newest day (unless a churn event is on that day). Returns 0 when the
+   event needs the general path; then nothing has changed. */
+static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview *ev,
+                        int32_t top0) {
   uint64_t x = m->side[ri];
   int32_t d = ev->day;
-  int pur = ev->type == CXM_EV_PURCHASE;
+  int pur = ev->type == CXM_EV_PURCHASE, churn = ev->type == CXM_EV_CHURN;
   uint32_t dig = (uint32_t)(x >> 42) & 0x1FFFFF;
   int same = d == top0;
   if (same) {
     unsigned dg0 = dig % 6;
-    if (dg0 == 3) return 0; /* a churn alone that day: it wins, but flags change */
+    if (churn || dg0 == 3) return 0; /* the churn wins that day, flags change */
     if (dg0 != 0) {
       /* Coverage, first day and channel stay; at most the purchase flag. */
       if (pur) {
@@ -769,38 +772,92 @@ static int fast_activity(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview
     }
     /* Only message_sent on the newest day so far: like a new day, unshifted. */
   }
-  uint32_t act;
+  uint32_t pl = 0;
   if (top0 == RET_NONE) {
     if (x) return 0;
-    act = 0;
   } else {
-    uint32_t pl = planes(dig);
-    if (PL_CHURN(pl)) return 0;
-    act = PL_ACT(pl);
+    pl = planes(dig);
   }
+  uint32_t act = PL_ACT(pl), chn = PL_CHURN(pl);
   if (pur) purchase_book(m, x, top0, d);
   rst o = unpack(x);
-  rst s = o;
-  if (top0 != RET_NONE && !same) shift(m, &s, top0, d);
-  s.dig += pur ? 2u : 1u; /* the new newest day: activity (and purchase) */
-  if (s.first == RET_NONE) s.first = d, s.ch = ev->ch;
-  m->side[ri] = pack(&s);
+  int32_t w = m->window;
 
-  /* The coverage ended at E (last activity + window, or the carried end);
-     the activity on d either extends it to d + window or, after a lapse,
-     starts a new one. */
-  int32_t w = m->window, ell;
-  int64_t end;
-  if (act) {
-    ell = top0 - low_bit(act);
-    end = (int64_t)ell + w;
+  /* The coverage end after top0 (E) and the last activity, as simulate. */
+  int32_t ell = act ? top0 - low_bit(act) : o.lin;
+  int64_t end = o.lin != RET_NONE && !o.cut ? (int64_t)o.lin + w : NEG_INF;
+  if (!chn) {
+    if (act) end = (int64_t)ell + w;
   } else {
-    ell = o.lin;
-    end = o.lin != RET_NONE && !o.cut ? (int64_t)o.lin + w : NEG_INF;
+    for (int i = RET_SPAN - 1; i >= 0; i--) {
+      int32_t day = top0 - i;
+      if (chn >> i & 1u) {
+        if (end > day) end = day;
+      } else if ((act >> i & 1u) && end < (int64_t)day + w) {
+        end = (int64_t)day + w;
+      }
+    }
   }
+
+  /* The new state in place (shift's work, then the new newest day). */
+  uint64_t nx = x;
+  if (top0 != RET_NONE && !same) {
+    int64_t k = (int64_t)d - top0;
+    uint32_t leave = k >= RET_SPAN ? 0xFFu : (0xFFu << (RET_SPAN - k)) & 0xFFu;
+    uint32_t la = act & leave, lc = chn & leave, lp = PL_PUR(pl) & leave;
+    if (la) { /* the newest leaving activity, cut by a churn on or after it */
+      int i = low_bit(la);
+      nx = (nx & ~((uint64_t)0xFFFF << 16 | (uint64_t)1 << 40)) |
+           (uint64_t)(uint32_t)(top0 - i + 2) << 16 |
+           (uint64_t)((lc & ((2u << i) - 1)) != 0) << 40;
+    } else if (lc) {
+      nx |= (uint64_t)1 << 40;
+    }
+    if (o.pcarry || lp) {
+      int32_t m1 = cxm__ret_month(m, d - (RET_SPAN - 1));
+      int pc = o.pcarry && cxm__ret_month(m, top0 - (RET_SPAN - 1)) == m1;
+      if (lp && !pc) pc = cxm__ret_month(m, top0 - low_bit(lp)) == m1;
+      nx = (nx & ~((uint64_t)1 << 41)) | (uint64_t)pc << 41;
+    }
+    dig = k >= RET_SPAN ? 0 : (uint32_t)(((uint64_t)dig * pow6[k]) % pow6[RET_SPAN]);
+  }
+  dig += churn ? 3u : pur ? 2u : 1u;
+  nx = (nx & (((uint64_t)1 << 42) - 1)) | (uint64_t)dig << 42;
+  int32_t first = o.first;
+  if (first == RET_NONE && !churn) {
+    first = d;
+    nx = (nx & ~(uint64_t)0xFF0000FFFF) | (uint64_t)(uint32_t)(d + 2) | (uint64_t)ev->ch << 32;
+  }
+  m->side[ri] = nx;
+
   rent e[2];
   memset(e, 0, sizeof e);
   int64_t was = o.first == RET_NONE ? 0 : (int64_t)ell - o.first;
+  if (churn) {
+    /* Days d .. E - 1 turn from active to churned (ell and first stay). */
+    if (end <= d) return 1;
+    if (m->pend_cell >= 0 &&
+        stage_pair(ctx, m, m->pend_cell, d, d, -1, was, (int32_t)end, 1, -was))
+      return 1;
+    e[0].day = d;
+    e[0].dv[R_ACTIVE] = -1;
+    e[0].dv[R_CHURNED] = 1;
+    e[0].dv[R_LIFE] = was;
+    e[1].day = (int32_t)end;
+    e[1].dv[R_ACTIVE] = 1;
+    e[1].dv[R_CHURNED] = -1;
+    e[1].dv[R_LIFE] = -was;
+    apply2(ctx, m, ctx->customers.recs[ri].segset, (uint8_t)(nx >> 32), e);
+    return 1;
+  }
+  /* The coverage ended at E; the activity on d either extends it to
+     d + window or, after a lapse, starts a new one. An extension (not a
+     start) of a customer whose fine cell prepare found: two ring slots
+     instead of every scope. */
+  if (end >= d && m->pend_cell >= 0 &&
+      stage_pair(ctx, m, m->pend_cell, d, (int32_t)end, 1, -was, d + w, -1,
+                 (int64_t)d - first))
+    return 1;
   if (end >= d) { /* covered up to d - 1 at least: the coverage grows */
     e[0].day = (int32_t)end;
   } else { /* a start on d, after a lapse or the very first activity */
@@ -813,13 +870,8 @@ static int fast_activity(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview
   e[1].day = d + w;
   e[1].dv[R_ACTIVE] = -1;
   e[1].dv[R_CHURNED] = 1;
-  e[1].dv[R_LIFE] = (int64_t)d - s.first;
-  /* An extension (not a start) of a customer whose fine cell prepare found:
-     two ring slots instead of every scope. */
-  if (end >= d && m->pend_cell >= 0 &&
-      stage_extend(ctx, m, m->pend_cell, d, (int32_t)end, was, d + w, (int64_t)d - s.first))
-    return 1;
-  apply2(ctx, m, ctx->customers.recs[ri].segset, s.ch, e);
+  e[1].dv[R_LIFE] = (int64_t)d - first;
+  apply2(ctx, m, ctx->customers.recs[ri].segset, (uint8_t)(nx >> 32), e);
   return 1;
 }
 
@@ -837,9 +889,7 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
     }
     return;
   }
-  if (ev->type != CXM_EV_CHURN && (top0 == RET_NONE || d >= top0) &&
-      fast_activity(ctx, m, ri, ev, top0))
-    return;
+  if ((top0 == RET_NONE || d >= top0) && fast_inorder(ctx, m, ri, ev, top0)) return;
 
   const cxm_cust *r = &ctx->customers.recs[ri];
   rst o = unpack(m->side[ri]);
