@@ -117,6 +117,7 @@ static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
   /* New records: count 0 (the rest is never read past the count). */
   for (size_t i = a->cap; i < ncap; i++) rec[i * a->rs] = 0;
   a->rec = rec;
+  cxm__ext_side(ctx, CXM_MODIX_ATTRIBUTION, rec, a->rs); /* prefetched by the batch */
   a->cap = (uint32_t)ncap;
   return CXM_OK;
 }

@@ -56,8 +56,17 @@ void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash) {
 uint32_t cxm__custtab_prefetch_rec(const cxm_ctx *ctx, uint64_t hash) {
   const cxm_custtab *t = &ctx->customers;
   if (!t->slots) return 0;
-  uint64_t s = t->slots[slot_home(t, hash)];
-  if (!s || (s >> 32) != SLOT_TAG(hash)) return 0;
+  uint64_t i = slot_home(t, hash);
+  uint64_t s;
+  /* A customer displaced from its home slot is usually a slot or two on,
+     in the line just fetched: follow the chain to the line's end. */
+  for (;;) {
+    s = t->slots[i];
+    if (!s) return 0;
+    if ((s >> 32) == SLOT_TAG(hash)) break;
+    i = (i + 1) & t->mask;
+    if (((uintptr_t)&t->slots[i] & 63) == 0) return 0;
+  }
   uint32_t idx = (uint32_t)s - 1;
   CXM_PREFETCH_W(&t->recs[idx]);
   for (int k = 0; k < ctx->n_side_on; k++) {

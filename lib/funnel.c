@@ -134,6 +134,7 @@ static int ensure_cap(cxm_ctx *ctx, funnel *f, uint64_t need) {
   if (!rec) return CXM_E_NOMEM;
   memset(rec + (size_t)f->cap * REC, 0, (size_t)(ncap - f->cap) * REC);
   f->rec = rec;
+  cxm__ext_side(ctx, CXM_MODIX_FUNNEL, rec, REC); /* prefetched by the batch */
   f->cap = (uint32_t)ncap;
   return CXM_OK;
 }
