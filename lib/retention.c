@@ -24,6 +24,11 @@
 
 #include "retention.h"
 
+#if defined(__GNUC__)
+#define CXM_NOINLINE_ __attribute__((noinline))
+#else
+#define CXM_NOINLINE_
+#endif
 #define MODON(ctx) (((ctx)->opt[CXM_OPT_MODULES] & CXM_MOD_RETENTION) != 0)
 #define NEG_INF (INT64_MIN / 4)
 
@@ -353,8 +358,8 @@ static int32_t cell_get(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch) {
   return (int32_t)(m->ncells - 1);
 }
 
-static int reserve_slow(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch, int32_t lo,
-                        int32_t hi, int32_t *cell) {
+CXM_COLD static int reserve_slow(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
+                                 int32_t lo, int32_t hi, int32_t *cell) {
   uint32_t key = set << 8 | ch;
   uint32_t slot = (key * 2654435761u) >> 22; /* RET_RCACHE = 1024 slots */
   const cxm_segset *ss = &ctx->segsets.sets[set];
@@ -442,7 +447,7 @@ static void cell_out(cxm_ctx *ctx, cxm_ret *m, const ret_cell *c, int32_t x, int
 }
 
 /* Adds every staged entry to the scopes (before any read of them). */
-static void ring_flush(cxm_ctx *ctx, cxm_ret *m) {
+CXM_COLD static void ring_flush(cxm_ctx *ctx, cxm_ret *m) {
   uint32_t mask = m->rlen - 1;
   for (uint32_t c = 0; c < m->ncells; c++) {
     int64_t *ring = m->cells[c].ring;
@@ -460,7 +465,7 @@ static inline void flush_staged(cxm_ctx *ctx, cxm_ret *m) {
 }
 
 /* Moves the window's start to nb > rbase: the days leaving it go out. */
-static void ring_advance(cxm_ctx *ctx, cxm_ret *m, int32_t nb) {
+CXM_COLD static void ring_advance(cxm_ctx *ctx, cxm_ret *m, int32_t nb) {
   if ((int64_t)nb - m->rbase >= m->rlen) {
     ring_flush(ctx, m);
   } else {
@@ -480,7 +485,7 @@ static cxm_ret *mod_get(cxm_ctx *ctx) {
   return (cxm_ret *)ctx->mod[CXM_MODIX_RETENTION];
 }
 
-static cxm_ret *mod_make(cxm_ctx *ctx) {
+CXM_COLD static cxm_ret *mod_make(cxm_ctx *ctx) {
   cxm_ret *m = mod_get(ctx);
   if (m) return m;
   m = (cxm_ret *)cxm__calloc(ctx, sizeof(cxm_ret));
@@ -499,7 +504,7 @@ static cxm_ret *mod_make(cxm_ctx *ctx) {
   return m;
 }
 
-static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
+CXM_COLD static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
   if (need <= m->side_cap) return CXM_OK;
   /* Grow to the core's capacity (1024 * 2^k records), so the side array
      follows the record array's doublings. */
@@ -532,6 +537,18 @@ static int32_t cust_top(const cxm_ctx *ctx, const cxm_cust *r) {
 static inline int32_t packed_first(uint64_t x) {
   uint32_t f = (uint32_t)(x & 0xFFFF);
   return f ? (int32_t)f - 2 : RET_NONE;
+}
+
+/* A purchase's cohort and buyer rows, and the customer's purchase days
+   before it (for purchase_book). */
+CXM_NOINLINE_ static int prepare_purchase(cxm_ctx *ctx, cxm_ret *m, const cxm_cust *r,
+                                          int32_t day) {
+  m->pend_first = m->pend_last = RET_NONE;
+  if (r && (r->flags & CF_PURCHASE)) {
+    m->pend_first = day_of_time(ctx, r->first_purchase);
+    m->pend_last = day_of_time(ctx, r->last_purchase);
+  }
+  return cxm__cohort_reserve(ctx, m, day, m->pend_first, m->pend_last);
 }
 
 int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
@@ -571,14 +588,7 @@ int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
              (rc = reserve_scopes(ctx, m, set, sch, lo, hi))) {
     return rc; /* the segment change moves the span */
   }
-  if (ev->type == CXM_EV_PURCHASE) {
-    m->pend_first = m->pend_last = RET_NONE;
-    if (r && (r->flags & CF_PURCHASE)) {
-      m->pend_first = day_of_time(ctx, r->first_purchase);
-      m->pend_last = day_of_time(ctx, r->last_purchase);
-    }
-    if ((rc = cxm__cohort_reserve(ctx, m, ev->day, m->pend_first, m->pend_last))) return rc;
-  }
+  if (ev->type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, ev->day);
   return CXM_OK;
 }
 
@@ -736,15 +746,16 @@ static void apply2(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch, const ren
    window), each as active a (churned -a) and life l packed in one slot.
    Returns 0 when d lies before the window (the caller adds the entries to
    the scopes itself). */
-static int stage_pair(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d, int32_t x0,
-                      int64_t a0, int64_t l0, int32_t x1, int64_t a1, int64_t l1) {
-  if ((int64_t)x1 - m->rbase >= m->rlen) ring_advance(ctx, m, x1 - (int32_t)m->rlen + 1);
-  if (d < m->rbase) return 0;
+static inline int stage_pair(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d, int32_t x0,
+                             int64_t a0, int64_t l0, int32_t x1, int64_t a1, int64_t l1) {
+  if (CXM_UNLIKELY((int64_t)x1 - m->rbase >= m->rlen))
+    ring_advance(ctx, m, x1 - (int32_t)m->rlen + 1);
+  if (CXM_UNLIKELY(d < m->rbase)) return 0;
   int64_t *ring = m->cells[cell].ring;
   uint32_t mask = m->rlen - 1;
   ring[(uint32_t)x0 & mask] += a0 + l0 * ((int64_t)1 << 24);
   ring[(uint32_t)x1 & mask] += a1 + l1 * ((int64_t)1 << 24);
-  if ((m->rpoints += 2) >= RET_RING_POINTS) ring_flush(ctx, m);
+  if (CXM_UNLIKELY((m->rpoints += 2) >= RET_RING_POINTS)) ring_flush(ctx, m);
   return 1;
 }
 
@@ -831,7 +842,6 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
   m->side[ri] = nx;
 
   rent e[2];
-  memset(e, 0, sizeof e);
   int64_t was = o.first == RET_NONE ? 0 : (int64_t)ell - o.first;
   if (churn) {
     /* Days d .. E - 1 turn from active to churned (ell and first stay). */
@@ -839,6 +849,7 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
     if (m->pend_cell >= 0 &&
         stage_pair(ctx, m, m->pend_cell, d, d, -1, was, (int32_t)end, 1, -was))
       return 1;
+    memset(e, 0, sizeof e);
     e[0].day = d;
     e[0].dv[R_ACTIVE] = -1;
     e[0].dv[R_CHURNED] = 1;
@@ -858,6 +869,7 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
       stage_pair(ctx, m, m->pend_cell, d, (int32_t)end, 1, -was, d + w, -1,
                  (int64_t)d - first))
     return 1;
+  memset(e, 0, sizeof e);
   if (end >= d) { /* covered up to d - 1 at least: the coverage grows */
     e[0].day = (int32_t)end;
   } else { /* a start on d, after a lapse or the very first activity */
@@ -875,6 +887,9 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
   return 1;
 }
 
+CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
+                                    const cxm_evview *ev, int32_t top0);
+
 void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
   int32_t d = ev->day;
@@ -890,6 +905,14 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
     return;
   }
   if ((top0 == RET_NONE || d >= top0) && fast_inorder(ctx, m, ri, ev, top0)) return;
+  slow_event(ctx, m, ri, ev, top0);
+}
+
+/* Any event: the customer's contribution from the span's start on, before
+   and after, simulated day by day; their difference goes to the scopes. */
+CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
+                                    const cxm_evview *ev, int32_t top0) {
+  int32_t d = ev->day;
 
   const cxm_cust *r = &ctx->customers.recs[ri];
   rst o = unpack(m->side[ri]);
