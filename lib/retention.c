@@ -352,6 +352,9 @@ static int32_t cell_get(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch) {
   c->set = set;
   c->ch = ch;
   c->ring = ring;
+  c->snz = 0;
+  c->sday = 0;
+  memset(c->sv, 0, sizeof c->sv);
   uint32_t i = (key * 2654435761u) & m->cindex_mask;
   while (m->cindex[i]) i = (i + 1) & m->cindex_mask;
   m->cindex[i] = ++m->ncells;
@@ -361,7 +364,7 @@ static int32_t cell_get(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch) {
 CXM_COLD static int reserve_slow(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
                                  int32_t lo, int32_t hi, int32_t *cell) {
   uint32_t key = set << 8 | ch;
-  uint32_t slot = (key * 2654435761u) >> 22; /* RET_RCACHE = 1024 slots */
+  uint32_t slot = (key * 2654435761u) >> 20; /* RET_RCACHE = 4096 slots */
   const cxm_segset *ss = &ctx->segsets.sets[set];
   for (uint32_t i = 0; i <= ss->n; i++) {
     uint32_t row = i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1];
@@ -406,7 +409,7 @@ CXM_COLD static int reserve_slow(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t
 static inline int reserve_cell(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t ch,
                                int32_t lo, int32_t hi, int32_t *cell) {
   uint32_t key = set << 8 | ch;
-  uint32_t slot = (key * 2654435761u) >> 22;
+  uint32_t slot = (key * 2654435761u) >> 20;
   if (CXM_LIKELY(m->rcache[slot].ok && m->rcache[slot].key == key &&
                  lo >= m->rcache[slot].lo && hi <= m->rcache[slot].hi)) {
     *cell = m->rcache[slot].cell;
@@ -446,11 +449,28 @@ static void cell_out(cxm_ctx *ctx, cxm_ret *m, const ret_cell *c, int32_t x, int
   }
 }
 
+/* Adds a cell's staged starts to its scopes. */
+static void start_out(cxm_ctx *ctx, cxm_ret *m, ret_cell *c) {
+  const cxm_segset *ss = &ctx->segsets.sets[c->set];
+  for (uint32_t i = 0; i <= ss->n; i++) {
+    ret_row *r = m->rows[i == 0 ? 0 : 1u + (uint32_t)ss->seg[i - 1]];
+    for (int k = 0; k < 2; k++) {
+      if (k == 1 && c->ch == CXM_CH_NONE) break;
+      ret_days *a = &r->col[k == 0 ? 0 : 1 + c->ch];
+      int64_t *row = a->v + (size_t)(c->sday - a->day0) * NR;
+      for (int q = 0; q < NR; q++) row[q] += c->sv[q];
+    }
+  }
+  memset(c->sv, 0, sizeof c->sv);
+  c->snz = 0;
+}
+
 /* Adds every staged entry to the scopes (before any read of them). */
 CXM_COLD static void ring_flush(cxm_ctx *ctx, cxm_ret *m) {
   uint32_t mask = m->rlen - 1;
   for (uint32_t c = 0; c < m->ncells; c++) {
     int64_t *ring = m->cells[c].ring;
+    if (m->cells[c].snz) start_out(ctx, m, &m->cells[c]);
     for (uint32_t j = 0; j < m->rlen; j++) {
       if (!ring[j]) continue;
       cell_out(ctx, m, &m->cells[c], m->rbase + (int32_t)((j - (uint32_t)m->rbase) & mask), ring[j]);
@@ -582,8 +602,11 @@ int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
     /* Only an activity before the first one can give the customer the
        event's channel. */
     if (ev->type != CXM_EV_CHURN && (first == RET_NONE || ev->day < first) &&
-        (first == RET_NONE || ev->ch != sch) && (rc = reserve_scopes(ctx, m, set, ev->ch, lo, hi)))
-      return rc;
+        (first == RET_NONE || ev->ch != sch)) {
+      int32_t cell;
+      if ((rc = reserve_cell(ctx, m, set, ev->ch, lo, hi, &cell))) return rc;
+      if (first == RET_NONE) m->pend_cell = cell; /* the first activity's */
+    }
   } else if (first != RET_NONE && oldset != set &&
              (rc = reserve_scopes(ctx, m, set, sch, lo, hi))) {
     return rc; /* the segment change moves the span */
@@ -759,6 +782,27 @@ static inline int stage_pair(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d, 
   return 1;
 }
 
+/* Stages a start on day d (first activity or return after a lapse): its
+   entry on d in the cell's start accumulator, the coverage end on d +
+   window in the ring. Returns 0 when d lies before the window. */
+static inline int stage_start(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d,
+                              const rent *e) {
+  if (CXM_UNLIKELY((int64_t)e[1].day - m->rbase >= m->rlen))
+    ring_advance(ctx, m, e[1].day - (int32_t)m->rlen + 1);
+  if (CXM_UNLIKELY(d < m->rbase)) return 0;
+  ret_cell *c = &m->cells[cell];
+  if (c->sday != d) {
+    if (c->snz) start_out(ctx, m, c);
+    c->sday = d;
+  }
+  for (int q = 0; q < NR; q++) c->sv[q] += e[0].dv[q];
+  c->snz = 1;
+  c->ring[(uint32_t)e[1].day & (m->rlen - 1)] +=
+      e[1].dv[R_LIFE] * ((int64_t)1 << 24) + e[1].dv[R_ACTIVE];
+  if (CXM_UNLIKELY((m->rpoints += 2) >= RET_RING_POINTS)) ring_flush(ctx, m);
+  return 1;
+}
+
 /* The common events in O(1) without simulating the span: an activity or a
    churn event on a day after the customer's newest, or an activity on its
    newest day (unless a churn event is on that day). Returns 0 when the
@@ -883,6 +927,7 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
   e[1].dv[R_ACTIVE] = -1;
   e[1].dv[R_CHURNED] = 1;
   e[1].dv[R_LIFE] = (int64_t)d - first;
+  if (end < d && m->pend_cell >= 0 && stage_start(ctx, m, m->pend_cell, d, e)) return 1;
   apply2(ctx, m, ctx->customers.recs[ri].segset, (uint8_t)(nx >> 32), e);
   return 1;
 }

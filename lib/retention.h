@@ -11,7 +11,7 @@
 /* Days of a customer's recent history kept exactly (its newest event's day
    and the 7 before): events up to 7 days late are exact. */
 #define RET_SPAN 8
-#define RET_RCACHE 1024
+#define RET_RCACHE 4096
 #define RET_MCACHE 64
 
 /* Per-scope per-day counters. The first three are difference arrays (a
@@ -34,7 +34,11 @@ typedef struct ret_mc {
    (churned is minus active for these changes). */
 typedef struct ret_cell {
   uint32_t set;
-  uint8_t ch;
+  uint8_t ch, snz;    /* snz: sv holds something */
+  int32_t sday;       /* the day of sv */
+  int64_t sv[4];      /* starts (first activities, returns) of day sday, all
+                         four counters; a stream in time order starts on one
+                         day at a time */
   int64_t *ring;      /* rlen slots: day X in slot X & (rlen - 1) */
 } ret_cell;
 
