@@ -181,9 +181,8 @@ static void apportion(const double *r, uint32_t n, int64_t *w) {
   int64_t left = UNIT;
   for (uint32_t i = 0; i < n; i++) {
     double ideal = r[i] / s * (double)UNIT;
-    double fl = floor(ideal);
-    w[i] = (int64_t)fl;
-    frac[i] = ideal - fl;
+    w[i] = (int64_t)ideal; /* ideal >= 0: truncation is the floor */
+    frac[i] = ideal - (double)w[i];
     left -= w[i];
   }
   /* frac[] >= 0; a taken one is marked -1; once all are taken (only when
@@ -283,8 +282,11 @@ static void attribute_spread(cxm_ctx *ctx, attrib *a, const uint32_t *tt,
   for (uint32_t i = 0; i < m; i++) td[sl[i]] += dw[i];
   for (uint32_t j = 0; j < ns; j++) {
     uint32_t c = col_of(sch[j]);
-    for (int md = 0; md < NMODEL; md++)
-      if (w[md * ns + j]) credit_add(&a->cr[md][c], w[md * ns + j], x);
+    for (int md = 0; md < NMODEL; md++) {
+      int64_t wj = w[md * ns + j];
+      if (wj == UNIT) credit_whole(&a->cr[md][c], x); /* the same sums, cheaper */
+      else if (wj) credit_add(&a->cr[md][c], wj, x);
+    }
   }
 }
 
