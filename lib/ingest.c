@@ -163,15 +163,18 @@ static void new_buyer(cxm_ctx *ctx, int32_t day, uint8_t ch, int64_t v) {
    a few ulps of a half is taken as the half it was written as, so that money
    rounds as the decimal text reads. */
 static int64_t money_round(double m) {
-  double fl = floor(m);
-  double frac = m - fl;
-  if (fabs(frac - 0.5) < 1e-3 && fabs(frac - 0.5) <= 4.0 * (nextafter(m, INFINITY) - m))
-    return (int64_t)fl + 1;
+  /* 0 <= m < 9e15 (checked): the integer part converts exactly, and away
+     from a half the rounding is plain (llround's, without the libm calls). */
+  int64_t i = (int64_t)m;
+  double frac = m - (double)i;
+  if (CXM_LIKELY(fabs(frac - 0.5) >= 1e-3)) return i + (frac > 0.5);
+  if (fabs(frac - 0.5) <= 4.0 * (nextafter(m, INFINITY) - m)) return i + 1;
   return llround(m);
 }
 
+/* In range first, so the conversion to int is defined. */
 static int score_ok(double v, int lo, int hi) {
-  return v >= lo && v <= hi && v == floor(v);
+  return v >= lo && v <= hi && v == (double)(int)v;
 }
 
 typedef char cxm__time_first_is_zero[CXM_TIME_FIRST == 0 ? 1 : -1];
@@ -487,7 +490,14 @@ static CXM_INLINE int add_customer_event(cxm_ctx *ctx, ingest_run *run,
   /* From here on nothing can fail. */
   uint32_t ri = found >= 0 ? (uint32_t)found : cxm__custtab_insert(tab, hash);
   cxm_cust *r = &tab->recs[ri];
-  if (r->segset != set) cust_move_segset(ctx, r, set);
+  if (found < 0) {
+    /* A new customer contributes nothing yet: only the modules hear of the
+       move out of set 0. */
+    r->segset = set;
+    if (set != 0 && ctx->opt[CXM_OPT_MODULES]) cxm__ext_on_segset(ctx, ri, 0, set);
+  } else if (r->segset != set) {
+    cust_move_segset(ctx, r, set);
+  }
 
   if (t < r->first_seen) r->first_seen = t;
   if (t > r->last_time) r->last_time = t;
@@ -715,7 +725,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
     size_t nh = 0;
     for (size_t j = 0; j < m; j++) {
       size_t i = base + j;
-      hashes[j] = 0;
+      hashes[j] = 0; /* used only when some event has no id */
       if (types[i] == CXM_EV_SPEND) continue;
       int64_t a = id_offsets[i], z = id_offsets[i + 1];
       if (a < 0 || z <= a) continue;
@@ -724,11 +734,15 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       hpos[nh++] = (uint16_t)j;
     }
     cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, hval);
-    for (size_t k = 0; k < nh; k++) hashes[hpos[k]] = hval[k];
+    const uint64_t *hs = hval; /* every event has an id: the usual case */
+    if (nh < m) {
+      for (size_t k = 0; k < nh; k++) hashes[hpos[k]] = hval[k];
+      hs = hashes;
+    }
     if (full)
-      run_chunk(ctx, &run, &b, 1, base, m, hashes);
+      run_chunk(ctx, &run, &b, 1, base, m, hs);
     else
-      run_chunk(ctx, &run, &b, 0, base, m, hashes);
+      run_chunk(ctx, &run, &b, 0, base, m, hs);
   }
   if (accepted) *accepted = b.ok;
   if (b.first_rc != CXM_OK) {
