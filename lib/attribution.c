@@ -146,7 +146,11 @@ static SLOW void keep_late_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) 
   else pack(a, r, tt, tc, n);
 }
 
-static SLOW int grow(cxm_ctx *ctx, attrib *a, uint64_t need) { return ensure_cap(ctx, a, need); }
+/* prepare() when the module is new or its side array must grow. */
+static SLOW int grow(cxm_ctx *ctx, uint64_t need) {
+  attrib *a = get_or_create(ctx);
+  return a ? ensure_cap(ctx, a, need) : CXM_E_NOMEM;
+}
 
 /* Inserts a touch into a customer's list in time order (ties keep arrival
    order); when the list is full the oldest touch goes (the new one itself
@@ -328,10 +332,9 @@ static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev
 int cxm__attribution_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                              uint32_t set) {
   (void)set;
-  attrib *a = A(ctx);
-  if (CXM_UNLIKELY(!a) && !(a = get_or_create(ctx))) return CXM_E_NOMEM;
+  const attrib *a = A(ctx);
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
-  if (CXM_UNLIKELY(need > a->cap)) return grow(ctx, a, need);
+  if (CXM_UNLIKELY(!a || need > a->cap)) return grow(ctx, need);
   /* on_event will read the record after the core's own update: start the
      cache miss now so that the two overlap. */
   if (found >= 0 && ev && USES(ev->type)) {
