@@ -536,6 +536,7 @@ CXM_COLD static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
   if (!s) return CXM_E_NOMEM;
   memset(s + m->side_cap, 0, (size_t)(ncap - m->side_cap) * 8);
   m->side = s;
+  cxm__ext_side(ctx, CXM_MODIX_RETENTION, s, 8); /* prefetched by the batch */
   m->side_cap = (uint32_t)ncap;
   cxm__ext_side(ctx, CXM_MODIX_RETENTION, s, 8); /* prefetched by the batch */
   return CXM_OK;
@@ -571,8 +572,9 @@ CXM_NOINLINE_ static int prepare_purchase(cxm_ctx *ctx, cxm_ret *m, const cxm_cu
   return cxm__cohort_reserve(ctx, m, day, m->pend_first, m->pend_last);
 }
 
-int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
-                           uint32_t set) {
+/* prepare in full: any event, a segment change, the module's first use. */
+CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+                                 uint32_t set) {
   cxm_ret *m = mod_get(ctx);
   if (CXM_UNLIKELY(!m) && !(m = mod_make(ctx))) return CXM_E_NOMEM;
   uint64_t need = found < 0 ? (uint64_t)ctx->customers.count + 1 : (uint64_t)found + 1;
@@ -612,6 +614,40 @@ int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
     return rc; /* the segment change moves the span */
   }
   if (ev->type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, ev->day);
+  return CXM_OK;
+}
+
+/* The usual events of a known customer, checked without any call (so no
+   register spills): a message_sent, or an activity or churn event that can
+   change neither the customer's segment set nor its channel, whose scope
+   rows already cover the days it touches. Anything else: prepare_slow. */
+int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+                           uint32_t set) {
+  cxm_ret *m = mod_get(ctx);
+  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->side_cap ||
+                   ev->type == CXM_EV_PURCHASE))
+    return prepare_slow(ctx, ev, found, set);
+  const cxm_cust *r = &ctx->customers.recs[found];
+  if (CXM_UNLIKELY(r->segset != set || !(r->flags & CF_EVENT)))
+    return prepare_slow(ctx, ev, found, set);
+  int32_t top0 = day_of_time(ctx, r->last_time);
+  if (ev->type == CXM_EV_MESSAGE_SENT) {
+    m->pend_top = top0;
+    m->pend_cell = -1;
+    return CXM_OK;
+  }
+  uint64_t x = m->side[found];
+  int32_t first = packed_first(x);
+  if (CXM_UNLIKELY(first == RET_NONE || (ev->day < first && ev->type != CXM_EV_CHURN)))
+    return prepare_slow(ctx, ev, found, set);
+  uint32_t key = set << 8 | (uint32_t)(uint8_t)(x >> 32);
+  uint32_t slot = (key * 2654435761u) >> 20;
+  int32_t lo = top0 - RET_SPAN, hi = (ev->day > top0 ? ev->day : top0) + m->window + 1;
+  if (CXM_UNLIKELY(!(m->rcache[slot].ok && m->rcache[slot].key == key &&
+                     lo >= m->rcache[slot].lo && hi <= m->rcache[slot].hi)))
+    return prepare_slow(ctx, ev, found, set);
+  m->pend_top = top0;
+  m->pend_cell = m->rcache[slot].cell;
   return CXM_OK;
 }
 
