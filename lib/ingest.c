@@ -185,7 +185,7 @@ typedef char cxm__time_first_is_zero[CXM_TIME_FIRST == 0 ? 1 : -1];
                 (1u << CXM_EV_SESSION))
 
 static CXM_INLINE int validate(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t *minor) {
-  if ((uint32_t)(e->type - CXM_EV_TOUCH) > (uint32_t)(CXM_EV_CHURN - CXM_EV_TOUCH))
+  if ((uint32_t)e->type - CXM_EV_TOUCH > (uint32_t)(CXM_EV_CHURN - CXM_EV_TOUCH))
     return reject(ctx, idx, CXM_E_TYPE, "type: unknown event type %d", (int)e->type);
   if ((uint64_t)e->time > (uint64_t)CXM_TIME_LAST) /* CXM_TIME_FIRST is 0 */
     return reject(ctx, idx, CXM_E_RANGE,

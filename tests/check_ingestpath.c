@@ -86,7 +86,11 @@ static void make_stream(stream *s, uint64_t seed) {
     if (rnd(50) == 0) {
       s->valid[i] = 0;
       switch (rnd(5)) {
-        case 0: s->types[i] = 15 + (int32_t)rnd(3); break;
+        case 0: {
+          static const int32_t bad_types[] = {15, 16, 99, 0, -1, INT32_MIN, INT32_MAX};
+          s->types[i] = bad_types[rnd(7)];
+          break;
+        }
         case 1: s->channels[i] = NCH + 3; break;
         case 2: s->types[i] = CXM_EV_PURCHASE; s->values[i] = NAN; break;
         case 3: s->types[i] = CXM_EV_NPS; s->values[i] = 11; break;
