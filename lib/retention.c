@@ -536,7 +536,6 @@ CXM_COLD static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
   if (!s) return CXM_E_NOMEM;
   memset(s + m->side_cap, 0, (size_t)(ncap - m->side_cap) * 8);
   m->side = s;
-  cxm__ext_side(ctx, CXM_MODIX_RETENTION, s, 8); /* prefetched by the batch */
   m->side_cap = (uint32_t)ncap;
   cxm__ext_side(ctx, CXM_MODIX_RETENTION, s, 8); /* prefetched by the batch */
   return CXM_OK;
