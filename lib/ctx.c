@@ -146,7 +146,7 @@ int cxm_ctx_create_with_allocator(cxm_ctx **out, cxm_malloc_fn malloc_fn,
       cxm__labels_init(ctx, &ctx->segments, CXM_SEGMENTS_MAX) != CXM_OK ||
       cxm__segsets_init(ctx, &ctx->segsets) != CXM_OK ||
       cxm__stage_init(ctx, &ctx->stage_ev, 2048, NEV) != CXM_OK ||
-      cxm__stage_init(ctx, &ctx->stage_cc, 1024, NCC) != CXM_OK ||
+      cxm__stage_init(ctx, &ctx->stage_cc, 2048, NCC) != CXM_OK ||
       cxm__row_ensure(ctx, 0) != CXM_OK) {
     cxm_ctx_destroy(ctx);
     return CXM_E_NOMEM;

@@ -30,7 +30,7 @@ void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   if (ON(ctx, CXM_MOD_FUNNEL)) cxm__funnel_on_event(ctx, ri, ev);
   if (ON(ctx, CXM_MOD_ATTRIBUTION)) cxm__attribution_on_event(ctx, ri, ev);
   if (ON(ctx, CXM_MOD_CLV)) cxm__clv_on_event(ctx, ri, ev);
-  cxm__monitor_on_event(ctx, ri, ev); /* whatever the module bits */
+  if (ctx->mon_on) cxm__monitor_on_event(ctx, ri, ev); /* whatever the module bits */
 }
 
 int cxm__ext_save(const cxm_ctx *ctx, int modix, cxm_wbuf *w) {

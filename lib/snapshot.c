@@ -643,6 +643,12 @@ static void transplant(cxm_ctx *a, cxm_ctx *b) {
   for (int i = 0; i < CXM_GRID_COLS; i++) SWAP(a->spend_last[i], b->spend_last[i], uint32_t);
   for (int i = 0; i < CXM_OPT_COUNT_; i++) SWAP(a->opt[i], b->opt[i], int64_t);
   for (int i = 0; i < CXM_NMOD_; i++) SWAP(a->mod[i], b->mod[i], void *);
+  /* the prefetch table points into the modules' arrays: it goes with them */
+  for (int i = 0; i < CXM_NMOD_; i++) {
+    SWAP(a->side[i], b->side[i], cxm_side);
+    SWAP(a->side_on[i], b->side_on[i], cxm_side);
+  }
+  SWAP(a->n_side_on, b->n_side_on, int);
 }
 #undef SWAP
 
