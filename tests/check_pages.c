@@ -82,11 +82,11 @@ static int64_t st_get(cxm_ctx *ctx, int which) {
   return v;
 }
 
-static void id_of(long i, char id[24]) { snprintf(id, 24, "customer-%013ld", i); }
+static void id_of(long i, char id[32]) { snprintf(id, 32, "customer-%013ld", i); }
 
 /* Customer i buys once, for (i % 97) + 1 cents. */
 static int add_purchase(cxm_ctx *ctx, long i) {
-  char id[24];
+  char id[32];
   id_of(i, id);
   return cxm_event_add(ctx, T0 + i, CXM_EV_PURCHASE, id, strlen(id), CXM_NO_CHANNEL,
                        (double)(i % 97 + 1) / 100.0, NAN);
