@@ -97,11 +97,13 @@ typedef struct segc_entry {
   char text[CXM_CSV_SEG_CACHE_LEN];
 } segc_entry;
 
-typedef struct type_entry {
-  int32_t type; /* 0 = empty slot */
-  uint8_t len;
-  char name[23];
-} type_entry;
+/* A field of at most 16 bytes as two zero-padded words (see load16()),
+ * with what it maps to. */
+typedef struct key16 {
+  uint64_t w0, w1;
+  int32_t id;   /* type tables: 0 = empty slot; channel cache: -2 = empty */
+  uint32_t len;
+} key16;
 
 struct cxm_csv {
   cxm_ctx *ctx;
@@ -166,7 +168,8 @@ struct cxm_csv {
   int deferred;
 
   /* caches */
-  type_entry types_tab[CXM_CSV_TYPE_SLOTS];
+  key16 types_tab[CXM_CSV_TYPE_SLOTS];
+  key16 chf[CXM_CSV_CH_CACHE]; /* raw channel fields of <= 16 bytes */
   chc_entry chc[CXM_CSV_CH_CACHE];
   segc_entry segc[CXM_CSV_SEG_CACHE];
 
@@ -223,6 +226,63 @@ static inline int same_bytes(const char *a, const char *b, size_t n) {
   for (; n > 0; n--)
     if (*a++ != *b++) return 0;
   return 1;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define CXM_CSV_LE 1
+#endif
+
+/*
+ * The n <= 16 bytes at s as two words, zero past n, so that equal fields
+ * (with equal lengths) give equal words. When 16 bytes can be read before
+ * @p safe, they are loaded at once and the excess masked off; a NULL
+ * @p safe (s is in an unknown buffer) copies.
+ */
+static inline void load16(const char *s, size_t n, const char *safe,
+                          uint64_t *w0, uint64_t *w1) {
+  uint64_t a, b;
+#ifdef CXM_CSV_LE
+  if (safe && (size_t)(safe - s) >= 16) {
+    memcpy(&a, s, 8);
+    memcpy(&b, s + 8, 8);
+    a &= n >= 8 ? ~UINT64_C(0) : ((uint64_t)1 << (8 * n)) - 1;
+    b &= n >= 16  ? ~UINT64_C(0)
+         : n <= 8 ? 0
+                  : ((uint64_t)1 << (8 * (n - 8))) - 1;
+  } else
+#endif
+  {
+    char t[16] = {0};
+    (void)safe;
+    memcpy(t, s, n);
+    memcpy(&a, t, 8);
+    memcpy(&b, t + 8, 8);
+  }
+  *w0 = a;
+  *w1 = b;
+}
+
+static inline uint32_t hash16(uint64_t w0, uint64_t w1, size_t n) {
+  uint64_t h = (w0 ^ (w1 * UINT64_C(0x9E3779B97F4A7C15)) ^ n) *
+               UINT64_C(0xBF58476D1CE4E5B9);
+  return (uint32_t)(h >> 40);
+}
+
+static inline int same16(const key16 *e, uint64_t w0, uint64_t w1, size_t n) {
+  return e->w0 == w0 && e->w1 == w1 && e->len == n;
+}
+
+/* Copy a customer id: constant-size moves for the short ones. */
+static inline void copy_id(uint8_t *d, const char *s, size_t n) {
+  if (n >= 16 && n <= 32) {
+    memcpy(d, s, 16);
+    memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8 && n < 16) {
+    memcpy(d, s, 8);
+    memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n > 0) {
+    memcpy(d, s, n);
+  }
 }
 
 static inline void trim(const char **p, size_t *n) {
@@ -366,6 +426,35 @@ static int parse_num(const char *s, size_t n, double *out) {
     return CXM_OK;
   }
   return num_strtod(s, n, out);
+}
+
+/*
+ * The common number, [digits][.digits] in at most 15 bytes: at most 15
+ * digits, so the digits are an exact double below 2^53 and one division
+ * by an exact power of ten rounds correctly; the same value as parse_num()
+ * (which would find the same digits and exponent). Returns 0 for anything
+ * else (parse_num() decides).
+ */
+static inline int num_fast(const char *s, size_t n, double *out) {
+  uint64_t m = 0;
+  size_t dot = n;
+  if (n > 15) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned d = (unsigned)(unsigned char)s[i] - '0';
+    if (d < 10)
+      m = m * 10 + d;
+    else if (s[i] == '.' && dot == n)
+      dot = i;
+    else
+      return 0;
+  }
+  if (dot == n) {
+    *out = (double)m;
+    return 1;
+  }
+  if (n == 1) return 0; /* "." alone */
+  *out = (double)m / pow10_tab[n - 1 - dot];
+  return 1;
 }
 
 /* ---- rejections --------------------------------------------------------- */
@@ -523,24 +612,31 @@ static void reject(cxm_csv *r, uint64_t line, int status, const char *fmt,
 
 /* ---- lookups ------------------------------------------------------------ */
 
-static int lookup_type(cxm_csv *r, const char *s, size_t n, int32_t *type) {
-  trim(&s, &n);
-  if (n > 0 && n < sizeof r->types_tab[0].name) {
-    uint32_t h = cache_hash(s, n);
+/* The field's bytes as they are first (names have no blanks), then trimmed
+ * through the library's own table. */
+static inline int lookup_type(cxm_csv *r, const char *s, size_t n,
+                              int32_t *type) {
+  if (n <= 16) {
+    uint64_t w0, w1;
+    uint32_t h;
+    load16(s, n, r->safe_end, &w0, &w1);
+    h = hash16(w0, w1, n);
     for (uint32_t k = 0; k < CXM_CSV_TYPE_SLOTS; k++) {
-      const type_entry *e = &r->types_tab[(h + k) & (CXM_CSV_TYPE_SLOTS - 1)];
-      if (e->type == 0) break;
-      if (e->len == n && same_bytes(e->name, s, n)) {
-        *type = e->type;
+      const key16 *e = &r->types_tab[(h + k) & (CXM_CSV_TYPE_SLOTS - 1)];
+      if (e->id == 0) break;
+      if (same16(e, w0, w1, n)) {
+        *type = e->id;
         return CXM_OK;
       }
     }
   }
+  trim(&s, &n);
   return cxm_event_type_from_name(s, n, type) == CXM_OK ? CXM_OK : CXM_E_TYPE;
 }
 
 /* Two-way caches: an entry lives in slot h or h ^ 1. */
-static int lookup_channel(cxm_csv *r, const char *s, size_t n, int32_t *id) {
+static int lookup_channel_slow(cxm_csv *r, const char *s, size_t n,
+                               int32_t *id) {
   chc_entry *e, *e2;
   uint32_t h;
   int rc;
@@ -567,6 +663,41 @@ static int lookup_channel(cxm_csv *r, const char *s, size_t n, int32_t *id) {
   e->id = *id;
   e->len = (uint8_t)n;
   memcpy(e->label, s, n);
+  return CXM_OK;
+}
+
+/* The raw field (blanks and all) first: the id is a function of its bytes,
+ * whatever trimming does to them. */
+static inline int lookup_channel(cxm_csv *r, const char *s, size_t n,
+                                 int32_t *id) {
+  uint64_t w0, w1;
+  key16 *e, *e2;
+  uint32_t h;
+  int rc;
+  if (n == 0) {
+    *id = CXM_NO_CHANNEL;
+    return CXM_OK;
+  }
+  if (n > 16) return lookup_channel_slow(r, s, n, id);
+  load16(s, n, r->safe_end, &w0, &w1);
+  h = hash16(w0, w1, n) & (CXM_CSV_CH_CACHE - 1);
+  e = &r->chf[h];
+  e2 = &r->chf[h ^ 1];
+  if (same16(e, w0, w1, n) && e->id >= 0) {
+    *id = e->id;
+    return CXM_OK;
+  }
+  if (same16(e2, w0, w1, n) && e2->id >= 0) {
+    *id = e2->id;
+    return CXM_OK;
+  }
+  rc = lookup_channel_slow(r, s, n, id);
+  if (rc != CXM_OK) return rc;
+  if (e->id >= 0 && e2->id < 0) e = e2;
+  e->w0 = w0;
+  e->w1 = w1;
+  e->len = (uint32_t)n;
+  e->id = *id;
   return CXM_OK;
 }
 
@@ -652,8 +783,8 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
     reject(r, line, CXM_E_PARSE, "missing time");
     return CXM_OK;
   }
-  if (cxm__time_parse(f[R_TIME].p, f[R_TIME].n, r->ctx->utc_offset, &t) !=
-      CXM_OK) {
+  if (cxm__time_parse_inline(f[R_TIME].p, f[R_TIME].n, r->ctx->utc_offset,
+                             &t) != CXM_OK) {
     reject(r, line, CXM_E_PARSE,
            "bad time (%zu bytes; expected Unix seconds or ISO-8601)",
            f[R_TIME].n);
@@ -669,12 +800,13 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
     return CXM_OK;
   }
   v = v2 = NAN;
-  if (f[R_VALUE].n && parse_num(f[R_VALUE].p, f[R_VALUE].n, &v) != CXM_OK) {
+  if (f[R_VALUE].n && !num_fast(f[R_VALUE].p, f[R_VALUE].n, &v) &&
+      parse_num(f[R_VALUE].p, f[R_VALUE].n, &v) != CXM_OK) {
     reject(r, line, CXM_E_PARSE, "bad number in column 'value' (%zu bytes)",
            f[R_VALUE].n);
     return CXM_OK;
   }
-  if (f[R_VALUE2].n &&
+  if (f[R_VALUE2].n && !num_fast(f[R_VALUE2].p, f[R_VALUE2].n, &v2) &&
       parse_num(f[R_VALUE2].p, f[R_VALUE2].n, &v2) != CXM_OK) {
     reject(r, line, CXM_E_PARSE, "bad number in column 'value2' (%zu bytes)",
            f[R_VALUE2].n);
@@ -687,7 +819,12 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
            f[R_CHANNEL].n);
     return CXM_OK;
   }
-  rc = lookup_segments(r, f[R_SEGMENTS].p, f[R_SEGMENTS].n, &set, &why);
+  if (f[R_SEGMENTS].n == 0) {
+    set = -1;
+    rc = CXM_OK;
+  } else {
+    rc = lookup_segments(r, f[R_SEGMENTS].p, f[R_SEGMENTS].n, &set, &why);
+  }
   if (rc != CXM_OK) {
     if (rc == CXM_E_NOMEM) r->deferred = rc;
     reject(r, line, rc, "%s", why);
@@ -706,7 +843,7 @@ static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
     r->ids = b;
   }
   i = r->n;
-  if (cn) memcpy(r->ids + r->ids_len, f[R_CUSTOMER].p, cn);
+  copy_id(r->ids + r->ids_len, f[R_CUSTOMER].p, cn);
   r->offs[i] = (int64_t)r->ids_len;
   r->ids_len += cn;
   r->times[i] = t;
@@ -934,11 +1071,98 @@ static int on_record(cxm_csv *r, const char *rec, size_t len, uint64_t nl,
   }
   if (!r->have_header) return on_header(r, rec, len, line);
   memset(f, 0, sizeof f);
-  if (quoted)
+  if (quoted) {
+    /* Unescaped fields live in scratch, whose readable end is not
+     * safe_end's. */
+    const char *safe = r->safe_end;
+    int rc;
     split_quoted(r, rec, len, f);
-  else
-    split_plain(r, rec, len, f);
+    r->safe_end = NULL;
+    rc = add_event(r, f, line);
+    r->safe_end = safe;
+    return rc;
+  }
+  split_plain(r, rec, len, f);
   return add_event(r, f, line);
+}
+
+/*
+ * Bits of the commas (*cm) and of the line ends (*nm) among the 64 bytes at
+ * p, which must all be readable.
+ */
+static inline void masks64(const char *p, uint64_t *cm, uint64_t *nm) {
+  uint64_t c = 0, n = 0;
+#if defined(__SSE2__)
+  const __m128i commas = _mm_set1_epi8(','), nls = _mm_set1_epi8('\n');
+  for (unsigned i = 0; i < 64; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    c |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, commas))
+         << i;
+    n |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nls)) << i;
+  }
+#else
+  for (unsigned i = 0; i < 64; i++) {
+    c |= (uint64_t)(p[i] == ',') << i;
+    n |= (uint64_t)(p[i] == '\n') << i;
+  }
+#endif
+  *cm = c;
+  *nm = n;
+}
+
+/* Records longer than this (before their '\n') take the general path. */
+#define CXM_CSV_FAST_MAX 256
+
+/*
+ * The common record, read in one pass: a data line without '"' (the next
+ * quote of the buffer, @p nq, lies past its '\n'), at most
+ * CXM_CSV_FAST_MAX bytes, with 64 readable bytes from each block it
+ * touches. Its line end and its commas are found together, block by block,
+ * and the fields go straight to their roles: the same fields as
+ * on_record() with split_plain(), without the separate memchr() and comma
+ * passes. Returns the byte after the '\n', or NULL when the record is not
+ * of that kind: then nothing has changed and the general path takes it.
+ */
+static const char *fast_record(cxm_csv *r, const char *p, const char *end,
+                               const char *nq) {
+  fld f[R_COUNT + 1]; /* f[R_COUNT] takes the ignored columns */
+  const int8_t *roles = r->roles;
+  size_t col = 0, maxcol = r->maxcol, start = 0, base = 0, len;
+  uint64_t cm, nm;
+  memset(f, 0, sizeof f);
+  for (;;) {
+    if ((size_t)(end - p) - base < 64 || base >= CXM_CSV_FAST_MAX)
+      return NULL;
+    masks64(p + base, &cm, &nm);
+    if (nm) cm &= ((uint64_t)1 << lowest_bit(nm)) - 1;
+    while (cm && col < maxcol) {
+      size_t pos = base + lowest_bit(cm);
+      int role = roles[col];
+      fld *x = &f[role >= 0 ? role : R_COUNT];
+      x->p = p + start;
+      x->n = pos - start;
+      start = pos + 1;
+      col++;
+      cm &= cm - 1;
+    }
+    if (nm) break;
+    base += 64;
+  }
+  len = base + lowest_bit(nm);
+  if (p + len > nq || len > CXM_CSV_RECORD_MAX) return NULL;
+  r->line++;
+  if (len > 0 && p[len - 1] == '\r') len--;
+  if (len > 0) {
+    if (col < maxcol) {
+      int role = roles[col];
+      fld *x = &f[role >= 0 ? role : R_COUNT];
+      x->p = p + start;
+      x->n = len - start;
+    }
+    r->n_lines++;
+    add_event(r, f, r->line);
+  }
+  return p + base + lowest_bit(nm) + 1;
 }
 
 /*
@@ -1073,11 +1297,20 @@ static int consume(cxm_csv *r, const char *p, size_t n) {
   if (!nq) nq = end;
   r->safe_end = end;
   while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (nl && nq < p) {
+    const char *nl;
+    if (nq < p) {
       nq = memchr(p, '"', (size_t)(end - p));
       if (!nq) nq = end;
     }
+    if (r->have_header) {
+      const char *next = fast_record(r, p, end, nq);
+      if (next) {
+        p = next;
+        if (r->failed) return r->failed;
+        continue;
+      }
+    }
+    nl = memchr(p, '\n', (size_t)(end - p));
     if (nl && nl < nq) {
       if ((size_t)(nl - p) > CXM_CSV_RECORD_MAX) {
         rc = overlong_start(r, 0);
@@ -1178,18 +1411,22 @@ int cxm_csv_create(cxm_ctx *ctx, cxm_csv **out) {
   for (int32_t t = 1; t < CXM_CSV_TYPE_SLOTS; t++) {
     const char *nm = cxm_event_type_name(t);
     size_t l = nm ? strlen(nm) : 0;
+    uint64_t w0, w1;
     uint32_t h;
-    type_entry *e;
-    if (l == 0 || l >= sizeof r->types_tab[0].name) continue;
-    h = cache_hash(nm, l);
+    key16 *e;
+    if (l == 0 || l > 16) continue;
+    load16(nm, l, nm, &w0, &w1); /* nm's end is unknown: the copying form */
+    h = hash16(w0, w1, l);
     do
       e = &r->types_tab[h++ & (CXM_CSV_TYPE_SLOTS - 1)];
-    while (e->type != 0);
-    e->type = t;
-    e->len = (uint8_t)l;
-    memcpy(e->name, nm, l);
+    while (e->id != 0);
+    e->w0 = w0;
+    e->w1 = w1;
+    e->len = (uint32_t)l;
+    e->id = t;
   }
   for (int i = 0; i < CXM_CSV_CH_CACHE; i++) r->chc[i].id = -2;
+  for (int i = 0; i < CXM_CSV_CH_CACHE; i++) r->chf[i].id = -2;
   for (int i = 0; i < CXM_CSV_SEG_CACHE; i++) r->segc[i].id = -2;
   reset_stream(r);
   *out = r;

@@ -69,28 +69,6 @@ static int digits(const char *s, size_t len, size_t *i, int n, int *out) {
   return 1;
 }
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/*
- * Eight ASCII digits at once (little-endian words): checks that every byte
- * is '0'..'9' (its high nibble is 3, and stays 3 after adding 6), then folds
- * neighbouring digits into 2-, 4- and 8-digit numbers in place, each step a
- * multiply-add of the word by itself shifted by one lane.
- */
-static int eight_digits(const char *s, uint32_t *out) {
-  const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0);
-  uint64_t w;
-  memcpy(&w, s, 8);
-  if (((w & hi) | (((w + UINT64_C(0x0606060606060606)) & hi) >> 4)) !=
-      UINT64_C(0x3333333333333333))
-    return 0;
-  w -= UINT64_C(0x3030303030303030);
-  w = (w * 10 + (w >> 8)) & UINT64_C(0x00FF00FF00FF00FF);
-  w = (w * 100 + (w >> 16)) & UINT64_C(0x0000FFFF0000FFFF);
-  w = w * 10000 + (w >> 32);
-  *out = (uint32_t)w;
-  return 1;
-}
-#endif
 
 static int parse_unix(const char *s, size_t len, int64_t *out) {
   size_t i = 0;
@@ -205,9 +183,9 @@ int cxm__time_parse(const char *s, size_t len, int64_t local_offset,
     int64_t v = 0;
     size_t i = 0;
     uint32_t e;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef CXM_HAVE_EIGHT_DIGITS
     for (; len - i >= 8; i += 8) {
-      if (!eight_digits(s + i, &e))
+      if (!cxm__eight_digits(s + i, &e))
         break;
       v = v * 100000000 + e;
     }

@@ -39,4 +39,48 @@ CXM_HIDDEN int cxm__days_in_month(int64_t year, int month);
 CXM_HIDDEN int cxm__time_parse(const char *s, size_t len, int64_t local_offset,
                                int64_t *out);
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#include <string.h>
+#define CXM_HAVE_EIGHT_DIGITS 1
+/*
+ * Eight ASCII digits at once (little-endian words): checks that every byte
+ * is '0'..'9' (its high nibble is 3, and stays 3 after adding 6), then folds
+ * neighbouring digits into 2-, 4- and 8-digit numbers in place, each step a
+ * multiply-add of the word by itself shifted by one lane. Returns 0 when a
+ * byte is not a digit.
+ */
+static inline int cxm__eight_digits(const char *s, uint32_t *out) {
+  const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0);
+  uint64_t w;
+  memcpy(&w, s, 8);
+  if (((w & hi) | (((w + UINT64_C(0x0606060606060606)) & hi) >> 4)) !=
+      UINT64_C(0x3333333333333333))
+    return 0;
+  w -= UINT64_C(0x3030303030303030);
+  w = (w * 10 + (w >> 8)) & UINT64_C(0x00FF00FF00FF00FF);
+  w = (w * 100 + (w >> 16)) & UINT64_C(0x0000FFFF0000FFFF);
+  w = w * 10000 + (w >> 32);
+  *out = (uint32_t)w;
+  return 1;
+}
+#endif
+
+/*
+ * cxm__time_parse() with the CSV reader's common case inline: ten digits,
+ * Unix seconds from 2001-09-09 to 2286-11-20 (every time of a current
+ * stream), which saves the call and the blank trimming. Same results.
+ */
+static inline int cxm__time_parse_inline(const char *s, size_t len,
+                                         int64_t local_offset, int64_t *out) {
+#ifdef CXM_HAVE_EIGHT_DIGITS
+  uint32_t hi;
+  if (len == 10 && cxm__eight_digits(s, &hi) &&
+      (unsigned)(s[8] - '0') < 10 && (unsigned)(s[9] - '0') < 10) {
+    *out = (int64_t)hi * 100 + (s[8] - '0') * 10 + (s[9] - '0');
+    return CXM_OK;
+  }
+#endif
+  return cxm__time_parse(s, len, local_offset, out);
+}
+
 #endif /* CXM_TIMEPARSE_H */
