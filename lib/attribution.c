@@ -329,7 +329,7 @@ static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev
 
 /* ---- the protocol -------------------------------------------------------------- */
 
-int cxm__attribution_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+int cxm__attribution_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                              uint32_t set) {
   (void)set;
   const attrib *a = A(ctx);

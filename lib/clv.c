@@ -86,7 +86,7 @@ static uint32_t core_cap(const cxm_ctx *ctx, uint64_t count) {
   return c > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)c;
 }
 
-int cxm__clv_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+int cxm__clv_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                      uint32_t set) {
   (void)set;
   /* Only purchases change the statistics; customers without one need no

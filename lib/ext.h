@@ -15,9 +15,15 @@
  *             (returns a status, usually CXM_E_NOMEM); must not change what
  *             any query returns, nor touch the core's staged cells. `ev` is
  *             NULL when called from cxm_customer_set_segments (no event).
+ *             Called for every event of a new customer (`found` < 0) or of
+ *             one whose segment set changes, else only for the event types
+ *             the module reads (ext.c: mods_of_type). ev->pend holds the
+ *             modules whose on_event will run; prepare may clear its own
+ *             bit when on_event would change nothing.
  *   on_segset a customer moves from segment set `old_set` to `new_set`
  *             (also for a new customer leaving set 0). Cannot fail.
- *   on_event  after the core counted an accepted customer event. Cannot fail.
+ *   on_event  after the core counted an accepted customer event, when the
+ *             module's bit is still set in ev->pend. Cannot fail.
  *   save/load the module's state as bytes (little endian through cxm_wbuf /
  *             cxm_rbuf); load runs on a fresh handle whose core state
  *             (records, labels, options) is already loaded, and a failure
@@ -58,6 +64,7 @@ typedef struct cxm_evview {
   double v1, v2;    /* as given (NaN = absent) */
   int64_t minor;    /* amount in minor units (purchase, refund), else 0 */
   uint32_t set;     /* the customer's segment set for this event */
+  uint32_t pend;    /* CXM_MOD_* bits: on_event to call (set by cxm__ext_prepare) */
 } cxm_evview;
 
 /* ---- byte buffers (snapio.c) --------------------------------------------- */
@@ -100,7 +107,7 @@ typedef struct cxm_remap {
 } cxm_remap;
 
 /* ---- the dispatch (ext.c) ---------------------------------------------------- */
-CXM_HIDDEN int cxm__ext_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+CXM_HIDDEN int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                                 uint32_t set);
 CXM_HIDDEN void cxm__ext_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                                    uint32_t new_set);
@@ -122,7 +129,7 @@ CXM_HIDDEN void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t 
 /* ---- each module implements these (NAME = retention, funnel, attribution,
    clv) in lib/NAME.c ------------------------------------------------------------ */
 #define CXM_MODULE_DECL(NAME)                                                    \
-  CXM_HIDDEN int cxm__##NAME##_prepare(cxm_ctx *ctx, const cxm_evview *ev,       \
+  CXM_HIDDEN int cxm__##NAME##_prepare(cxm_ctx *ctx, cxm_evview *ev,             \
                                        int64_t found, uint32_t set);             \
   CXM_HIDDEN void cxm__##NAME##_on_segset(cxm_ctx *ctx, uint32_t ri,             \
                                           uint32_t old_set, uint32_t new_set);   \

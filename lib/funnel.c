@@ -70,10 +70,10 @@ typedef struct funnel {
   uint8_t *rec;               /* cap * REC bytes */
   fsetrows *setrows;          /* NSETROWS entries */
   /* What prepare() planned for the event on_event() applies next, or NULL
-     when the event changes nothing here. ext.c calls every enabled
-     module's prepare() for an event before any on_event(), and on_event()
-     only for the event just prepared, so this is always the current one
-     (events share one address: prepare() writes it for every event). */
+     when the event changes nothing here. ext.c calls on_event() only when
+     prepare() left the funnel's bit in ev->pend, which it does only with a
+     plan for that very event (events share one address; the check of
+     plan_ev in on_event() is a second guard). */
   const cxm_evview *plan_ev;
   fplan plan;
   frow *rows[CXM_GRID_ROWS];  /* 0 = all, 1 + segment id */
@@ -362,8 +362,9 @@ static void add_sample(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k,
 #endif
 
 /* prepare() in general: a new customer, growth, a segment move, a change. */
-static SLOW int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+static SLOW int prepare_slow(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                              uint32_t set) {
+  if (ev) ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL; /* until a plan is made */
   funnel *f = F(ctx);
   if (CXM_UNLIKELY(!f) && !(f = get_or_create(ctx))) return CXM_E_NOMEM;
   f->plan_ev = NULL;
@@ -383,10 +384,11 @@ static SLOW int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
   if (p->to > p->from && (rc = ensure_cells(ctx, f, set, p->chan, p->timed ? p->to - 1 : 0)))
     return rc;
   f->plan_ev = ev;
+  ev->pend |= CXM_MOD_FUNNEL;
   return CXM_OK;
 }
 
-int cxm__funnel_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+int cxm__funnel_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                         uint32_t set) {
   funnel *f = F(ctx);
   /* Most events of a known customer change nothing here. */
@@ -394,7 +396,10 @@ int cxm__funnel_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                  ctx->customers.recs[found].segset == set)) {
     f->plan_ev = NULL;
     int k = ev_stage(ev);
-    if (!k || unchanged(f->rec + (size_t)found * REC, k, ev->t)) return CXM_OK;
+    if (!k || unchanged(f->rec + (size_t)found * REC, k, ev->t)) {
+      ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL; /* on_event would change nothing */
+      return CXM_OK;
+    }
   }
   return prepare_slow(ctx, ev, found, set);
 }

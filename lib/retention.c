@@ -620,7 +620,7 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
    register spills): a message_sent, or an activity or churn event that can
    change neither the customer's segment set nor its channel, whose scope
    rows already cover the days it touches. Anything else: prepare_slow. */
-int cxm__retention_prepare(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
+int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                            uint32_t set) {
   cxm_ret *m = mod_get(ctx);
   if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->side_cap ||
