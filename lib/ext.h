@@ -107,11 +107,9 @@ typedef struct cxm_remap {
 } cxm_remap;
 
 /* ---- the dispatch (ext.c) ---------------------------------------------------- */
-CXM_HIDDEN int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
-                                uint32_t set);
+/* cxm__ext_prepare and cxm__ext_on_event: inline, at the end of this file. */
 CXM_HIDDEN void cxm__ext_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                                    uint32_t new_set);
-CXM_HIDDEN void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
 CXM_HIDDEN int cxm__ext_save(const cxm_ctx *ctx, int modix, cxm_wbuf *w);
 CXM_HIDDEN int cxm__ext_load(cxm_ctx *ctx, int modix, cxm_rbuf *r);
 CXM_HIDDEN int cxm__ext_merge_reserve(cxm_ctx *dst, const cxm_ctx *src,
@@ -149,5 +147,64 @@ CXM_MODULE_DECL(retention)
 CXM_MODULE_DECL(funnel)
 CXM_MODULE_DECL(attribution)
 CXM_MODULE_DECL(clv)
+
+/* monitor.h (which includes this file) declares it too. */
+CXM_HIDDEN void cxm__monitor_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
+
+/* ---- the per-event dispatch, inline in the ingest loop (it runs for every
+   accepted customer event: a call in between cost as much as the usual
+   module's whole fast path) ---------------------------------------------------- */
+
+/* The modules that read each event type, 4 bits (CXM_MOD_*) per CXM_EV_*:
+   retention every customer event (activity, churn, and message_sent, which
+   moves a span); funnel the types that reach a stage (funnel.c: STAGES);
+   attribution the touches and purchases (attribution.c: USES); CLV the
+   purchases. Any other type changes nothing in a module for a known
+   customer whose segment set stays, so neither its prepare nor its
+   on_event is called then. */
+#define CXM__MT(type, mods) ((uint64_t)(mods) << (4 * (type)))
+#define CXM__R CXM_MOD_RETENTION
+#define CXM__RF (CXM_MOD_RETENTION | CXM_MOD_FUNNEL)
+#define CXM__RFA (CXM_MOD_RETENTION | CXM_MOD_FUNNEL | CXM_MOD_ATTRIBUTION)
+#define CXM__MODS_OF_TYPE                                                              \
+  (CXM__MT(CXM_EV_TOUCH, CXM__RFA) | CXM__MT(CXM_EV_SESSION, CXM__RFA) |               \
+   CXM__MT(CXM_EV_ENGAGE, CXM__RFA) | CXM__MT(CXM_EV_MESSAGE_SENT, CXM__R) |           \
+   CXM__MT(CXM_EV_MESSAGE_OPEN, CXM__RF) | CXM__MT(CXM_EV_MESSAGE_CLICK, CXM__RFA) |    \
+   CXM__MT(CXM_EV_LEAD, CXM__RF) | CXM__MT(CXM_EV_PURCHASE, CXM__RFA | CXM_MOD_CLV) |   \
+   CXM__MT(CXM_EV_REFUND, CXM__R) | CXM__MT(CXM_EV_NPS, CXM__R) |                      \
+   CXM__MT(CXM_EV_CSAT, CXM__R) | CXM__MT(CXM_EV_CES, CXM__R) |                        \
+   CXM__MT(CXM_EV_CHURN, CXM__R))
+typedef char cxm__mods_of_type_fits[CXM_EV_CHURN < 16 && CXM_MOD_ALL < 16 ? 1 : -1];
+
+/* Calls the prepare of each module concerned (ext.h's protocol) and sets
+   ev->pend; the first failure's status is returned. */
+static inline int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
+                                   uint32_t set) {
+  uint32_t on = (uint32_t)ctx->opt[CXM_OPT_MODULES] & CXM_MOD_ALL, run = on;
+  int rc;
+  if (ev) {
+    ev->pend = on & (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)ev->type & 15u))) & 15u;
+    /* A new customer or a segment move: every module reserves (side arrays,
+       rows of the new set) whatever the type. */
+    if (CXM_LIKELY(found >= 0 && ctx->customers.recs[found].segset == set)) run = ev->pend;
+  }
+  if ((run & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, set))) return rc;
+  if ((run & CXM_MOD_FUNNEL) && (rc = cxm__funnel_prepare(ctx, ev, found, set))) return rc;
+  if ((run & CXM_MOD_ATTRIBUTION) && (rc = cxm__attribution_prepare(ctx, ev, found, set)))
+    return rc;
+  if ((run & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, set))) return rc;
+  return CXM_OK;
+}
+
+/* After the core counted the event prepared last: the modules left in
+   ev->pend, then monitoring (whatever the module bits). */
+static inline void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
+  uint32_t pend = ev->pend;
+  if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
+  if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);
+  if (pend & CXM_MOD_ATTRIBUTION) cxm__attribution_on_event(ctx, ri, ev);
+  if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);
+  if (ctx->mon_on) cxm__monitor_on_event(ctx, ri, ev);
+}
 
 #endif /* CXM_EXT_H */
