@@ -40,12 +40,33 @@ typedef struct ingest_run {
   uint64_t day_lo; /* time + utc_offset of the cached day's first second */
   int32_t day;
   int active;
+  /* Accepted by the batch's fast path and not yet in ctx (run_commit): the
+     count and the time range, kept here so that an event does not reload
+     and store three handle fields. */
+  int64_t nacc;
+  uint32_t tlo, thi;
 } ingest_run;
 
 static void run_init(const cxm_ctx *ctx, ingest_run *run) {
   run->day_lo = UINT64_C(1) << 63; /* matches no time: |time + offset| < 2^62 */
   run->day = 0;
   run->active = cxm__ext_active(ctx);
+  run->nacc = 0;
+  run->tlo = UINT32_MAX;
+  run->thi = 0;
+}
+
+/* Before anything else reads the handle's counts (the general path's
+   note_accepted, the end of the call). */
+static void run_commit(cxm_ctx *ctx, ingest_run *run) {
+  if (!run->nacc) return;
+  if (ctx->n_accepted == 0 || run->tlo < ctx->first_time) ctx->first_time = run->tlo;
+  if (ctx->n_accepted == 0 || run->thi > ctx->last_time) ctx->last_time = run->thi;
+  ctx->n_accepted += run->nacc;
+  ctx->started = 1;
+  run->nacc = 0;
+  run->tlo = UINT32_MAX;
+  run->thi = 0;
 }
 
 /* Modular arithmetic: lt - day_lo < 86400 exactly when lt is in the day. */
@@ -645,21 +666,241 @@ typedef struct batch {
   char first_msg[sizeof ((cxm_ctx *)0)->errmsg];
 } batch;
 
-/* Events [base, base + m) whose hashes are known. Inlined twice: with
-   `full` (every optional column given: the usual case) the loop has no
-   NULL tests. */
-static CXM_INLINE void run_chunk(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
-                                 size_t base, size_t m, const uint64_t *hashes) {
-  uint32_t guess[CHUNK];
-  for (size_t j = 0; j < m && j < AHEAD_SLOT; j++)
-    cxm__custtab_prefetch_slot(&ctx->customers, hashes[j]);
-  for (size_t j = 0; j < m && j < AHEAD_REC; j++) guess[j] = 0;
-  for (size_t j = 0; j < m; j++) {
-    if (j + AHEAD_SLOT < m)
-      cxm__custtab_prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
-    if (j + AHEAD_REC < m)
-      guess[j + AHEAD_REC] = cxm__custtab_prefetch_rec(ctx, hashes[j + AHEAD_REC]);
+/* ---- the batch's fast path ------------------------------------------------ */
+
+/* Nearly every event of a stream is of a customer seen before, keeps the
+   segment set, has valid fields, finds its staged cell, and changes the
+   customer level in the usual way (one more interaction, a repeat purchase,
+   a refund, a later lead). fast_event() does those: it makes every check
+   before it changes anything, and returns 0 for anything else, which then
+   takes the general path (add_one) from the start. One switch on the type
+   does validation and counting, and the record comes from the batch's
+   prefetch (guess), without an index probe. Only when neither modules nor
+   monitoring listen: they need the event view and prepare(). */
+static CXM_INLINE int interacting(const cxm_cust *r, uint32_t t) {
+  return (r->flags & CF_INTERACT) && t >= r->first_interaction;
+}
+
+static CXM_INLINE int money_ok(const cxm_ctx *ctx, double v, int64_t *minor) {
+  double m = v * ctx->money_scale;
+  if (!(v >= 0) || !(m < 9.0e15)) return 0; /* NaN fails too */
+  *minor = money_round(m);
+  return 1;
+}
+
+static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
+                                 size_t i, uint64_t hash, uint32_t guess) {
+  const cxm_custtab *tab = &ctx->customers;
+  int64_t time = b->times[i];
+  int32_t seg = b->segsets[i];
+  uint32_t col = (uint32_t)b->channels[i] + 1; /* CXM_NO_CHANNEL (-1): column 0 */
+  int64_t a = b->id_offsets[i], z = b->id_offsets[i + 1];
+  /* guess 0 (no record) wraps to UINT32_MAX */
+  if ((uint64_t)time > (uint64_t)CXM_TIME_LAST || col > ctx->channels.count ||
+      guess - 1 >= tab->count || a < 0 || z <= a)
+    return 0;
+  cxm_cust *r = &tab->recs[guess - 1];
+  uint32_t t = (uint32_t)time;
+  if (r->hash != hash || (seg >= 0 && (uint32_t)seg != r->segset) ||
+      (r->last_time > t && (int64_t)(r->last_time - t) > ctx->max_lateness))
+    return 0;
+  int32_t day = run_day(ctx, run, time);
+  int64_t *cell = cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, r->segset, col));
+  if (!cell) return 0;
+  double v1 = b->values[i];
+  int64_t minor;
+  int k;
+  switch (b->types[i]) {
+    case CXM_EV_TOUCH: k = E_TOUCH; goto interaction;
+    case CXM_EV_ENGAGE: k = E_ENGAGE; goto interaction;
+    case CXM_EV_MESSAGE_CLICK: k = E_MSG_CLICK; goto interaction;
+    case CXM_EV_SESSION: {
+      double v2 = b->values2[i];
+      if ((!isnan(v1) && !(v1 >= 0 && v1 < 1e15)) ||
+          (!isnan(v2) && !(v2 >= 0 && v2 < 1e15)))
+        return 0;
+      k = E_SES_N;
+      /* an earlier interaction than the first moves the acquisition:
+         the general path */
+      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
+      cell[E_SES_BOUNCE] += v1 == 1.0;
+      cell[E_SES_ENGAGED] += v1 >= 2.0 || v2 >= 10.0;
+      goto counted;
+    }
+    interaction:
+      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
+    counted:
+      cell[k]++;
+      if (r->flags & CF_INTERACT) {
+        r->interactions++;
+        cxm__stage_cc(ctx, r->segset, CG_ENGAGE, r->ch_interact)[CC_INTERACTIONS]++;
+      } else {
+        first_interaction(ctx, r, t, (uint8_t)(col - 1));
+      }
+      break;
+    case CXM_EV_MESSAGE_SENT: cell[E_MSG_SENT]++; break;
+    case CXM_EV_MESSAGE_OPEN: cell[E_MSG_OPEN]++; break;
+    case CXM_EV_CHURN: cell[E_CHURN]++; break;
+    case CXM_EV_LEAD:
+      if (!(r->flags & CF_LEAD)) {
+        cell[E_LEADS]++;
+        first_lead(ctx, r, t, (uint8_t)(col - 1));
+        break;
+      }
+      /* a later lead changes no contribution, an earlier one the channel */
+      if (t < r->first_lead) return 0;
+      cell[E_LEADS]++;
+      break;
+    case CXM_EV_PURCHASE:
+      if (!money_ok(ctx, v1, &minor)) return 0;
+      if (r->flags & CF_PURCHASE) {
+        if (t < r->first_purchase) return 0; /* the acquisition moves */
+        cell[E_PUR_N]++;
+        cell[E_PUR_SUM] += minor;
+        repeat_purchase(ctx, r, t, minor);
+        break;
+      }
+      /* The first purchase also counts a new buyer in the (day, no
+         segment, column) cell: when that cell is not staged yet, creating
+         it may flush the stage and move `cell`, so the general path. */
+      if (r->orders != 0 ||
+          (r->segset != 0 && !cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, 0, col))))
+        return 0;
+      cell[E_PUR_N]++;
+      cell[E_PUR_SUM] += minor;
+      first_purchase(ctx, r, t, (uint8_t)(col - 1), day, minor);
+      break;
+    case CXM_EV_REFUND:
+      if (!money_ok(ctx, v1, &minor)) return 0;
+      cell[E_REF_N]++;
+      cell[E_REF_SUM] += minor;
+      r->net -= minor;
+      if ((r->flags & CF_PURCHASE) && minor)
+        bump_cc(ctx, r->segset, CC_NET, CG_BUY, r->ch_purchase, -minor);
+      break;
+    case CXM_EV_NPS: {
+      if (!score_ok(v1, 0, 10)) return 0;
+      unsigned cat = v1 >= 9 ? 3u : v1 >= 7 ? 2u : 1u;
+      cell[cat == 3 ? E_NPS_PRO : cat == 2 ? E_NPS_PAS : E_NPS_DET]++;
+      if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
+        r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
+        r->last_nps_time = t;
+      }
+      break;
+    }
+    case CXM_EV_CSAT:
+      if (!score_ok(v1, 1, 5)) return 0;
+      cell[E_CSAT_N]++;
+      cell[E_CSAT_SUM] += (int64_t)v1;
+      cell[E_CSAT_POS] += v1 >= 4;
+      break;
+    case CXM_EV_CES:
+      if (!score_ok(v1, 1, 7)) return 0;
+      cell[E_CES_N]++;
+      cell[E_CES_SUM] += (int64_t)v1;
+      break;
+    default: /* spend, unknown types */
+      return 0;
+  }
+  if (t < r->first_seen) r->first_seen = t;
+  if (t > r->last_time) r->last_time = t;
+  r->flags |= CF_EVENT;
+  if (t < run->tlo) run->tlo = t;
+  if (t > run->thi) run->thi = t;
+  run->nacc++;
+  return 1;
+}
+
+/* ---- the batch: hashes, prefetches, events ----------------------------------- */
+
+/* The customer index slot of a hash, and the guess that the batch's
+   pipeline reads from it: the record index + 1 of the first slot with the
+   hash's tag in the slot's cache line (0: none), whose record and module
+   side entries are then prefetched. A customer displaced from its home is
+   usually a slot or two on, in the line already fetched. */
+static CXM_INLINE void prefetch_slot(const cxm_custtab *t, uint64_t hash) {
+  if (t->slots) CXM_PREFETCH_W(&t->slots[hash >> t->shift]);
+}
+
+static CXM_INLINE uint32_t prefetch_rec(const cxm_ctx *ctx, uint64_t hash) {
+  const cxm_custtab *t = &ctx->customers;
+  if (!t->slots) return 0;
+  uint64_t i = hash >> t->shift;
+  uint64_t s;
+  for (;;) {
+    s = t->slots[i];
+    if (!s) return 0;
+    if ((s >> 32) == (hash >> 32)) break;
+    i = (i + 1) & t->mask;
+    if (((uintptr_t)&t->slots[i] & 63) == 0) return 0;
+  }
+  uint32_t idx = (uint32_t)s - 1;
+  CXM_PREFETCH_W(&t->recs[idx]);
+  /* an entry may straddle two lines: both ends */
+  for (int k = 0; k < ctx->n_side_on; k++) {
+    const uint8_t *p = ctx->side_on[k].base + (size_t)idx * ctx->side_on[k].stride;
+    CXM_PREFETCH_W(p);
+    CXM_PREFETCH_W(p + ctx->side_on[k].stride - 1);
+  }
+  return (uint32_t)s;
+}
+
+/* The pipeline runs across chunks: a chunk's window holds the hashes of its
+   CHUNK events and of the next AHEAD_SLOT, and the guesses of its events
+   and of the next AHEAD_REC, so the first events of a chunk find their
+   slots and records fetched like the others. */
+typedef struct window {
+  uint64_t hash[CHUNK + AHEAD_SLOT];
+  uint32_t guess[CHUNK + AHEAD_REC];
+  size_t hashed; /* events [base, base + hashed) have their hash */
+} window;
+
+/* Hashes events [base + from, base + to) into w->hash[from, to): ids side by
+   side; an event without an id gets 0 (never read for a customer). */
+static void window_hash(const cxm_ctx *ctx, const batch *b, const uint8_t *id_data,
+                        window *w, size_t base, size_t from, size_t to) {
+  const unsigned char *hmsg[CHUNK + AHEAD_SLOT];
+  size_t hlen[CHUNK + AHEAD_SLOT];
+  uint16_t hpos[CHUNK + AHEAD_SLOT];
+  uint64_t hval[CHUNK + AHEAD_SLOT];
+  size_t nh = 0;
+  for (size_t j = from; j < to; j++) {
     size_t i = base + j;
+    int64_t a = b->id_offsets[i], z = b->id_offsets[i + 1];
+    if (b->types[i] == CXM_EV_SPEND || a < 0 || z <= a) {
+      w->hash[j] = 0;
+      continue;
+    }
+    hmsg[nh] = id_data + a;
+    hlen[nh] = (size_t)(z - a);
+    hpos[nh++] = (uint16_t)j;
+  }
+  if (nh == to - from) { /* every event has an id: the usual case */
+    cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, w->hash + from);
+    return;
+  }
+  cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, hval);
+  for (size_t k = 0; k < nh; k++) w->hash[hpos[k]] = hval[k];
+}
+
+/* Events [base, base + m) with the window filled to `avail` (>= m) events.
+   Inlined three times: with `full` (every optional column given: the usual
+   case) the loop has no NULL tests, and with `fast` it tries fast_event
+   first. */
+static CXM_INLINE void run_chunk(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
+                                 int fast, size_t base, size_t m, size_t avail,
+                                 window *w) {
+  const uint64_t *hashes = w->hash;
+  for (size_t j = 0; j < m; j++) {
+    if (j + AHEAD_SLOT < avail) prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
+    if (j + AHEAD_REC < avail) w->guess[j + AHEAD_REC] = prefetch_rec(ctx, hashes[j + AHEAD_REC]);
+    size_t i = base + j;
+    if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j])) {
+      if (b->statuses) b->statuses[i] = CXM_OK;
+      b->ok++;
+      continue;
+    }
+    if (fast) run_commit(ctx, run);
     ev_in e;
     e.time = b->times[i];
     e.type = b->types[i];
@@ -674,7 +915,7 @@ static CXM_INLINE void run_chunk(cxm_ctx *ctx, ingest_run *run, batch *b, int fu
       rc = reject(ctx, i, CXM_E_ARG, "id_offsets: decreasing or negative offsets");
     } else {
       e.idlen = (size_t)(z - a);
-      rc = add_one(ctx, run, &e, hashes[j], guess[j], i);
+      rc = add_one(ctx, run, &e, hashes[j], w->guess[j], i);
     }
     if (b->statuses) b->statuses[i] = rc;
     if (CXM_LIKELY(rc == CXM_OK)) {
@@ -699,10 +940,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   if (n && !id_offsets) return cxm__seterr(ctx, CXM_E_NULL, "id_offsets: NULL");
   if (n && !id_data && id_offsets[n] != id_offsets[0])
     return cxm__seterr(ctx, CXM_E_NULL, "id_data: NULL");
-  uint64_t hashes[CHUNK], hval[CHUNK];
-  const unsigned char *hmsg[CHUNK];
-  size_t hlen[CHUNK];
-  uint16_t hpos[CHUNK];
+  window w;
   batch b;
   b.times = times;
   b.types = types;
@@ -718,32 +956,35 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   int full = channels && values && values2 && segsets;
   ingest_run run;
   run_init(ctx, &run);
+  /* A batch of one event takes the general path (and no guess): tests
+     compare batches against it. */
+  int fast = full && !run.active && n > 1;
   for (size_t base = 0; base < n; base += CHUNK) {
     size_t m = n - base < CHUNK ? n - base : CHUNK;
-    /* Hash the chunk's ids first: pure computation, no cache misses, and
-       several ids side by side. */
-    size_t nh = 0;
-    for (size_t j = 0; j < m; j++) {
-      size_t i = base + j;
-      hashes[j] = 0; /* used only when some event has no id */
-      if (types[i] == CXM_EV_SPEND) continue;
-      int64_t a = id_offsets[i], z = id_offsets[i + 1];
-      if (a < 0 || z <= a) continue;
-      hmsg[nh] = id_data + a;
-      hlen[nh] = (size_t)(z - a);
-      hpos[nh++] = (uint16_t)j;
+    size_t avail = n - base < CHUNK + AHEAD_SLOT ? n - base : CHUNK + AHEAD_SLOT;
+    /* Hash the window's new ids first: pure computation, no cache misses,
+       and several ids side by side. */
+    size_t from = base ? AHEAD_SLOT : 0; /* the first AHEAD_SLOT are carried over */
+    if (from > avail) from = avail;
+    window_hash(ctx, &b, id_data, &w, base, from, avail);
+    if (base == 0) {
+      for (size_t j = 0; j < avail && j < AHEAD_SLOT; j++)
+        prefetch_slot(&ctx->customers, w.hash[j]);
+      for (size_t j = 0; j < avail && j < AHEAD_REC; j++)
+        w.guess[j] = n > 1 ? prefetch_rec(ctx, w.hash[j]) : 0;
     }
-    cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, hval);
-    const uint64_t *hs = hval; /* every event has an id: the usual case */
-    if (nh < m) {
-      for (size_t k = 0; k < nh; k++) hashes[hpos[k]] = hval[k];
-      hs = hashes;
-    }
-    if (full)
-      run_chunk(ctx, &run, &b, 1, base, m, hs);
+    if (fast)
+      run_chunk(ctx, &run, &b, 1, 1, base, m, avail, &w);
+    else if (full)
+      run_chunk(ctx, &run, &b, 1, 0, base, m, avail, &w);
     else
-      run_chunk(ctx, &run, &b, 0, base, m, hs);
+      run_chunk(ctx, &run, &b, 0, 0, base, m, avail, &w);
+    if (m == CHUNK) {
+      memcpy(w.hash, w.hash + CHUNK, AHEAD_SLOT * sizeof w.hash[0]);
+      memcpy(w.guess, w.guess + CHUNK, AHEAD_REC * sizeof w.guess[0]);
+    }
   }
+  run_commit(ctx, &run);
   if (accepted) *accepted = b.ok;
   if (b.first_rc != CXM_OK) {
     memcpy(ctx->errmsg, b.first_msg, sizeof b.first_msg);

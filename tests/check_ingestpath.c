@@ -4,8 +4,9 @@
  * cxm_events_add() takes shortcuts that a call with one event cannot: ids
  * hashed eight or four at a time, the record index guessed from the
  * prefetched index slot, the day number kept from the previous event, a
- * loop without NULL tests when every column is given. A batch of one event
- * takes none of them. These tests feed one random stream (late events,
+ * loop without NULL tests when every column is given, and then a fast path
+ * for the usual events (known customer, set unchanged, cell staged). A batch
+ * of one event takes none of them. These tests feed one random stream (late events,
  * rejected events, spend, segment changes, more staged cells than the stage
  * holds, a negative UTC offset) both ways and require the same statuses and
  * the same value of every KPI in every scope, plus counts known from how the
@@ -50,7 +51,14 @@ static size_t cust_id(uint32_t c, uint8_t *out) {
   return len;
 }
 
+/* Edge mode: what the batch's fast path must tell apart from its usual
+   case: a segment set given again (the customer's own, or another), amounts
+   of half a cent (rounding) and zero, customer events without an id. */
+static int edge_mode;
+
 static void make_stream(stream *s, uint64_t seed) {
+  static int32_t cur_set[NCUST];
+  memset(cur_set, 0, sizeof cur_set);
   rng_state = seed;
   size_t off = 0;
   for (int i = 0; i < NEV; i++) {
@@ -81,6 +89,18 @@ static void make_stream(stream *s, uint64_t seed) {
     s->segsets[i] = rnd(20) == 0 ? (int32_t)rnd(NSET) : -1;
     s->offs[i] = (int64_t)off;
     s->cust[i] = rnd(NCUST);
+    if (edge_mode) {
+      if (rnd(4) == 0) s->segsets[i] = cur_set[s->cust[i]];
+      if (s->segsets[i] >= 0) cur_set[s->cust[i]] = s->segsets[i];
+      if (s->types[i] == CXM_EV_PURCHASE || s->types[i] == CXM_EV_REFUND) {
+        if (rnd(4) == 0) s->values[i] += 0.005;
+        if (rnd(10) == 0) s->values[i] = 0;
+      }
+    }
+    if (edge_mode && s->types[i] != CXM_EV_SPEND && rnd(100) == 0) {
+      s->valid[i] = 0; /* no id: CXM_E_MISSING */
+      continue;
+    }
     if (s->types[i] != CXM_EV_SPEND) off += cust_id(s->cust[i], s->data + off);
     /* About one event in 50 is made invalid in one of several ways. */
     if (rnd(50) == 0) {
@@ -229,6 +249,13 @@ END_TEST
 START_TEST(batch_equals_one_by_one_null_columns) { batch_vs_single(0); }
 END_TEST
 
+START_TEST(batch_equals_one_by_one_edges) {
+  edge_mode = 1;
+  batch_vs_single(1);
+  edge_mode = 0;
+}
+END_TEST
+
 /* Ids hashed in a batch (eight or four side by side, lengths mixed or not)
    name the same customers as ids hashed one at a time. */
 START_TEST(batch_hashes_are_the_scalar_hashes) {
@@ -274,6 +301,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, batch_equals_one_by_one_full_columns);
   tcase_add_test(tc, batch_equals_one_by_one_null_columns);
+  tcase_add_test(tc, batch_equals_one_by_one_edges);
   tcase_add_test(tc, batch_hashes_are_the_scalar_hashes);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
