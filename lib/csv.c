@@ -122,6 +122,10 @@ struct cxm_csv {
   size_t roles_cap;
   size_t ncols;
   size_t maxcol; /* 1 + the last column with a role */
+  /* fast_record()'s field slot of each column (R_COUNT: ignored), when
+   * maxcol <= CXM_CSV_FAST_COLS (else fast_cols is 0) */
+  uint8_t fslot[64];
+  int fast_cols;
 
   /* the record straddling two feeds */
   char *carry;
@@ -243,12 +247,16 @@ static inline void load16(const char *s, size_t n, const char *safe,
   uint64_t a, b;
 #ifdef CXM_CSV_LE
   if (safe && (size_t)(safe - s) >= 16) {
+    /* masks of the first n bytes, n = 0..16, as two words */
+    static const uint64_t lo[17] = {
+        0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF,
+        0xFFFFFFFFFFFFFF, ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0),
+        ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0),
+        ~UINT64_C(0)};
     memcpy(&a, s, 8);
     memcpy(&b, s + 8, 8);
-    a &= n >= 8 ? ~UINT64_C(0) : ((uint64_t)1 << (8 * n)) - 1;
-    b &= n >= 16  ? ~UINT64_C(0)
-         : n <= 8 ? 0
-                  : ((uint64_t)1 << (8 * (n - 8))) - 1;
+    a &= lo[n];
+    b &= lo[n - (n < 8 ? n : 8)];
   } else
 #endif
   {
@@ -551,6 +559,11 @@ static int flush(cxm_csv *r) {
                         r->statuses);
     ctx->on_reject = saved;
     ctx->on_reject_user = saved_user;
+    if (st == CXM_OK && acc == n && r->npend == 0) {
+      /* nothing to report: the common batch */
+      r->n_acc += n;
+      n = 0;
+    }
   }
   for (size_t i = 0; i < n; i++) {
     int s = r->statuses[i];
@@ -771,7 +784,7 @@ static int lookup_segments(cxm_csv *r, const char *s, size_t n, int32_t *set,
 
 /* ---- records ------------------------------------------------------------ */
 
-static int add_event(cxm_csv *r, const fld *f, uint64_t line) {
+static inline int add_event(cxm_csv *r, const fld *f, uint64_t line) {
   int64_t t;
   int32_t type, ch, set;
   double v, v2;
@@ -1040,6 +1053,9 @@ static int on_header(cxm_csv *r, const char *rec, size_t len, uint64_t line) {
   if (!seen[R_TYPE])
     return header_fail(r, line, "no '%s' column (time and type are required)",
                        "type");
+  r->fast_cols = r->maxcol <= sizeof r->fslot;
+  for (size_t c = 0; c < r->maxcol && r->fast_cols; c++)
+    r->fslot[c] = (uint8_t)(r->roles[c] >= 0 ? r->roles[c] : R_COUNT);
   r->have_header = 1;
   return CXM_OK;
 }
@@ -1094,12 +1110,20 @@ static inline void masks64(const char *p, uint64_t *cm, uint64_t *nm) {
   uint64_t c = 0, n = 0;
 #if defined(__SSE2__)
   const __m128i commas = _mm_set1_epi8(','), nls = _mm_set1_epi8('\n');
-  for (unsigned i = 0; i < 64; i += 16) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-    c |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, commas))
-         << i;
-    n |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nls)) << i;
-  }
+  /* written out: -O2 does not unroll the four steps */
+#define CXM_CSV_M16(i)                                                      \
+  do {                                                                      \
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + (i)));  \
+    c |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, commas))   \
+         << (i);                                                            \
+    n |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nls))      \
+         << (i);                                                            \
+  } while (0)
+  CXM_CSV_M16(0);
+  CXM_CSV_M16(16);
+  CXM_CSV_M16(32);
+  CXM_CSV_M16(48);
+#undef CXM_CSV_M16
 #else
   for (unsigned i = 0; i < 64; i++) {
     c |= (uint64_t)(p[i] == ',') << i;
@@ -1126,10 +1150,12 @@ static inline void masks64(const char *p, uint64_t *cm, uint64_t *nm) {
 static const char *fast_record(cxm_csv *r, const char *p, const char *end,
                                const char *nq) {
   fld f[R_COUNT + 1]; /* f[R_COUNT] takes the ignored columns */
-  const int8_t *roles = r->roles;
+  const uint8_t *slot = r->fslot;
   size_t col = 0, maxcol = r->maxcol, start = 0, base = 0, len;
   uint64_t cm, nm;
-  memset(f, 0, sizeof f);
+  if (!r->fast_cols) return NULL;
+  /* an absent column is an empty field; p is not read when n is 0 */
+  for (int k = 0; k <= R_COUNT; k++) f[k].n = 0;
   for (;;) {
     if ((size_t)(end - p) - base < 64 || base >= CXM_CSV_FAST_MAX)
       return NULL;
@@ -1137,8 +1163,7 @@ static const char *fast_record(cxm_csv *r, const char *p, const char *end,
     if (nm) cm &= ((uint64_t)1 << lowest_bit(nm)) - 1;
     while (cm && col < maxcol) {
       size_t pos = base + lowest_bit(cm);
-      int role = roles[col];
-      fld *x = &f[role >= 0 ? role : R_COUNT];
+      fld *x = &f[slot[col]];
       x->p = p + start;
       x->n = pos - start;
       start = pos + 1;
@@ -1154,8 +1179,7 @@ static const char *fast_record(cxm_csv *r, const char *p, const char *end,
   if (len > 0 && p[len - 1] == '\r') len--;
   if (len > 0) {
     if (col < maxcol) {
-      int role = roles[col];
-      fld *x = &f[role >= 0 ? role : R_COUNT];
+      fld *x = &f[slot[col]];
       x->p = p + start;
       x->n = len - start;
     }
