@@ -568,6 +568,7 @@ CXM_NOINLINE_ static int prepare_purchase(cxm_ctx *ctx, cxm_ret *m, const cxm_cu
     m->pend_first = day_of_time(ctx, r->first_purchase);
     m->pend_last = day_of_time(ctx, r->last_purchase);
   }
+  if (CXM_LIKELY(cxm__cohort_ready(m, day, m->pend_first, m->pend_last))) return CXM_OK;
   return cxm__cohort_reserve(ctx, m, day, m->pend_first, m->pend_last);
 }
 
@@ -619,12 +620,12 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
 /* The usual events of a known customer, checked without any call (so no
    register spills): a message_sent, or an activity or churn event that can
    change neither the customer's segment set nor its channel, whose scope
-   rows already cover the days it touches. Anything else: prepare_slow. */
+   rows already cover the days it touches (a purchase then only needs its
+   cohort rows: prepare_purchase, a tail call). Anything else: prepare_slow. */
 int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                            uint32_t set) {
   cxm_ret *m = mod_get(ctx);
-  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->side_cap ||
-                   ev->type == CXM_EV_PURCHASE))
+  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->side_cap))
     return prepare_slow(ctx, ev, found, set);
   const cxm_cust *r = &ctx->customers.recs[found];
   if (CXM_UNLIKELY(r->segset != set || !(r->flags & CF_EVENT)))
@@ -647,6 +648,7 @@ int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
     return prepare_slow(ctx, ev, found, set);
   m->pend_top = top0;
   m->pend_cell = m->rcache[slot].cell;
+  if (ev->type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, ev->day);
   return CXM_OK;
 }
 

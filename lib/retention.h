@@ -114,6 +114,25 @@ static inline int32_t cxm__ret_month(cxm_ret *m, int32_t day) {
   return cxm__ret_month_fill(m, day);
 }
 
+/* Whether cxm__cohort_reserve(ctx, m, day, first, last) has nothing to
+   allocate: the buyers' days and the cohort months it needs exist. */
+static inline int cxm__cohort_ready(cxm_ret *m, int32_t day, int32_t first, int32_t last) {
+  int32_t lo = day, hi = day;
+  if (first != RET_NONE) {
+    if (first < lo) lo = first;
+    if (first > hi) hi = first;
+  }
+  const ret_days *b = &m->buyers;
+  if (!b->v || lo < b->day0 || (int64_t)hi >= (int64_t)b->day0 + b->n || !m->nm) return 0;
+  int32_t md = cxm__ret_month(m, day), mlo = md, mhi = md;
+  if (first != RET_NONE) {
+    int32_t mf = cxm__ret_month(m, first), ml = cxm__ret_month(m, last);
+    if (mf < mlo) mlo = mf;
+    if (ml > mhi) mhi = ml;
+  }
+  return mlo >= m->m0 && mhi < m->m0 + (int32_t)m->nm;
+}
+
 /* cohorts.c */
 CXM_HIDDEN int cxm__cohort_reserve(cxm_ctx *ctx, cxm_ret *m, int32_t day,
                                    int32_t first, int32_t last);
