@@ -65,22 +65,4 @@ static inline int cxm__eight_digits(const char *s, uint32_t *out) {
 }
 #endif
 
-/*
- * cxm__time_parse() with the CSV reader's common case inline: ten digits,
- * Unix seconds from 2001-09-09 to 2286-11-20 (every time of a current
- * stream), which saves the call and the blank trimming. Same results.
- */
-static inline int cxm__time_parse_inline(const char *s, size_t len,
-                                         int64_t local_offset, int64_t *out) {
-#ifdef CXM_HAVE_EIGHT_DIGITS
-  uint32_t hi;
-  if (len == 10 && cxm__eight_digits(s, &hi) &&
-      (unsigned)(s[8] - '0') < 10 && (unsigned)(s[9] - '0') < 10) {
-    *out = (int64_t)hi * 100 + (s[8] - '0') * 10 + (s[9] - '0');
-    return CXM_OK;
-  }
-#endif
-  return cxm__time_parse(s, len, local_offset, out);
-}
-
 #endif /* CXM_TIMEPARSE_H */

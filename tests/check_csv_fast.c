@@ -582,6 +582,67 @@ START_TEST(fast_times_edges) {
 }
 END_TEST
 
+/* Consecutive ten-digit times share their first 8 digits, which the reader
+ * remembers: lines that share them with a valid time but end otherwise
+ * (not digits, a fraction, blanks), or share none, in one stream. */
+START_TEST(fast_times_prefix) {
+  static const struct {
+    const char *text;
+    int64_t t; /* -1: rejected */
+  } cases[] = {
+      {"1767225599", T0 - 1},     {"17672255x9", -1},
+      {"1767225598", T0 - 2},     {"17672255.9", 17672255},
+      {"1767225597", T0 - 3},     {"17672255 9", -1},
+      {"0000000012", 12},         {"00000000ab", -1},
+      {"1767225600", T0},         {"17672256\t0", -1},
+      {"1767225601", T0 + 1},
+  };
+  size_t nc = sizeof cases / sizeof cases[0];
+  buf text = {0};
+  cxm_ctx *ctx = t_new();
+  cxm_csv *r = NULL;
+  errlog log;
+  int nrej = 0;
+  int64_t v = -1, n = -1;
+  /* one customer per line: lateness (per customer) plays no part */
+  puts_(&text, "time,customer,type,value,text\n");
+  for (size_t i = 0; i < nc; i++) {
+    char line[200];
+    snprintf(line, sizeof line,
+             "%s,c%zu,purchase,1,padding so that the record takes the "
+             "one-pass path with bytes to spare after it\n",
+             cases[i].text, i);
+    puts_(&text, line);
+  }
+  ck_assert_int_eq(cxm_csv_create(ctx, &r), CXM_OK);
+  memset(&log, 0, sizeof log);
+  ck_assert_int_eq(cxm_csv_set_error_handler(r, on_err, &log), CXM_OK);
+  ck_assert_int_eq(cxm_csv_feed(r, text.p, text.n), CXM_OK);
+  ck_assert_int_eq(cxm_csv_finish(r), CXM_OK);
+  for (size_t i = 0; i < nc; i++) {
+    if (cases[i].t < 0) {
+      ck_assert_msg(nrej < log.n && log.line[nrej] == i + 2 &&
+                        log.status[nrej] == CXM_E_PARSE,
+                    "'%s' (line %zu) not rejected", cases[i].text, i + 2);
+      nrej++;
+    } else {
+      int64_t day = cases[i].t - cases[i].t % DAY, same = 0;
+      for (size_t j = 0; j < nc; j++)
+        same += cases[j].t >= day && cases[j].t < day + DAY;
+      ck_assert_int_eq(cxm_kpi_get_int(ctx, CXM_KPI_ORDERS, CXM_ALL, CXM_ALL,
+                                       day, day + DAY, &v, &n),
+                       CXM_OK);
+      ck_assert_msg(v == same, "'%s': %lld orders in its day, want %lld",
+                    cases[i].text, (long long)v, (long long)same);
+    }
+  }
+  ck_assert_int_eq(log.n, nrej);
+  cxm_csv_destroy(r);
+  cxm_ctx_destroy(ctx);
+  free(text.p);
+}
+END_TEST
+
 static Suite *csv_fast_suite(void) {
   Suite *s = suite_create("csv_fast");
   TCase *tc = tcase_create("fast");
@@ -589,6 +650,7 @@ static Suite *csv_fast_suite(void) {
   tcase_add_loop_test(tc, fast_vs_general_random, 0, 3);
   tcase_add_test(tc, fast_numbers_edges);
   tcase_add_test(tc, fast_times_edges);
+  tcase_add_test(tc, fast_times_prefix);
   suite_add_tcase(s, tc);
   return s;
 }
