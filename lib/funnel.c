@@ -65,10 +65,21 @@ typedef struct fsetrows {
 } fsetrows;
 #define SET_EMPTY UINT32_MAX
 
+/* (segment set, channel) pairs whose cells ensure_cells() found complete,
+   with the steps k whose sketches exist too (bit k; bit 0: the cells).
+   Cells are only ever added while the module lives, so an entry stays
+   true. */
+#define NREADY 1024 /* a power of two */
+typedef struct fready {
+  uint32_t set;               /* SET_EMPTY: unused */
+  uint8_t ch, ks;
+} fready;
+
 typedef struct funnel {
   uint32_t cap;               /* records the side array holds */
   uint8_t *rec;               /* cap * REC bytes */
   fsetrows *setrows;          /* NSETROWS entries */
+  fready ready[NREADY];
   /* What prepare() planned for the event on_event() applies next, or NULL
      when the event changes nothing here. ext.c calls on_event() only when
      prepare() left the funnel's bit in ev->pend, which it does only with a
@@ -115,6 +126,7 @@ static funnel *get_or_create(cxm_ctx *ctx) {
     return NULL;
   }
   for (uint32_t i = 0; i < NSETROWS; i++) f->setrows[i].set = SET_EMPTY;
+  for (uint32_t i = 0; i < NREADY; i++) f->ready[i].set = SET_EMPTY;
   ctx->mod[CXM_MODIX_FUNNEL] = f;
   return f;
 }
@@ -195,8 +207,26 @@ typedef char setrows_hash_fits[NSETROWS == 1u << (32 - 22) ? 1 : -1];
 
 static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
 
+static int ensure_cells_walk(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k);
+
 /* Every cell of (set, ch) exists, with the sketch of step k when k > 0. */
 static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
+  fready *rd = &f->ready[((set << 8 | ch) * UINT32_C(0x9E3779B1)) >> 22];
+  if (CXM_LIKELY(rd->set == set && rd->ch == ch && (rd->ks >> k & 1u))) return CXM_OK;
+  int rc = ensure_cells_walk(ctx, f, set, ch, k);
+  if (rc) return rc;
+  if (rd->set != set || rd->ch != ch) {
+    rd->set = set;
+    rd->ch = ch;
+    rd->ks = 0;
+  }
+  rd->ks |= (uint8_t)(1u | 1u << k);
+  return CXM_OK;
+}
+typedef char ready_hash_fits[NREADY == 1u << (32 - 22) && NSTAGE <= 8 ? 1 : -1];
+
+/* ensure_cells() without the cache: checks each cell (creates the missing). */
+static int ensure_cells_walk(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
   const fsetrows *e = rows_of(ctx, f, set);
   if (e) { /* the common case: every cell exists, allocate nothing */
     uint32_t c1 = col_of(ch);

@@ -840,6 +840,34 @@ static inline int stage_start(cxm_ctx *ctx, cxm_ret *m, int32_t cell, int32_t d,
   return 1;
 }
 
+/* shift() on a packed state x whose digits have planes pl, from top0 to
+   d > top0: the same fields without unpacking. */
+static CXM_INLINE uint64_t shift_packed(cxm_ret *m, uint64_t x, uint32_t pl, int32_t top0,
+                                        int32_t d) {
+  uint64_t nx = x;
+  uint32_t dig = (uint32_t)(x >> 42) & 0x1FFFFF;
+  int64_t k = (int64_t)d - top0;
+  uint32_t leave = k >= RET_SPAN ? 0xFFu : (0xFFu << (RET_SPAN - k)) & 0xFFu;
+  uint32_t la = PL_ACT(pl) & leave, lc = PL_CHURN(pl) & leave, lp = PL_PUR(pl) & leave;
+  if (la) { /* the newest leaving activity, cut by a churn on or after it */
+    int i = low_bit(la);
+    nx = (nx & ~((uint64_t)0xFFFF << 16 | (uint64_t)1 << 40)) |
+         (uint64_t)(uint32_t)(top0 - i + 2) << 16 |
+         (uint64_t)((lc & ((2u << i) - 1)) != 0) << 40;
+  } else if (lc) {
+    nx |= (uint64_t)1 << 40;
+  }
+  int pcarry = (int)((x >> 41) & 1);
+  if (pcarry || lp) {
+    int32_t m1 = cxm__ret_month(m, d - (RET_SPAN - 1));
+    int pc = pcarry && cxm__ret_month(m, top0 - (RET_SPAN - 1)) == m1;
+    if (lp && !pc) pc = cxm__ret_month(m, top0 - low_bit(lp)) == m1;
+    nx = (nx & ~((uint64_t)1 << 41)) | (uint64_t)pc << 41;
+  }
+  dig = k >= RET_SPAN ? 0 : (uint32_t)(((uint64_t)dig * pow6[k]) % pow6[RET_SPAN]);
+  return (nx & (((uint64_t)1 << 42) - 1)) | (uint64_t)dig << 42;
+}
+
 /* The common events in O(1) without simulating the span: an activity or a
    churn event on a day after the customer's newest, or an activity on its
    newest day (unless a churn event is on that day). Returns 0 when the
@@ -894,24 +922,8 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
   /* The new state in place (shift's work, then the new newest day). */
   uint64_t nx = x;
   if (top0 != RET_NONE && !same) {
-    int64_t k = (int64_t)d - top0;
-    uint32_t leave = k >= RET_SPAN ? 0xFFu : (0xFFu << (RET_SPAN - k)) & 0xFFu;
-    uint32_t la = act & leave, lc = chn & leave, lp = PL_PUR(pl) & leave;
-    if (la) { /* the newest leaving activity, cut by a churn on or after it */
-      int i = low_bit(la);
-      nx = (nx & ~((uint64_t)0xFFFF << 16 | (uint64_t)1 << 40)) |
-           (uint64_t)(uint32_t)(top0 - i + 2) << 16 |
-           (uint64_t)((lc & ((2u << i) - 1)) != 0) << 40;
-    } else if (lc) {
-      nx |= (uint64_t)1 << 40;
-    }
-    if (o.pcarry || lp) {
-      int32_t m1 = cxm__ret_month(m, d - (RET_SPAN - 1));
-      int pc = o.pcarry && cxm__ret_month(m, top0 - (RET_SPAN - 1)) == m1;
-      if (lp && !pc) pc = cxm__ret_month(m, top0 - low_bit(lp)) == m1;
-      nx = (nx & ~((uint64_t)1 << 41)) | (uint64_t)pc << 41;
-    }
-    dig = k >= RET_SPAN ? 0 : (uint32_t)(((uint64_t)dig * pow6[k]) % pow6[RET_SPAN]);
+    nx = shift_packed(m, x, pl, top0, d);
+    dig = (uint32_t)(nx >> 42);
   }
   dig += churn ? 3u : pur ? 2u : 1u;
   nx = (nx & (((uint64_t)1 << 42) - 1)) | (uint64_t)dig << 42;
@@ -979,11 +991,8 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   if (ev->type == CXM_EV_MESSAGE_SENT) {
     /* Not an activity: only a newer day changes anything (the span moves). */
     uint64_t x = m->side[ri];
-    if (top0 != RET_NONE && d > top0 && (x >> 41) != 0) {
-      rst s = unpack(x);
-      shift(m, &s, top0, d);
-      m->side[ri] = pack(&s);
-    }
+    if (top0 != RET_NONE && d > top0 && (x >> 41) != 0)
+      m->side[ri] = shift_packed(m, x, planes((uint32_t)(x >> 42) & 0x1FFFFF), top0, d);
     return;
   }
   if ((top0 == RET_NONE || d >= top0) && fast_inorder(ctx, m, ri, ev, top0)) return;
