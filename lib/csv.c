@@ -8,10 +8,13 @@
  * - Bytes may be split anywhere across cxm_csv_feed() calls. Complete
  *   records are parsed straight from the caller's buffer; only the one
  *   record that straddles two calls is copied (the "carry").
- * - A record without any '"' (the common case) is found with memchr('\n')
- *   and split with a bit mask of its commas per 64-byte block; a record
- *   with quotes goes through a small
- *   state machine that also knows where quoted newlines are. Quotes count
+ * - A record without any '"' (the common case) is read in one pass:
+ *   fast_record() takes bit masks of its commas and of its line end per
+ *   64-byte block (SSE2) and hands the fields straight to their columns'
+ *   slots. Near the end of a buffer, or past 256 bytes, the record is found
+ *   with memchr('\n') and split by split_plain(), which gives the same
+ *   fields. A record with quotes goes through a small state machine that
+ *   also knows where quoted newlines are. Quotes count
  *   only at the start of a field; a quote inside an unquoted field, or
  *   bytes after a closing quote, are kept literally (lenient, like most
  *   readers), so a free-text column can never desynchronise the stream
@@ -23,7 +26,10 @@
  *   lines (by the parser or by the core) are reported to the error handler
  *   in line order, at the time their batch is committed.
  * - Nothing is allocated per field or per record; channel labels, event
- *   type names and `segments` strings go through small caches.
+ *   type names and `segments` strings go through small caches (labels of up
+ *   to 16 bytes compared as two zero-padded words). Ten-digit Unix times
+ *   and short decimals are parsed inline; anything else goes to
+ *   cxm__time_parse() and parse_num(), which give the same values.
  */
 #include <locale.h>
 #include <math.h>
@@ -49,6 +55,9 @@
 #define CXM_CSV_TYPE_SLOTS 64     /* event type name table (2^k) */
 #define CXM_CSV_SEG_LABELS 64     /* labels in one segments field, at most */
 #define CXM_CSV_FILE_CHUNK ((size_t)1 << 20)
+/* Records longer than this (before their '\n') take the general path
+ * (a multiple of 64). */
+#define CXM_CSV_FAST_MAX 256
 /* Bytes of one record (before its '\n'), at most: bounds the carry, so that
  * an unterminated quote cannot buffer the rest of the stream. Overridable
  * only so that a fuzzer can reach it with small inputs. */
@@ -122,9 +131,10 @@ struct cxm_csv {
   size_t roles_cap;
   size_t ncols;
   size_t maxcol; /* 1 + the last column with a role */
-  /* fast_record()'s field slot of each column (R_COUNT: ignored), when
-   * maxcol <= CXM_CSV_FAST_COLS (else fast_cols is 0) */
-  uint8_t fslot[64];
+  /* fast_record()'s field slot of each column (R_COUNT: ignored, and all
+   * columns from maxcol on, as many as a record it takes can have), when
+   * maxcol <= 64 (else fast_cols is 0) */
+  uint8_t fslot[CXM_CSV_FAST_MAX + 64];
   int fast_cols;
 
   /* the record straddling two feeds */
@@ -1088,9 +1098,11 @@ static int on_header(cxm_csv *r, const char *rec, size_t len, uint64_t line) {
   if (!seen[R_TYPE])
     return header_fail(r, line, "no '%s' column (time and type are required)",
                        "type");
-  r->fast_cols = r->maxcol <= sizeof r->fslot;
-  for (size_t c = 0; c < r->maxcol && r->fast_cols; c++)
-    r->fslot[c] = (uint8_t)(r->roles[c] >= 0 ? r->roles[c] : R_COUNT);
+  r->fast_cols = r->maxcol <= 64;
+  for (size_t c = 0; c < sizeof r->fslot; c++)
+    r->fslot[c] = (uint8_t)(c < r->maxcol && r->fast_cols && r->roles[c] >= 0
+                                ? r->roles[c]
+                                : R_COUNT);
   r->have_header = 1;
   return CXM_OK;
 }
@@ -1169,8 +1181,6 @@ static inline void masks64(const char *p, uint64_t *cm, uint64_t *nm) {
   *nm = n;
 }
 
-/* Records longer than this (before their '\n') take the general path. */
-#define CXM_CSV_FAST_MAX 256
 
 /*
  * The common record, read in one pass: a data line without '"' (the next
@@ -1186,7 +1196,7 @@ static const char *fast_record(cxm_csv *r, const char *p, const char *end,
                                const char *nq) {
   fld f[R_COUNT + 1]; /* f[R_COUNT] takes the ignored columns */
   const uint8_t *slot = r->fslot;
-  size_t col = 0, maxcol = r->maxcol, start = 0, base = 0, len;
+  size_t col = 0, start = 0, base = 0, len;
   uint64_t cm, nm;
   if (!r->fast_cols) return NULL;
   /* an absent column is an empty field; p is not read when n is 0 */
@@ -1196,7 +1206,7 @@ static const char *fast_record(cxm_csv *r, const char *p, const char *end,
       return NULL;
     masks64(p + base, &cm, &nm);
     if (nm) cm &= ((uint64_t)1 << lowest_bit(nm)) - 1;
-    while (cm && col < maxcol) {
+    while (cm) {
       size_t pos = base + lowest_bit(cm);
       fld *x = &f[slot[col]];
       x->p = p + start;
@@ -1213,11 +1223,8 @@ static const char *fast_record(cxm_csv *r, const char *p, const char *end,
   r->line++;
   if (len > 0 && p[len - 1] == '\r') len--;
   if (len > 0) {
-    if (col < maxcol) {
-      fld *x = &f[slot[col]];
-      x->p = p + start;
-      x->n = len - start;
-    }
+    f[slot[col]].p = p + start;
+    f[slot[col]].n = len - start;
     r->n_lines++;
     add_event(r, f, r->line);
   }
