@@ -336,7 +336,9 @@ int cxm__attribution_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
   if (CXM_UNLIKELY(!a || need > a->cap)) return grow(ctx, need);
   /* on_event will read the record after the core's own update: start the
-     cache miss now so that the two overlap. */
+     cache miss now so that the two overlap. (The dispatch calls this for a
+     known customer only on a segment move; the batch ingest prefetches
+     every module's record with the customer's.) */
   if (found >= 0 && ev && USES(ev->type)) {
     const uint8_t *r = rec_of(a, (uint32_t)found);
     CXM_PREFETCH_W(r);

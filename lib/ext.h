@@ -17,7 +17,8 @@
  *             NULL when called from cxm_customer_set_segments (no event).
  *             Called for every event of a new customer (`found` < 0) or of
  *             one whose segment set changes, else only for the event types
- *             the module reads (ext.c: mods_of_type). ev->pend holds the
+ *             the module reads (CXM__MODS_OF_TYPE below; attribution
+ *             not at all: CXM__PREP_OF_TYPE). ev->pend holds the
  *             modules whose on_event will run; prepare may clear its own
  *             bit when on_event would change nothing.
  *   on_segset a customer moves from segment set `old_set` to `new_set`
@@ -161,7 +162,10 @@ CXM_HIDDEN void cxm__monitor_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evvie
    attribution the touches and purchases (attribution.c: USES); CLV the
    purchases. Any other type changes nothing in a module for a known
    customer whose segment set stays, so neither its prepare nor its
-   on_event is called then. */
+   on_event is called then. Attribution's prepare has nothing to reserve
+   for a known customer (its side array covers every record from the
+   customer's first event, load or merge on), so it is called only for new
+   customers and segment moves (CXM__PREP_OF_TYPE). */
 #define CXM__MT(type, mods) ((uint64_t)(mods) << (4 * (type)))
 #define CXM__R CXM_MOD_RETENTION
 #define CXM__RF (CXM_MOD_RETENTION | CXM_MOD_FUNNEL)
@@ -174,6 +178,12 @@ CXM_HIDDEN void cxm__monitor_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evvie
    CXM__MT(CXM_EV_REFUND, CXM__R) | CXM__MT(CXM_EV_NPS, CXM__R) |                      \
    CXM__MT(CXM_EV_CSAT, CXM__R) | CXM__MT(CXM_EV_CES, CXM__R) |                        \
    CXM__MT(CXM_EV_CHURN, CXM__R))
+#define CXM__ATTR_TYPES                                                                \
+  (CXM__MT(CXM_EV_TOUCH, CXM_MOD_ATTRIBUTION) | CXM__MT(CXM_EV_SESSION, CXM_MOD_ATTRIBUTION) | \
+   CXM__MT(CXM_EV_ENGAGE, CXM_MOD_ATTRIBUTION) |                                          \
+   CXM__MT(CXM_EV_MESSAGE_CLICK, CXM_MOD_ATTRIBUTION) |                                   \
+   CXM__MT(CXM_EV_PURCHASE, CXM_MOD_ATTRIBUTION))
+#define CXM__PREP_OF_TYPE (CXM__MODS_OF_TYPE & ~CXM__ATTR_TYPES)
 typedef char cxm__mods_of_type_fits[CXM_EV_CHURN < 16 && CXM_MOD_ALL < 16 ? 1 : -1];
 
 /* Calls the prepare of each module concerned (ext.h's protocol) and sets
@@ -183,10 +193,12 @@ static inline int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
   uint32_t on = (uint32_t)ctx->opt[CXM_OPT_MODULES] & CXM_MOD_ALL, run = on;
   int rc;
   if (ev) {
-    ev->pend = on & (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)ev->type & 15u))) & 15u;
+    uint32_t sh = 4 * ((uint32_t)ev->type & 15u);
+    ev->pend = on & (uint32_t)(CXM__MODS_OF_TYPE >> sh) & 15u;
     /* A new customer or a segment move: every module reserves (side arrays,
        rows of the new set) whatever the type. */
-    if (CXM_LIKELY(found >= 0 && ctx->customers.recs[found].segset == set)) run = ev->pend;
+    if (CXM_LIKELY(found >= 0 && ctx->customers.recs[found].segset == set))
+      run = on & (uint32_t)(CXM__PREP_OF_TYPE >> sh) & 15u;
   }
   if ((run & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, set))) return rc;
   if ((run & CXM_MOD_FUNNEL) && (rc = cxm__funnel_prepare(ctx, ev, found, set))) return rc;
