@@ -19,8 +19,17 @@
 
 #define NO_INDEX SIZE_MAX
 #define CHUNK 256
-#define AHEAD_SLOT 8
-#define AHEAD_REC 4
+/* Prefetch distances in events: the index slot, then the record read from
+   it. With the batch's fast path an event takes less time, so the fetches
+   need more events ahead: at 1M customers, best of 3 interleaved runs,
+   8/4 gave 5.70, 12/6 7.12 and 16/8 7.58 M events per CPU second
+   (-DAHEAD_SLOT=.. -DAHEAD_REC=.. to measure others). */
+#ifndef AHEAD_SLOT
+#define AHEAD_SLOT 16
+#endif
+#ifndef AHEAD_REC
+#define AHEAD_REC 8
+#endif
 
 typedef struct ev_in {
   int64_t time;
@@ -671,12 +680,12 @@ typedef struct batch {
 /* Nearly every event of a stream is of a customer seen before, keeps the
    segment set, has valid fields, finds its staged cell, and changes the
    customer level in the usual way (one more interaction, a repeat purchase,
-   a refund, a later lead). fast_event() does those: it makes every check
-   before it changes anything, and returns 0 for anything else, which then
-   takes the general path (add_one) from the start. One switch on the type
-   does validation and counting, and the record comes from the batch's
-   prefetch (guess), without an index probe. Only when neither modules nor
-   monitoring listen: they need the event view and prepare(). */
+   a refund, a later lead; a first interaction, lead or purchase). fast_event()
+   does those: it makes every check before it changes anything, and returns
+   0 for anything else, which then takes the general path (add_one) from the
+   start. Without modules one switch on the type does validation and
+   counting, and the record comes from the batch's prefetch (guess), without
+   an index probe. */
 static CXM_INLINE int interacting(const cxm_cust *r, uint32_t t) {
   return (r->flags & CF_INTERACT) && t >= r->first_interaction;
 }
@@ -688,8 +697,115 @@ static CXM_INLINE int money_ok(const cxm_ctx *ctx, double v, int64_t *minor) {
   return 1;
 }
 
+/* The event's own part: with `dry` the checks only (nothing changes), else
+   the checks and the counting. 0: not for the fast path. */
+static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_t type,
+                                uint32_t t, uint32_t col, int32_t day, double v1,
+                                double v2, int dry, int64_t *minor) {
+  int k;
+  switch (type) {
+    case CXM_EV_TOUCH: k = E_TOUCH; goto interaction;
+    case CXM_EV_ENGAGE: k = E_ENGAGE; goto interaction;
+    case CXM_EV_MESSAGE_CLICK: k = E_MSG_CLICK; goto interaction;
+    case CXM_EV_SESSION:
+      if ((!isnan(v1) && !(v1 >= 0 && v1 < 1e15)) ||
+          (!isnan(v2) && !(v2 >= 0 && v2 < 1e15)))
+        return 0;
+      k = E_SES_N;
+      /* an earlier interaction than the first moves the acquisition:
+         the general path */
+      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
+      if (dry) return 1;
+      cell[E_SES_BOUNCE] += v1 == 1.0;
+      cell[E_SES_ENGAGED] += v1 >= 2.0 || v2 >= 10.0;
+      goto counted;
+    interaction:
+      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
+      if (dry) return 1;
+    counted:
+      cell[k]++;
+      if (r->flags & CF_INTERACT) {
+        r->interactions++;
+        cxm__stage_cc(ctx, r->segset, CG_ENGAGE, r->ch_interact)[CC_INTERACTIONS]++;
+      } else {
+        first_interaction(ctx, r, t, (uint8_t)(col - 1));
+      }
+      return 1;
+    case CXM_EV_MESSAGE_SENT: if (!dry) cell[E_MSG_SENT]++; return 1;
+    case CXM_EV_MESSAGE_OPEN: if (!dry) cell[E_MSG_OPEN]++; return 1;
+    case CXM_EV_CHURN: if (!dry) cell[E_CHURN]++; return 1;
+    case CXM_EV_LEAD:
+      /* a later lead changes no contribution, an earlier one the channel */
+      if ((r->flags & CF_LEAD) && t < r->first_lead) return 0;
+      if (dry) return 1;
+      cell[E_LEADS]++;
+      if (!(r->flags & CF_LEAD)) first_lead(ctx, r, t, (uint8_t)(col - 1));
+      return 1;
+    case CXM_EV_PURCHASE:
+      if (!money_ok(ctx, v1, minor)) return 0;
+      if (r->flags & CF_PURCHASE) {
+        if (t < r->first_purchase) return 0; /* the acquisition moves */
+        if (dry) return 1;
+        cell[E_PUR_N]++;
+        cell[E_PUR_SUM] += *minor;
+        repeat_purchase(ctx, r, t, *minor);
+        return 1;
+      }
+      /* The first purchase also counts a new buyer in the (day, no
+         segment, column) cell: when that cell is not staged yet, creating
+         it may flush the stage and move `cell`, so the general path. */
+      if (r->orders != 0 ||
+          (r->segset != 0 && !cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, 0, col))))
+        return 0;
+      if (dry) return 1;
+      cell[E_PUR_N]++;
+      cell[E_PUR_SUM] += *minor;
+      first_purchase(ctx, r, t, (uint8_t)(col - 1), day, *minor);
+      return 1;
+    case CXM_EV_REFUND:
+      if (!money_ok(ctx, v1, minor)) return 0;
+      if (dry) return 1;
+      cell[E_REF_N]++;
+      cell[E_REF_SUM] += *minor;
+      r->net -= *minor;
+      if ((r->flags & CF_PURCHASE) && *minor)
+        bump_cc(ctx, r->segset, CC_NET, CG_BUY, r->ch_purchase, -*minor);
+      return 1;
+    case CXM_EV_NPS: {
+      if (!score_ok(v1, 0, 10)) return 0;
+      if (dry) return 1;
+      unsigned cat = v1 >= 9 ? 3u : v1 >= 7 ? 2u : 1u;
+      cell[cat == 3 ? E_NPS_PRO : cat == 2 ? E_NPS_PAS : E_NPS_DET]++;
+      if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
+        r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
+        r->last_nps_time = t;
+      }
+      return 1;
+    }
+    case CXM_EV_CSAT:
+      if (!score_ok(v1, 1, 5)) return 0;
+      if (dry) return 1;
+      cell[E_CSAT_N]++;
+      cell[E_CSAT_SUM] += (int64_t)v1;
+      cell[E_CSAT_POS] += v1 >= 4;
+      return 1;
+    case CXM_EV_CES:
+      if (!score_ok(v1, 1, 7)) return 0;
+      if (dry) return 1;
+      cell[E_CES_N]++;
+      cell[E_CES_SUM] += (int64_t)v1;
+      return 1;
+    default: /* spend, unknown types */
+      return 0;
+  }
+}
+
+/* With `active` (modules or monitoring listen) the checks run first, then
+   the modules' prepare(), then the counting, then their on_event(), in the
+   general path's order: a failed prepare() leaves the event to the general
+   path, which reports it. */
 static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
-                                 size_t i, uint64_t hash, uint32_t guess) {
+                                 size_t i, uint64_t hash, uint32_t guess, int active) {
   const cxm_custtab *tab = &ctx->customers;
   int64_t time = b->times[i];
   int32_t seg = b->segsets[i];
@@ -699,7 +815,8 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
   if ((uint64_t)time > (uint64_t)CXM_TIME_LAST || col > ctx->channels.count ||
       guess - 1 >= tab->count || a < 0 || z <= a)
     return 0;
-  cxm_cust *r = &tab->recs[guess - 1];
+  uint32_t ri = guess - 1;
+  cxm_cust *r = &tab->recs[ri];
   uint32_t t = (uint32_t)time;
   if (r->hash != hash || (seg >= 0 && (uint32_t)seg != r->segset) ||
       (r->last_time > t && (int64_t)(r->last_time - t) > ctx->max_lateness))
@@ -707,104 +824,35 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
   int32_t day = run_day(ctx, run, time);
   int64_t *cell = cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, r->segset, col));
   if (!cell) return 0;
-  double v1 = b->values[i];
-  int64_t minor;
-  int k;
-  switch (b->types[i]) {
-    case CXM_EV_TOUCH: k = E_TOUCH; goto interaction;
-    case CXM_EV_ENGAGE: k = E_ENGAGE; goto interaction;
-    case CXM_EV_MESSAGE_CLICK: k = E_MSG_CLICK; goto interaction;
-    case CXM_EV_SESSION: {
-      double v2 = b->values2[i];
-      if ((!isnan(v1) && !(v1 >= 0 && v1 < 1e15)) ||
-          (!isnan(v2) && !(v2 >= 0 && v2 < 1e15)))
-        return 0;
-      k = E_SES_N;
-      /* an earlier interaction than the first moves the acquisition:
-         the general path */
-      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
-      cell[E_SES_BOUNCE] += v1 == 1.0;
-      cell[E_SES_ENGAGED] += v1 >= 2.0 || v2 >= 10.0;
-      goto counted;
-    }
-    interaction:
-      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
-    counted:
-      cell[k]++;
-      if (r->flags & CF_INTERACT) {
-        r->interactions++;
-        cxm__stage_cc(ctx, r->segset, CG_ENGAGE, r->ch_interact)[CC_INTERACTIONS]++;
-      } else {
-        first_interaction(ctx, r, t, (uint8_t)(col - 1));
-      }
-      break;
-    case CXM_EV_MESSAGE_SENT: cell[E_MSG_SENT]++; break;
-    case CXM_EV_MESSAGE_OPEN: cell[E_MSG_OPEN]++; break;
-    case CXM_EV_CHURN: cell[E_CHURN]++; break;
-    case CXM_EV_LEAD:
-      if (!(r->flags & CF_LEAD)) {
-        cell[E_LEADS]++;
-        first_lead(ctx, r, t, (uint8_t)(col - 1));
-        break;
-      }
-      /* a later lead changes no contribution, an earlier one the channel */
-      if (t < r->first_lead) return 0;
-      cell[E_LEADS]++;
-      break;
-    case CXM_EV_PURCHASE:
-      if (!money_ok(ctx, v1, &minor)) return 0;
-      if (r->flags & CF_PURCHASE) {
-        if (t < r->first_purchase) return 0; /* the acquisition moves */
-        cell[E_PUR_N]++;
-        cell[E_PUR_SUM] += minor;
-        repeat_purchase(ctx, r, t, minor);
-        break;
-      }
-      /* The first purchase also counts a new buyer in the (day, no
-         segment, column) cell: when that cell is not staged yet, creating
-         it may flush the stage and move `cell`, so the general path. */
-      if (r->orders != 0 ||
-          (r->segset != 0 && !cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, 0, col))))
-        return 0;
-      cell[E_PUR_N]++;
-      cell[E_PUR_SUM] += minor;
-      first_purchase(ctx, r, t, (uint8_t)(col - 1), day, minor);
-      break;
-    case CXM_EV_REFUND:
-      if (!money_ok(ctx, v1, &minor)) return 0;
-      cell[E_REF_N]++;
-      cell[E_REF_SUM] += minor;
-      r->net -= minor;
-      if ((r->flags & CF_PURCHASE) && minor)
-        bump_cc(ctx, r->segset, CC_NET, CG_BUY, r->ch_purchase, -minor);
-      break;
-    case CXM_EV_NPS: {
-      if (!score_ok(v1, 0, 10)) return 0;
-      unsigned cat = v1 >= 9 ? 3u : v1 >= 7 ? 2u : 1u;
-      cell[cat == 3 ? E_NPS_PRO : cat == 2 ? E_NPS_PAS : E_NPS_DET]++;
-      if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
-        r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
-        r->last_nps_time = t;
-      }
-      break;
-    }
-    case CXM_EV_CSAT:
-      if (!score_ok(v1, 1, 5)) return 0;
-      cell[E_CSAT_N]++;
-      cell[E_CSAT_SUM] += (int64_t)v1;
-      cell[E_CSAT_POS] += v1 >= 4;
-      break;
-    case CXM_EV_CES:
-      if (!score_ok(v1, 1, 7)) return 0;
-      cell[E_CES_N]++;
-      cell[E_CES_SUM] += (int64_t)v1;
-      break;
-    default: /* spend, unknown types */
-      return 0;
+  int32_t type = b->types[i];
+  double v1 = b->values[i], v2 = b->values2[i];
+  int64_t minor = 0;
+  if (active) {
+    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, 1, &minor)) return 0;
+    cxm_evview ev;
+    ev.time = time;
+    ev.t = t;
+    ev.day = day;
+    ev.type = type;
+    ev.ch = (uint8_t)(col - 1);
+    ev.v1 = v1;
+    ev.v2 = v2;
+    ev.minor = minor;
+    ev.set = r->segset;
+    if (cxm__ext_prepare(ctx, &ev, ri, r->segset) != CXM_OK) return 0;
+    if (t < r->first_seen) r->first_seen = t;
+    if (t > r->last_time) r->last_time = t;
+    r->flags |= CF_EVENT;
+    fast_type(ctx, r, cell, type, t, col, day, v1, v2, 0, &minor);
+    /* the modules and monitoring see the counts of the events before */
+    run_commit(ctx, run);
+    cxm__ext_on_event(ctx, ri, &ev);
+  } else {
+    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, 0, &minor)) return 0;
+    if (t < r->first_seen) r->first_seen = t;
+    if (t > r->last_time) r->last_time = t;
+    r->flags |= CF_EVENT;
   }
-  if (t < r->first_seen) r->first_seen = t;
-  if (t > r->last_time) r->last_time = t;
-  r->flags |= CF_EVENT;
   if (t < run->tlo) run->tlo = t;
   if (t > run->thi) run->thi = t;
   run->nacc++;
@@ -888,14 +936,14 @@ static void window_hash(const cxm_ctx *ctx, const batch *b, const uint8_t *id_da
    case) the loop has no NULL tests, and with `fast` it tries fast_event
    first. */
 static CXM_INLINE void run_chunk(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
-                                 int fast, size_t base, size_t m, size_t avail,
-                                 window *w) {
+                                 int fast, int active, size_t base, size_t m,
+                                 size_t avail, window *w) {
   const uint64_t *hashes = w->hash;
   for (size_t j = 0; j < m; j++) {
     if (j + AHEAD_SLOT < avail) prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
     if (j + AHEAD_REC < avail) w->guess[j + AHEAD_REC] = prefetch_rec(ctx, hashes[j + AHEAD_REC]);
     size_t i = base + j;
-    if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j])) {
+    if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j], active)) {
       if (b->statuses) b->statuses[i] = CXM_OK;
       b->ok++;
       continue;
@@ -958,7 +1006,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   run_init(ctx, &run);
   /* A batch of one event takes the general path (and no guess): tests
      compare batches against it. */
-  int fast = full && !run.active && n > 1;
+  int fast = full && n > 1;
   for (size_t base = 0; base < n; base += CHUNK) {
     size_t m = n - base < CHUNK ? n - base : CHUNK;
     size_t avail = n - base < CHUNK + AHEAD_SLOT ? n - base : CHUNK + AHEAD_SLOT;
@@ -973,12 +1021,14 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       for (size_t j = 0; j < avail && j < AHEAD_REC; j++)
         w.guess[j] = n > 1 ? prefetch_rec(ctx, w.hash[j]) : 0;
     }
-    if (fast)
-      run_chunk(ctx, &run, &b, 1, 1, base, m, avail, &w);
+    if (fast && !run.active)
+      run_chunk(ctx, &run, &b, 1, 1, 0, base, m, avail, &w);
+    else if (fast)
+      run_chunk(ctx, &run, &b, 1, 1, 1, base, m, avail, &w);
     else if (full)
-      run_chunk(ctx, &run, &b, 1, 0, base, m, avail, &w);
+      run_chunk(ctx, &run, &b, 1, 0, 0, base, m, avail, &w);
     else
-      run_chunk(ctx, &run, &b, 0, 0, base, m, avail, &w);
+      run_chunk(ctx, &run, &b, 0, 0, 0, base, m, avail, &w);
     if (m == CHUNK) {
       memcpy(w.hash, w.hash + CHUNK, AHEAD_SLOT * sizeof w.hash[0]);
       memcpy(w.guess, w.guess + CHUNK, AHEAD_REC * sizeof w.guess[0]);

@@ -182,6 +182,8 @@ static int64_t stat(cxm_ctx *ctx, int s) {
   return v;
 }
 
+static int64_t full_mods; /* modules of the full-columns runs */
+
 static void batch_vs_single(int full) {
   static stream s;
   make_stream(&s, full ? 42 : 7);
@@ -191,8 +193,13 @@ static void batch_vs_single(int full) {
   const int32_t *sets = full ? s.segsets : NULL;
   /* With every module on in one of the runs: the batch then also prefetches
      the modules' side arrays. */
-  int64_t mods = full ? 0 : CXM_MOD_ALL;
+  int64_t mods = full ? full_mods : CXM_MOD_ALL;
   cxm_ctx *a = fresh(mods), *b = fresh(mods);
+  /* One key for both: their snapshots (every module's state too) must then
+     be the same bytes. */
+  static const uint8_t key[CXM_KEY_SIZE] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  ck_assert_int_eq(cxm_key_set(a, key, sizeof key), CXM_OK);
+  ck_assert_int_eq(cxm_key_set(b, key, sizeof key), CXM_OK);
   /* a: batches of 1..700 events (across the 256-event chunks); b: one by one. */
   for (size_t i = 0; i < NEV;) {
     size_t n = 1 + rnd(700);
@@ -239,6 +246,14 @@ static void batch_vs_single(int full) {
   }
   ck_assert_int_eq(stat(a, CXM_STAT_CUSTOMERS), distinct);
   same_kpis(a, b);
+  void *sa = NULL, *sb = NULL;
+  size_t la = 0, lb = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, 0, &sa, &la), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_save_buffer(b, 0, &sb, &lb), CXM_OK);
+  ck_assert_uint_eq(la, lb);
+  ck_assert_msg(memcmp(sa, sb, la) == 0, "snapshots differ");
+  cxm_buffer_free(a, sa, la);
+  cxm_buffer_free(b, sb, lb);
   cxm_ctx_destroy(a);
   cxm_ctx_destroy(b);
 }
@@ -253,6 +268,17 @@ START_TEST(batch_equals_one_by_one_edges) {
   edge_mode = 1;
   batch_vs_single(1);
   edge_mode = 0;
+}
+END_TEST
+
+/* The fast path with modules: their prepare() and on_event() around it. */
+START_TEST(batch_equals_one_by_one_full_columns_modules) {
+  full_mods = CXM_MOD_ALL;
+  batch_vs_single(1);
+  edge_mode = 1;
+  batch_vs_single(1);
+  edge_mode = 0;
+  full_mods = 0;
 }
 END_TEST
 
@@ -302,6 +328,7 @@ int main(void) {
   tcase_add_test(tc, batch_equals_one_by_one_full_columns);
   tcase_add_test(tc, batch_equals_one_by_one_null_columns);
   tcase_add_test(tc, batch_equals_one_by_one_edges);
+  tcase_add_test(tc, batch_equals_one_by_one_full_columns_modules);
   tcase_add_test(tc, batch_hashes_are_the_scalar_hashes);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
