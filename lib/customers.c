@@ -43,40 +43,6 @@ int64_t cxm__custtab_find(const cxm_custtab *t, uint64_t hash) {
   }
 }
 
-/* The prefetch helpers stay out of line on purpose: inlined into the batch
-   loop they measured a third slower on the development machine (and with an
-   early return GCC 12 drops inlined prefetches altogether). */
-void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash) {
-  if (t->slots) CXM_PREFETCH_W(&t->slots[slot_home(t, hash)]);
-}
-
-/* A miss of the tag costs nothing more. The side-array entries are fetched
-   with the record so that an enabled module adds no dependent miss of its
-   own (an entry may straddle two lines: both ends). */
-uint32_t cxm__custtab_prefetch_rec(const cxm_ctx *ctx, uint64_t hash) {
-  const cxm_custtab *t = &ctx->customers;
-  if (!t->slots) return 0;
-  uint64_t i = slot_home(t, hash);
-  uint64_t s;
-  /* A customer displaced from its home slot is usually a slot or two on,
-     in the line just fetched: follow the chain to the line's end. */
-  for (;;) {
-    s = t->slots[i];
-    if (!s) return 0;
-    if ((s >> 32) == SLOT_TAG(hash)) break;
-    i = (i + 1) & t->mask;
-    if (((uintptr_t)&t->slots[i] & 63) == 0) return 0;
-  }
-  uint32_t idx = (uint32_t)s - 1;
-  CXM_PREFETCH_W(&t->recs[idx]);
-  for (int k = 0; k < ctx->n_side_on; k++) {
-    const uint8_t *p = ctx->side_on[k].base + (size_t)idx * ctx->side_on[k].stride;
-    CXM_PREFETCH_W(p);
-    CXM_PREFETCH_W(p + ctx->side_on[k].stride - 1);
-  }
-  return (uint32_t)s;
-}
-
 static void index_put(cxm_custtab *t, uint64_t hash, uint32_t idx) {
   uint64_t i = slot_home(t, hash);
   while (t->slots[i]) i = (i + 1) & t->mask;

@@ -294,12 +294,6 @@ CXM_HIDDEN uint32_t cxm__custtab_insert(cxm_custtab *t, uint64_t hash);
 /* Removes record ri and its index slot; the last record moves into the hole
    (its slot follows) and the vacated record is zeroed. */
 CXM_HIDDEN void cxm__custtab_remove(cxm_custtab *t, uint32_t ri);
-CXM_HIDDEN void cxm__custtab_prefetch_slot(const cxm_custtab *t, uint64_t hash);
-/* Reads the hash's (prefetched) home slot; when its tag matches, prefetches
-   the record and the modules' side-array entries of that record, and returns
-   the record index + 1 (a guess to be checked against the record's hash),
-   else 0. */
-CXM_HIDDEN uint32_t cxm__custtab_prefetch_rec(const cxm_ctx *ctx, uint64_t hash);
 
 CXM_HIDDEN int cxm__row_ensure(cxm_ctx *ctx, uint32_t row);
 CXM_HIDDEN void cxm__rows_free(cxm_ctx *ctx);
