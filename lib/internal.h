@@ -183,7 +183,7 @@ typedef struct cxm_slot {
 typedef struct cxm_stage {
   uint64_t *keys;   /* cap: cell c's key */
   int64_t *vals;    /* cap * width */
-  cxm_slot *slots;  /* 2 * cap, open addressing; key CXM_SLOT_NONE = empty */
+  cxm_slot *slots;  /* 4 * cap (stage.c), open addressing; key CXM_SLOT_NONE = empty */
   uint32_t mask, count, cap;
   int width;
 } cxm_stage;
