@@ -49,6 +49,7 @@
 #define CXM_EXT_H
 
 #include "internal.h"
+#include "funnel.h"
 
 enum { CXM_MODIX_RETENTION, CXM_MODIX_FUNNEL, CXM_MODIX_ATTRIBUTION,
        CXM_MODIX_CLV, CXM_NMOD };
@@ -188,20 +189,32 @@ typedef char cxm__mods_of_type_fits[CXM_EV_CHURN < 16 && CXM_MOD_ALL < 16 ? 1 : 
 
 /* Calls the prepare of each module concerned (ext.h's protocol) and sets
    ev->pend; the first failure's status is returned. */
-static inline int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
-                                   uint32_t set) {
+static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
+                                       uint32_t set) {
   uint32_t on = (uint32_t)ctx->opt[CXM_OPT_MODULES] & CXM_MOD_ALL, run = on;
-  int rc;
+  int rc, known = 0;
   if (ev) {
     uint32_t sh = 4 * ((uint32_t)ev->type & 15u);
     ev->pend = on & (uint32_t)(CXM__MODS_OF_TYPE >> sh) & 15u;
     /* A new customer or a segment move: every module reserves (side arrays,
        rows of the new set) whatever the type. */
-    if (CXM_LIKELY(found >= 0 && ctx->customers.recs[found].segset == set))
+    if (CXM_LIKELY(found >= 0 && ctx->customers.recs[found].segset == set)) {
       run = on & (uint32_t)(CXM__PREP_OF_TYPE >> sh) & 15u;
+      known = 1;
+    }
   }
   if ((run & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, set))) return rc;
-  if ((run & CXM_MOD_FUNNEL) && (rc = cxm__funnel_prepare(ctx, ev, found, set))) return rc;
+  if (run & CXM_MOD_FUNNEL) {
+    /* The usual case, a known customer's stage unchanged, from the funnel's
+       record (funnel.h) without a call: nothing to reserve, nothing to do. */
+    const uint8_t *fr = ctx->side[CXM_MODIX_FUNNEL].base;
+    if (known && fr &&
+        cxm__funnel_unchanged(fr + (size_t)found * CXM_FUNNEL_REC,
+                              cxm__funnel_ev_stage(ev->type, ev->v1), ev->t))
+      ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL;
+    else if ((rc = cxm__funnel_prepare(ctx, ev, found, set)))
+      return rc;
+  }
   if ((run & CXM_MOD_ATTRIBUTION) && (rc = cxm__attribution_prepare(ctx, ev, found, set)))
     return rc;
   if ((run & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, set))) return rc;
@@ -210,7 +223,7 @@ static inline int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
 
 /* After the core counted the event prepared last: the modules left in
    ev->pend, then monitoring (whatever the module bits). */
-static inline void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
+static CXM_INLINE void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   uint32_t pend = ev->pend;
   if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
   if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ext.h"
+#include "funnel.h"
 #include "qsketch.h"
 
 #define NSTAGE 4
@@ -37,10 +38,7 @@ typedef struct frow {
   fcell *c[CXM_GRID_COLS];    /* 0 = all channels, 1 + channel id */
 } frow;
 
-/* A customer's record, 10 bytes packed (one cache line for one customer:
-   an event reads one record, not four arrays): t_first (4), t_high (4),
-   stage (1: 0 none, 1..4), chan (1: of the first stage, CXM_CH_NONE). */
-#define REC 10
+#define REC CXM_FUNNEL_REC /* funnel.h: the record's layout */
 typedef struct fstate {
   uint32_t t_first, t_high;
   uint8_t stage, chan;
@@ -249,29 +247,10 @@ static int ensure_cells_walk(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, 
 
 /* ---- the stage machine --------------------------------------------------------- */
 
-/* The stage an event reaches by itself: 0 none, 1 awareness, 2 engagement,
-   3 a purchase (transaction, or retention for a second purchase); 2 bits
-   per event type (1..14), a session by its pageviews. */
-#define ST(type, k) ((uint32_t)(k) << (2 * (type)))
-#define STAGES (ST(CXM_EV_TOUCH, 1) | ST(CXM_EV_MESSAGE_OPEN, 1) | ST(CXM_EV_SESSION, 1) | \
-                ST(CXM_EV_ENGAGE, 2) | ST(CXM_EV_MESSAGE_CLICK, 2) | ST(CXM_EV_LEAD, 2) |  \
-                ST(CXM_EV_PURCHASE, 3))
-static int ev_stage(const cxm_evview *ev) {
-  if (ev->type == CXM_EV_SESSION) return ev->v1 >= 2.0 ? 2 : 1;
-  return (int)((STAGES >> (2 * (uint32_t)ev->type)) & 3u);
-}
-typedef char stages_fit[CXM_EV_CHURN < 16 ? 1 : -1];
-
-/* An event of stage k (> 0) at time t leaves a customer with a stage as it
-   is: the common case, decided from the record alone (plan() agrees). Not
-   earlier than the journey's start, and either below the highest stage or
-   at it (not a purchase: that may be the second) and not earlier than it. */
+/* funnel.h: the stage of an event and the no-change test. */
+static int ev_stage(const cxm_evview *ev) { return cxm__funnel_ev_stage(ev->type, ev->v1); }
 static int unchanged(const uint8_t *p, int k, uint32_t t) {
-  uint8_t h = p[8];
-  uint32_t t_first, t_high;
-  memcpy(&t_first, p, 4);
-  memcpy(&t_high, p + 4, 4);
-  return h && t >= t_first && (k < h || (k == h && k != 3 && t >= t_high));
+  return cxm__funnel_unchanged(p, k, t);
 }
 
 static int in_window(const cxm_ctx *ctx, uint32_t t_first, uint32_t t) {
