@@ -134,7 +134,7 @@ START_TEST(test_all_detractors) {
   cxm_ctx *ctx = t_new();
   static const double s[] = {0, 3, 6, 6, 2};
   for (int i = 0; i < 5; i++) {
-    char id[8];
+    char id[16]; /* "d" + any int + NUL: 13 */
     snprintf(id, sizeof id, "d%d", i);
     T_ADD1(ctx, T0 + i, CXM_EV_NPS, id, NC, s[i]);
   }
@@ -155,7 +155,7 @@ START_TEST(test_nps_mix) {
   /* web: 10 9 9 8 7 6 3 ; email: 10 10 9 */
   static const double sw[] = {10, 9, 9, 8, 7, 6, 3};
   static const double se[] = {10, 10, 9};
-  char id[8];
+  char id[16]; /* "w"/"e" + any int + NUL: 13 */
   for (int i = 0; i < 7; i++) {
     snprintf(id, sizeof id, "w%d", i);
     T_ADD1(ctx, T0 + i, CXM_EV_NPS, id, web, sw[i]);
@@ -807,7 +807,7 @@ static uint64_t t_rng(uint64_t *s) {
 typedef struct t_ev_rec {
   int64_t t;
   int32_t type, ch;
-  char cust[8];
+  char cust[16]; /* "c%02d" of any int + NUL: 13 */
   double v, v2;
 } t_ev_rec;
 
@@ -830,7 +830,7 @@ static cxm_ctx *t_order_ctx(void) {
   int32_t g = t_set(ctx, 1, &s0), e = t_set(ctx, 1, &s1);
   int32_t ge = t_set(ctx, 2, both);
   for (int c = 0; c < 30; c++) {
-    char id[8];
+    char id[16]; /* "c" + any int + NUL: 13 */
     snprintf(id, sizeof id, "c%02d", c);
     int32_t set = c % 4 == 0 ? g : c % 4 == 1 ? e : c % 4 == 2 ? ge : 0;
     t_assign(ctx, id, set);
