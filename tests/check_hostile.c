@@ -169,6 +169,71 @@ START_TEST(ids_any_length_hashed) {
 }
 END_TEST
 
+/* The batch hashes ids several at a time in vector lanes (lib/siphash.c:
+ * groups of four ids of one word count, mixed groups, the scalar rest).
+ * Each stored hash, read back through the promoter list in insertion order,
+ * must be the reference SipHash-1-3 of its id: ids of 1..80 bytes, in runs
+ * of one length (lanes in lockstep), of mixed lengths (blended lanes), of
+ * lengths of one word count (17..23: lockstep, differing tails), each id
+ * ending where the next begins (no byte of a neighbour may leak in) and the
+ * last one at the end of its buffer. */
+START_TEST(ids_batch_lanes_hashed) {
+  enum { NB = 1000 };
+  cxm_ctx *ctx = t_new();
+  int64_t times[NB], offs[NB + 1];
+  int32_t types[NB], chans[NB], sets[NB];
+  double v1[NB], v2[NB];
+  size_t total = 0, lens[NB];
+  uint32_t x = 12345;
+  for (size_t i = 0; i < NB; i++) {
+    x = x * 1103515245u + 12345u;
+    size_t part = i / 250, r = (x >> 16) % 80;
+    lens[i] = part == 0 ? 1 + (i / 8) % 40   /* runs of eight of one length */
+              : part == 1 ? 2 + r % 79       /* any length (one-byte ids only
+                                                in the first part: unique) */
+              : part == 2 ? 17 + r % 7       /* two words and a tail */
+                          : 24 + 8 * (r % 6); /* whole words only */
+    total += lens[i];
+  }
+  uint8_t *data = malloc(total);
+  ck_assert_ptr_nonnull(data);
+  size_t off = 0;
+  for (size_t i = 0; i < NB; i++) {
+    offs[i] = (int64_t)off;
+    /* distinct ids: the index in the first two bytes, the rest random */
+    for (size_t k = 0; k < lens[i]; k++) {
+      x = x * 1103515245u + 12345u;
+      data[off + k] = (uint8_t)(k == 0 ? i : k == 1 ? i >> 8 : x >> 24);
+    }
+    off += lens[i];
+    times[i] = T0 + (int64_t)i;
+    types[i] = CXM_EV_NPS;
+    chans[i] = CXM_NO_CHANNEL;
+    v1[i] = 10;
+    v2[i] = NAN;
+    sets[i] = -1;
+  }
+  offs[NB] = (int64_t)off;
+  size_t acc = 0;
+  ck_assert_int_eq(cxm_events_add(ctx, NB, times, types, data, offs, chans, v1, v2,
+                                  sets, &acc, NULL), CXM_OK);
+  ck_assert_uint_eq(acc, NB);
+  ck_assert_int_eq(stat(ctx, CXM_STAT_CUSTOMERS), NB);
+  uint64_t hs[NB];
+  size_t cnt = 0;
+  uint64_t next = 1;
+  ck_assert_int_eq(cxm_customers_by_nps(ctx, CXM_ALL, CXM_NPS_PROMOTER, 0, hs, NB,
+                                        &cnt, &next), CXM_OK);
+  ck_assert_uint_eq(cnt, NB);
+  ck_assert_uint_eq(next, 0);
+  for (size_t i = 0; i < NB; i++)
+    ck_assert_msg(hs[i] == ref_siphash13(T_KEY, data + offs[i], lens[i]),
+                  "id %zu (%zu bytes): batch hash differs from SipHash-1-3", i, lens[i]);
+  free(data);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
 START_TEST(ids_empty_missing) {
   int32_t web;
   cxm_ctx *ctx = populated(&web);
@@ -710,6 +775,7 @@ static Suite *hostile_suite(void) {
   TCase *tc = tcase_create("api");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, ids_any_length_hashed);
+  tcase_add_test(tc, ids_batch_lanes_hashed);
   tcase_add_test(tc, ids_empty_missing);
   tcase_add_test(tc, ids_with_nul_bytes);
   tcase_add_test(tc, labels_past_limit);
