@@ -1,0 +1,451 @@
+/*
+ * check_fastpath.c - each reason an event leaves the batch's fast path.
+ *
+ * cxm_events_add() counts the usual event (known customer, segment set
+ * unchanged, valid fields, staged cell, the usual customer-level change) in
+ * a fast path and hands anything else to the general path from scratch.
+ * check_ingestpath compares the two on random streams; here each fallback
+ * is built on purpose, in a batch where the events around it do take the
+ * fast path (their customers and cells exist from a first batch), and
+ *   - the batch's statuses and state (every KPI in every scope, the
+ *     statistics, the snapshot bytes with every module's state, the watch
+ *     callbacks) must equal a twin fed the same events one call each (a
+ *     batch of one takes the general path), and
+ *   - the KPIs the fallback is about must have the values worked out by hand
+ *     in the comments (so a fault shared by both paths shows too).
+ * Every scenario runs with no module, with every module, and with no
+ * module but a watch (monitoring alone also makes the batch "active").
+ *
+ * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
+ */
+#include "testutil.h"
+
+#define MAXE 256
+
+enum { WEB, EMAIL, APP };     /* channel ids */
+enum { SET0, GOLD_SET, EU_SET }; /* segment set ids: {}, {gold}, {eu} */
+enum { GOLD, EU };            /* segment ids */
+
+typedef struct evb {
+  size_t n;
+  int64_t t[MAXE];
+  int32_t type[MAXE], ch[MAXE], set[MAXE];
+  const char *id[MAXE]; /* NULL: no id */
+  double v1[MAXE], v2[MAXE];
+} evb;
+
+static void ev(evb *b, int64_t t, int32_t type, const char *id, int32_t ch,
+               double v1, double v2, int32_t set) {
+  ck_assert_uint_lt(b->n, MAXE);
+  size_t i = b->n++;
+  b->t[i] = t;
+  b->type[i] = type;
+  b->id[i] = id;
+  b->ch[i] = ch;
+  b->v1[i] = v1;
+  b->v2[i] = v2;
+  b->set[i] = set;
+}
+
+#define E0(b, t, type, id, ch) ev(b, t, type, id, ch, NAN, NAN, -1)
+#define E1(b, t, type, id, ch, v) ev(b, t, type, id, ch, v, NAN, -1)
+
+/* Events [from, to) of b as one cxm_events_add call with every column. */
+static void feed(cxm_ctx *ctx, const evb *b, size_t from, size_t to,
+                 int32_t *st) {
+  static uint8_t data[MAXE * 16];
+  int64_t offs[MAXE + 1];
+  size_t off = 0;
+  for (size_t i = from; i < to; i++) {
+    offs[i - from] = (int64_t)off;
+    if (b->id[i]) {
+      size_t len = strlen(b->id[i]);
+      memcpy(data + off, b->id[i], len);
+      off += len;
+    }
+  }
+  offs[to - from] = (int64_t)off;
+  size_t acc = 0;
+  cxm_events_add(ctx, to - from, b->t + from, b->type + from, data, offs,
+                 b->ch + from, b->v1 + from, b->v2 + from, b->set + from,
+                 &acc, st);
+  size_t ok = 0;
+  for (size_t i = 0; i < to - from; i++) ok += st[i] == CXM_OK;
+  ck_assert_uint_eq(acc, ok);
+}
+
+/* Watch callbacks, kept to compare the two handles. */
+typedef struct wlog {
+  int n;
+  int64_t time[64];
+  int32_t alerting[64];
+} wlog;
+
+static void on_watch(void *user, int32_t watch, int32_t alerting, double value,
+                     int64_t n, int64_t time) {
+  wlog *w = user;
+  (void)watch;
+  (void)value;
+  (void)n;
+  if (w->n < 64) {
+    w->time[w->n] = time;
+    w->alerting[w->n] = alerting;
+  }
+  w->n++;
+}
+
+/* Variant 0: no module; 1: every module; 2: no module, one watch. */
+static cxm_ctx *setup(int variant, wlog *w) {
+  cxm_ctx *ctx = t_new();
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_MODULES,
+                                  variant == 1 ? CXM_MOD_ALL : 0), CXM_OK);
+  ck_assert_int_eq(t_chan(ctx, "web"), WEB);
+  ck_assert_int_eq(t_chan(ctx, "email"), EMAIL);
+  ck_assert_int_eq(t_chan(ctx, "app"), APP);
+  int32_t gold = t_seg(ctx, "gold"), eu = t_seg(ctx, "eu");
+  ck_assert_int_eq(gold, GOLD);
+  ck_assert_int_eq(eu, EU);
+  ck_assert_int_eq(t_set(ctx, 1, &gold), GOLD_SET);
+  ck_assert_int_eq(t_set(ctx, 1, &eu), EU_SET);
+  if (variant == 2) {
+    int32_t id = -1;
+    /* orders over one day at or above 2: fires on the second order */
+    ck_assert_int_eq(cxm_watch_add(ctx, CXM_KPI_ORDERS, CXM_ALL, CXM_ALL, 1,
+                                   CXM_WATCH_ABOVE, 2.0, 1.0, 0, on_watch, w,
+                                   &id), CXM_OK);
+  }
+  return ctx;
+}
+
+static int64_t stat(cxm_ctx *ctx, int s) {
+  int64_t v = -1;
+  ck_assert_int_eq(cxm_stat_get(ctx, s, &v), CXM_OK);
+  return v;
+}
+
+/*
+ * Feeds `pre` as one batch to two handles, then `b` as one batch to the
+ * first and one event per call to the second; the statuses go to st.
+ * Everything observable must be equal. Returns the batch-fed handle.
+ */
+static wlog wa, wb;
+
+static cxm_ctx *twin(int variant, const evb *pre, const evb *b, int32_t *st) {
+  static int32_t sp[MAXE], sp2[MAXE], s1[MAXE];
+  memset(&wa, 0, sizeof wa);
+  memset(&wb, 0, sizeof wb);
+  cxm_ctx *a = setup(variant, &wa), *o = setup(variant, &wb);
+  feed(a, pre, 0, pre->n, sp);
+  feed(o, pre, 0, pre->n, sp2);
+  for (size_t i = 0; i < pre->n; i++) {
+    ck_assert_msg(sp[i] == CXM_OK, "prelude event %zu: %d", i, (int)sp[i]);
+    ck_assert_int_eq(sp2[i], CXM_OK);
+  }
+  /* no query in between: the prelude's cells stay staged */
+  feed(a, b, 0, b->n, st);
+  for (size_t i = 0; i < b->n; i++) feed(o, b, i, i + 1, s1 + i);
+  for (size_t i = 0; i < b->n; i++)
+    ck_assert_msg(st[i] == s1[i], "event %zu: batch %d, one by one %d", i,
+                  (int)st[i], (int)s1[i]);
+  for (int k = CXM_STAT_EVENTS_ACCEPTED; k <= CXM_STAT_LAST_TIME; k++)
+    if (k != CXM_STAT_MEMORY_BYTES)
+      ck_assert_int_eq(stat(a, k), stat(o, k));
+  t_snap sa, so;
+  t_snap_take(a, &sa);
+  t_snap_take(o, &so);
+  t_snap_assert_eq(&sa, &so, "batch vs one by one");
+  t_snap_free(&sa);
+  t_snap_free(&so);
+  void *ba = NULL, *bo = NULL;
+  size_t la = 0, lo = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, 0, &ba, &la), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_save_buffer(o, 0, &bo, &lo), CXM_OK);
+  ck_assert_uint_eq(la, lo);
+  ck_assert_msg(memcmp(ba, bo, la) == 0, "snapshots differ");
+  cxm_buffer_free(a, ba, la);
+  cxm_buffer_free(o, bo, lo);
+  ck_assert_int_eq(wa.n, wb.n);
+  for (int i = 0; i < wa.n && i < 64; i++) {
+    ck_assert_int_eq(wa.time[i], wb.time[i]);
+    ck_assert_int_eq(wa.alerting[i], wb.alerting[i]);
+  }
+  cxm_ctx_destroy(o);
+  return a;
+}
+
+/* Cells of day 0 staged by a customer who only receives messages (they
+   count in messages sent and events, nothing else). */
+static void warm(evb *p, const char *id, int32_t set, int32_t ch) {
+  ev(p, T0 + 1, CXM_EV_MESSAGE_SENT, id, ch, NAN, NAN, set);
+}
+
+/* ---- an earlier interaction, purchase or lead moves the acquisition ------ */
+
+START_TEST(earlier_firsts_move_the_channel) {
+  int variant = _i;
+  static evb pre, b;
+  memset(&pre, 0, sizeof pre);
+  memset(&b, 0, sizeof b);
+  warm(&pre, "w-email", SET0, EMAIL);
+  /* alice: first interaction, purchase and lead on the web */
+  E0(&pre, T0 + 1000, CXM_EV_TOUCH, "alice", WEB);
+  E1(&pre, T0 + 2000, CXM_EV_PURCHASE, "alice", WEB, 10.0);
+  E0(&pre, T0 + 3000, CXM_EV_LEAD, "alice", WEB);
+  E1(&pre, T0 + 4000, CXM_EV_PURCHASE, "alice", WEB, 1.0);
+  /* The batch: usual events (fast path) around three earlier firsts by
+     email, each of which must take the general path. */
+  E0(&b, T0 + 5000, CXM_EV_TOUCH, "alice", WEB);
+  E0(&b, T0 + 500, CXM_EV_ENGAGE, "alice", EMAIL);       /* earlier interaction */
+  E0(&b, T0 + 5001, CXM_EV_SESSION, "alice", WEB);
+  E1(&b, T0 + 1500, CXM_EV_PURCHASE, "alice", EMAIL, 5.0); /* earlier purchase */
+  E1(&b, T0 + 5002, CXM_EV_PURCHASE, "alice", WEB, 2.0);
+  E0(&b, T0 + 2500, CXM_EV_LEAD, "alice", EMAIL);        /* earlier lead */
+  E0(&b, T0 + 5003, CXM_EV_LEAD, "alice", WEB);          /* a later lead */
+  E0(&b, T0 + 400, CXM_EV_SESSION, "alice", EMAIL);      /* earlier again */
+  static int32_t st[MAXE];
+  cxm_ctx *a = twin(variant, &pre, &b, st);
+  for (size_t i = 0; i < b.n; i++) ck_assert_int_eq(st[i], CXM_OK);
+  /* Interactions: 1 + touch, engage, session, session = 5, first by email
+     (T0+400): engagement rate 5 per customer, in the email column only. */
+  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, EMAIL, 5, 1);
+  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, WEB, NAN, 0);
+  T_KPI(a, CXM_KPI_INTERACTIONS, CXM_ALL, EMAIL, 2, -1); /* event level */
+  /* Buyer acquired by email (T0+1500 < T0+2000); orders 10, 1, 5, 2. */
+  T_KPI(a, CXM_KPI_BUYERS, CXM_ALL, EMAIL, 1, -1);
+  T_KPI(a, CXM_KPI_BUYERS, CXM_ALL, WEB, 0, -1);
+  T_KPI(a, CXM_KPI_NEW_BUYERS, CXM_ALL, EMAIL, 1, -1);
+  T_KPI(a, CXM_KPI_NEW_BUYERS, CXM_ALL, WEB, 0, -1);
+  T_KPI_INT(a, CXM_KPI_REVENUE, CXM_ALL, CXM_ALL, 1800, -1);
+  T_KPI_INT(a, CXM_KPI_REVENUE, CXM_ALL, EMAIL, 500, -1);
+  T_KPI(a, CXM_KPI_CLV_HISTORICAL, CXM_ALL, EMAIL, 18.0, 1);
+  T_KPI(a, CXM_KPI_PURCHASE_FREQUENCY, CXM_ALL, CXM_ALL, 4.0, 1);
+  /* First lead by email at T0+2500; purchases at or after it: yes (T0+4000). */
+  T_KPI(a, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, EMAIL, 1.0, 1);
+  T_KPI(a, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, WEB, NAN, 0);
+  T_KPI(a, CXM_KPI_LEADS, CXM_ALL, CXM_ALL, 3, -1);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
+/* ---- first interaction, lead and purchase of known customers ------------- */
+
+START_TEST(firsts_of_known_customers) {
+  int variant = _i;
+  static evb pre, b;
+  memset(&pre, 0, sizeof pre);
+  memset(&b, 0, sizeof b);
+  /* bob (no segment) and carol (gold) answered a survey only; dave (gold)
+     was sent a message in the app. Nobody without a segment has an app
+     event on day 0: the new buyer's (day 0, no segment, app) cell is not
+     staged for dave's first purchase. */
+  ev(&pre, T0 + 100, CXM_EV_NPS, "bob", EMAIL, 9, NAN, -1);
+  ev(&pre, T0 + 100, CXM_EV_NPS, "carol", EMAIL, 7, NAN, GOLD_SET);
+  warm(&pre, "dave", GOLD_SET, APP);
+  E0(&b, T0 + 200, CXM_EV_TOUCH, "bob", EMAIL);            /* first interaction */
+  E0(&b, T0 + 300, CXM_EV_LEAD, "bob", EMAIL);             /* first lead */
+  E1(&b, T0 + 400, CXM_EV_PURCHASE, "bob", EMAIL, 20.0);   /* first purchase */
+  E1(&b, T0 + 500, CXM_EV_PURCHASE, "bob", EMAIL, 2.5);    /* repeat */
+  E1(&b, T0 + 600, CXM_EV_REFUND, "bob", EMAIL, 1.25);
+  E1(&b, T0 + 400, CXM_EV_PURCHASE, "carol", EMAIL, 7.0);  /* gold, cell staged */
+  E1(&b, T0 + 400, CXM_EV_PURCHASE, "dave", APP, 3.0);     /* gold, not staged */
+  E1(&b, T0 + 700, CXM_EV_REFUND, "carol", EMAIL, 0.0);    /* zero refund */
+  E1(&b, T0 + 700, CXM_EV_REFUND, "dave", APP, 0.005);     /* half a cent: 1 */
+  E1(&b, T0 + 800, CXM_EV_NPS, "carol", EMAIL, 3);
+  E1(&b, T0 + 800, CXM_EV_CSAT, "carol", EMAIL, 4);
+  E1(&b, T0 + 800, CXM_EV_CES, "carol", EMAIL, 6);
+  E0(&b, T0 + 900, CXM_EV_MESSAGE_OPEN, "dave", APP);
+  E0(&b, T0 + 900, CXM_EV_CHURN, "dave", APP);
+  ev(&b, T0 + 900, CXM_EV_SESSION, "dave", APP, 1, 4, -1); /* a bounce */
+  static int32_t st[MAXE];
+  cxm_ctx *a = twin(variant, &pre, &b, st);
+  for (size_t i = 0; i < b.n; i++) ck_assert_int_eq(st[i], CXM_OK);
+  /* Buyers bob (email), carol (email, gold), dave (app, gold). */
+  T_KPI(a, CXM_KPI_BUYERS, CXM_ALL, CXM_ALL, 3, -1);
+  T_KPI(a, CXM_KPI_BUYERS, GOLD, CXM_ALL, 2, -1);
+  T_KPI(a, CXM_KPI_NEW_BUYERS, CXM_ALL, EMAIL, 2, -1);
+  T_KPI(a, CXM_KPI_NEW_BUYERS, CXM_ALL, APP, 1, -1);
+  T_KPI(a, CXM_KPI_REPEAT_PURCHASE_RATE, CXM_ALL, CXM_ALL, 1.0 / 3.0, 3);
+  /* net: bob 2250 - 125, carol 700, dave 300 - 1 (minor units) */
+  T_KPI_INT(a, CXM_KPI_REVENUE, CXM_ALL, CXM_ALL, 3250, -1);
+  T_KPI_INT(a, CXM_KPI_REFUNDS, CXM_ALL, CXM_ALL, 126, -1);
+  T_KPI(a, CXM_KPI_CLV_HISTORICAL, CXM_ALL, CXM_ALL, (2125 + 700 + 299) / 300.0, 3);
+  T_KPI(a, CXM_KPI_CLV_HISTORICAL, GOLD, CXM_ALL, (700 + 299) / 200.0, 2);
+  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, EMAIL, 1, 1);
+  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, APP, 1, 1);
+  T_KPI(a, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, EMAIL, 1.0, 1);
+  /* NPS answers 9 (bob), 7 then 3 (carol): 1 promoter, 1 passive, 1 detractor */
+  T_KPI(a, CXM_KPI_NPS, CXM_ALL, CXM_ALL, 0, 3);
+  T_KPI(a, CXM_KPI_CSAT, GOLD, CXM_ALL, 100, 1);
+  T_KPI(a, CXM_KPI_CES, GOLD, CXM_ALL, 6, 1);
+  T_KPI(a, CXM_KPI_BOUNCE_RATE, CXM_ALL, APP, 1, 1);
+  T_KPI(a, CXM_KPI_MESSAGES_OPENED, GOLD, APP, 1, -1);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
+/* ---- segment sets given in the batch ------------------------------------ */
+
+START_TEST(segment_sets_in_the_batch) {
+  int variant = _i;
+  static evb pre, b;
+  memset(&pre, 0, sizeof pre);
+  memset(&b, 0, sizeof b);
+  E1(&pre, T0 + 100, CXM_EV_PURCHASE, "erin", WEB, 4.0);  /* no segment */
+  ev(&pre, T0 + 100, CXM_EV_TOUCH, "frank", WEB, NAN, NAN, GOLD_SET);
+  E0(&b, T0 + 150, CXM_EV_TOUCH, "erin", WEB);             /* fast */
+  ev(&b, T0 + 200, CXM_EV_TOUCH, "erin", WEB, NAN, NAN, GOLD_SET); /* moves */
+  ev(&b, T0 + 300, CXM_EV_TOUCH, "erin", WEB, NAN, NAN, GOLD_SET); /* same set */
+  E0(&b, T0 + 300, CXM_EV_TOUCH, "frank", WEB);
+  ev(&b, T0 + 400, CXM_EV_TOUCH, "frank", WEB, NAN, NAN, EU_SET); /* moves */
+  ev(&b, T0 + 500, CXM_EV_TOUCH, "frank", WEB, NAN, NAN, EU_SET);
+  ev(&b, T0 + 600, CXM_EV_TOUCH, "frank", WEB, NAN, NAN, 3);      /* no set 3 */
+  static int32_t st[MAXE];
+  cxm_ctx *a = twin(variant, &pre, &b, st);
+  for (size_t i = 0; i < b.n; i++)
+    ck_assert_int_eq(st[i], i == b.n - 1 ? CXM_E_ARG : CXM_OK);
+  /* erin: buyer in gold now, 3 interactions; frank: 4 in eu, none in gold */
+  T_KPI(a, CXM_KPI_BUYERS, GOLD, CXM_ALL, 1, -1);
+  T_KPI(a, CXM_KPI_BUYERS, EU, CXM_ALL, 0, -1);
+  T_KPI(a, CXM_KPI_CLV_HISTORICAL, GOLD, WEB, 4.0, 1);
+  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, GOLD, CXM_ALL, 3, 1);
+  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, EU, CXM_ALL, 4, 1);
+  /* event level stays with the set of the event's time: gold has frank's
+     first two touches and erin's last two */
+  T_KPI(a, CXM_KPI_INTERACTIONS, GOLD, CXM_ALL, 4, -1);
+  T_KPI(a, CXM_KPI_INTERACTIONS, EU, CXM_ALL, 2, -1);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
+/* ---- invalid, late and other events among fast ones ---------------------- */
+
+START_TEST(rejections_among_fast_events) {
+  int variant = _i;
+  static evb pre, b;
+  memset(&pre, 0, sizeof pre);
+  memset(&b, 0, sizeof b);
+  const int64_t t = T0 + 10 * DAY;
+  E0(&pre, t, CXM_EV_TOUCH, "gina", WEB);
+  E1(&pre, t, CXM_EV_PURCHASE, "gina", WEB, 1.0);
+  E0(&pre, t, CXM_EV_LEAD, "gina", WEB);
+  static const struct {
+    int32_t type, ch;
+    double v1, v2;
+    int64_t dt;
+    int want;
+  } bad[] = {
+      {CXM_EV_SESSION, WEB, -1, NAN, 1, CXM_E_RANGE},
+      {CXM_EV_SESSION, WEB, 2, INFINITY, 1, CXM_E_RANGE},
+      {CXM_EV_SESSION, WEB, 1e15, 1, 1, CXM_E_RANGE},
+      {CXM_EV_PURCHASE, WEB, NAN, NAN, 1, CXM_E_MISSING},
+      {CXM_EV_PURCHASE, WEB, -0.01, NAN, 1, CXM_E_RANGE},
+      {CXM_EV_PURCHASE, WEB, 9.0e13, NAN, 1, CXM_E_RANGE}, /* 9e15 minor units */
+      {CXM_EV_PURCHASE, WEB, INFINITY, NAN, 1, CXM_E_RANGE},
+      {CXM_EV_REFUND, WEB, NAN, NAN, 1, CXM_E_MISSING},
+      {CXM_EV_REFUND, WEB, -5, NAN, 1, CXM_E_RANGE},
+      {CXM_EV_NPS, WEB, 11, NAN, 1, CXM_E_RANGE},
+      {CXM_EV_NPS, WEB, 2.5, NAN, 1, CXM_E_RANGE},
+      {CXM_EV_NPS, WEB, NAN, NAN, 1, CXM_E_MISSING},
+      {CXM_EV_CSAT, WEB, 0, NAN, 1, CXM_E_RANGE},
+      {CXM_EV_CES, WEB, 8, NAN, 1, CXM_E_RANGE},
+      {0, WEB, NAN, NAN, 1, CXM_E_TYPE},
+      {15, WEB, NAN, NAN, 1, CXM_E_TYPE},
+      {CXM_EV_TOUCH, 7, NAN, NAN, 1, CXM_E_ARG},        /* no channel 7 */
+      {CXM_EV_TOUCH, -2, NAN, NAN, 1, CXM_E_ARG},
+      {CXM_EV_TOUCH, WEB, NAN, NAN, -8 * DAY, CXM_E_LATE}, /* past 7 days */
+      {CXM_EV_TOUCH, WEB, NAN, NAN, -t - 20, CXM_E_RANGE}, /* 1969 */
+      {CXM_EV_TOUCH, WEB, NAN, NAN, INT64_C(5000000000) - t, CXM_E_RANGE},
+  };
+  const size_t nbad = sizeof bad / sizeof bad[0];
+  /* each bad event between two good ones of the same customer */
+  for (size_t k = 0; k < nbad; k++) {
+    E0(&b, t + 10 + (int64_t)k, CXM_EV_TOUCH, "gina", WEB);
+    ev(&b, t + 10 + bad[k].dt, bad[k].type, "gina", bad[k].ch, bad[k].v1,
+       bad[k].v2, -1);
+  }
+  E0(&b, t + 100, CXM_EV_TOUCH, NULL, WEB);            /* no id */
+  E1(&b, t + 100, CXM_EV_SPEND, NULL, WEB, 50.0);      /* spend, no id */
+  E0(&b, t + 6 * DAY, CXM_EV_ENGAGE, "gina", WEB);     /* a new day */
+  E0(&b, t + DAY, CXM_EV_ENGAGE, "gina", WEB);         /* late, in bound */
+  E0(&b, t + 6 * DAY + 1, CXM_EV_ENGAGE, "gina", WEB);
+  static int32_t st[MAXE];
+  cxm_ctx *a = twin(variant, &pre, &b, st);
+  for (size_t k = 0; k < nbad; k++) {
+    ck_assert_int_eq(st[2 * k], CXM_OK);
+    ck_assert_msg(st[2 * k + 1] == bad[k].want, "bad event %zu: %d, want %d",
+                  k, (int)st[2 * k + 1], bad[k].want);
+  }
+  ck_assert_int_eq(st[2 * nbad], CXM_E_MISSING);
+  for (size_t i = 2 * nbad + 1; i < b.n; i++) ck_assert_int_eq(st[i], CXM_OK);
+  /* accepted: 3 + nbad touches + spend + 3 engages; 1 late */
+  ck_assert_int_eq(stat(a, CXM_STAT_EVENTS_ACCEPTED), 3 + (int64_t)nbad + 4);
+  ck_assert_int_eq(stat(a, CXM_STAT_EVENTS_REJECTED), (int64_t)nbad + 1);
+  ck_assert_int_eq(stat(a, CXM_STAT_EVENTS_LATE), 1);
+  ck_assert_int_eq(stat(a, CXM_STAT_CUSTOMERS), 1);
+  T_KPI(a, CXM_KPI_INTERACTIONS, CXM_ALL, WEB, 1 + (double)nbad + 3, -1);
+  T_KPI_INT(a, CXM_KPI_SPEND, CXM_ALL, WEB, 5000, -1);
+  T_KPI(a, CXM_KPI_ORDERS, CXM_ALL, CXM_ALL, 1, -1);
+  T_KPI_W(a, CXM_KPI_EVENTS, CXM_ALL, CXM_ALL, t + 6 * DAY, t + 7 * DAY, 2, -1);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
+/* ---- new customers, cells and days within the batch ---------------------- */
+
+START_TEST(new_customers_and_cells_in_the_batch) {
+  int variant = _i;
+  static evb pre, b;
+  memset(&pre, 0, sizeof pre);
+  memset(&b, 0, sizeof b);
+  static char ids[40][8];
+  E0(&pre, T0, CXM_EV_TOUCH, "hank", WEB);
+  /* 40 new customers, each with a purchase then (1..20 events later, so
+     some of them past the batch's prefetch distance) a touch and an NPS
+     answer on days 0..3 and on each channel */
+  for (int c = 0; c < 40; c++) snprintf(ids[c], sizeof ids[c], "n%02d", c);
+  for (int c = 0; c < 40; c++) {
+    int64_t day = c % 4;
+    E1(&b, T0 + day * DAY + c, CXM_EV_PURCHASE, ids[c], c % 3, 1.0 + c);
+    E0(&b, T0 + day * DAY + 60, CXM_EV_TOUCH, "hank", c % 3);
+    if (c >= 20) {
+      E0(&b, T0 + day * DAY + 100 + c, CXM_EV_TOUCH, ids[c - 20], (c - 20) % 3);
+      E1(&b, T0 + day * DAY + 100 + c, CXM_EV_NPS, ids[c - 1], (c - 1) % 3,
+         (double)(c % 11));
+    }
+  }
+  static int32_t st[MAXE];
+  cxm_ctx *a = twin(variant, &pre, &b, st);
+  for (size_t i = 0; i < b.n; i++) ck_assert_int_eq(st[i], CXM_OK);
+  ck_assert_int_eq(stat(a, CXM_STAT_CUSTOMERS), 41);
+  T_KPI(a, CXM_KPI_BUYERS, CXM_ALL, CXM_ALL, 40, -1);
+  /* buyers by channel: c % 3 == 0: 14 (0, 3, .., 39), 1: 13, 2: 13 */
+  T_KPI(a, CXM_KPI_NEW_BUYERS, CXM_ALL, WEB, 14, -1);
+  T_KPI(a, CXM_KPI_NEW_BUYERS, CXM_ALL, EMAIL, 13, -1);
+  T_KPI(a, CXM_KPI_NEW_BUYERS, CXM_ALL, APP, 13, -1);
+  /* revenue: sum of 1 + c for c < 40 = 40 + 780 */
+  T_KPI_INT(a, CXM_KPI_REVENUE, CXM_ALL, CXM_ALL, 82000, -1);
+  /* events on day 1 (c % 4 == 1: 10 customers): 10 purchases, 10 of
+     hank's touches, and for c >= 20 (5 of them) a touch and an answer */
+  T_KPI_W(a, CXM_KPI_EVENTS, CXM_ALL, CXM_ALL, T0 + DAY, T0 + 2 * DAY, 30, -1);
+  T_KPI(a, CXM_KPI_INTERACTIONS, CXM_ALL, CXM_ALL, 1 + 40 + 20, -1);
+  cxm_ctx_destroy(a);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("fastpath");
+  TCase *tc = tcase_create("fallbacks");
+  tcase_set_timeout(tc, 120);
+  /* loop index: 0 no module, 1 every module, 2 a watch only */
+  tcase_add_loop_test(tc, earlier_firsts_move_the_channel, 0, 3);
+  tcase_add_loop_test(tc, firsts_of_known_customers, 0, 3);
+  tcase_add_loop_test(tc, segment_sets_in_the_batch, 0, 3);
+  tcase_add_loop_test(tc, rejections_among_fast_events, 0, 3);
+  tcase_add_loop_test(tc, new_customers_and_cells_in_the_batch, 0, 3);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
