@@ -903,32 +903,14 @@ typedef struct window {
   size_t hashed; /* events [base, base + hashed) have their hash */
 } window;
 
-/* Hashes events [base + from, base + to) into w->hash[from, to): ids side by
-   side; an event without an id gets 0 (never read for a customer). */
+/* Hashes events [base + from, base + to) into w->hash[from, to) straight
+   from the offsets, ids side by side. An event without an id (spend, a
+   missing or invalid one) gets the empty id's hash, never read for a
+   customer: such events are rejected or have none. */
 static void window_hash(const cxm_ctx *ctx, const batch *b, const uint8_t *id_data,
                         window *w, size_t base, size_t from, size_t to) {
-  const unsigned char *hmsg[CHUNK + AHEAD_SLOT];
-  size_t hlen[CHUNK + AHEAD_SLOT];
-  uint16_t hpos[CHUNK + AHEAD_SLOT];
-  uint64_t hval[CHUNK + AHEAD_SLOT];
-  size_t nh = 0;
-  for (size_t j = from; j < to; j++) {
-    size_t i = base + j;
-    int64_t a = b->id_offsets[i], z = b->id_offsets[i + 1];
-    if (b->types[i] == CXM_EV_SPEND || a < 0 || z <= a) {
-      w->hash[j] = 0;
-      continue;
-    }
-    hmsg[nh] = id_data + a;
-    hlen[nh] = (size_t)(z - a);
-    hpos[nh++] = (uint16_t)j;
-  }
-  if (nh == to - from) { /* every event has an id: the usual case */
-    cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, w->hash + from);
-    return;
-  }
-  cxm__siphash13_batch(ctx->key, nh, hmsg, hlen, hval);
-  for (size_t k = 0; k < nh; k++) w->hash[hpos[k]] = hval[k];
+  cxm__siphash13_ids(ctx->key, to - from, id_data, b->id_offsets + base + from,
+                     w->hash + from);
 }
 
 /* Events [base, base + m) with the window filled to `avail` (>= m) events.

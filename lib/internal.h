@@ -276,10 +276,12 @@ CXM_HIDDEN int cxm__vseterr(cxm_ctx *ctx, int status, const char *fmt,
 
 CXM_HIDDEN uint64_t cxm__siphash13(const uint64_t key[2], const void *data,
                                    size_t len);
-/* out[i] = cxm__siphash13(key, msg[i], len[i]) for i < n, several at once. */
-CXM_HIDDEN void cxm__siphash13_batch(const uint64_t key[2], size_t n,
-                                     const unsigned char *const *msg,
-                                     const size_t *len, uint64_t *out);
+/* out[i] = the hash of bytes [off[i], off[i + 1]) of data for i < n, several
+   at once; an empty or invalid range (negative, decreasing) hashes as the
+   empty id, which is no customer's (the caller rejects such events). */
+CXM_HIDDEN void cxm__siphash13_ids(const uint64_t key[2], size_t n,
+                                   const unsigned char *data, const int64_t *off,
+                                   uint64_t *out);
 
 CXM_HIDDEN int cxm__labels_init(cxm_ctx *ctx, cxm_labels *l, uint32_t max);
 CXM_HIDDEN void cxm__labels_free(cxm_ctx *ctx, cxm_labels *l);

@@ -261,11 +261,23 @@ SIP_VL_TARGET static void sip4vl(const __m256i init[4], const unsigned char *con
   _mm256_storeu_si256((__m256i *)(void *)out, h);
 }
 
+/* The ids of events i .. i + 3 as in cxm__siphash13_ids: an invalid range
+   reads as an empty id (at a valid address: no byte of it is read). */
+static inline void ids4(const unsigned char *data, const int64_t *off, size_t i,
+                        const unsigned char *p[4], size_t len[4]) {
+  static const unsigned char none[1] = {0};
+  for (int l = 0; l < 4; l++) {
+    int64_t a = off[i + (size_t)l], z = off[i + (size_t)l + 1];
+    int ok = a >= 0 && z > a;
+    len[l] = ok ? (size_t)(z - a) : 0;
+    p[l] = ok ? data + a : none;
+  }
+}
+
 /* Groups of four whose ids share the word count go through sip4vl, others
    through the blending AVX2 lanes. */
-SIP_VL_TARGET static size_t batch_vl(const uint64_t key[2], size_t n,
-                                     const unsigned char *const *msg, const size_t *len,
-                                     uint64_t *out) {
+SIP_VL_TARGET static size_t ids_vl(const uint64_t key[2], size_t n, const unsigned char *data,
+                                   const int64_t *off, uint64_t *out) {
   __m256i k0 = _mm256_set1_epi64x((long long)key[0]);
   __m256i k1 = _mm256_set1_epi64x((long long)key[1]);
   __m256i init[4] = {_mm256_xor_si256(k0, _mm256_set1_epi64x(0x736f6d6570736575LL)),
@@ -274,12 +286,26 @@ SIP_VL_TARGET static size_t batch_vl(const uint64_t key[2], size_t n,
                      _mm256_xor_si256(k1, _mm256_set1_epi64x(0x7465646279746573LL))};
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    const size_t *l = len + i;
+    const unsigned char *p[4];
+    size_t l[4];
+    ids4(data, off, i, p, l);
     size_t nb = l[0] / 8;
     if (l[1] / 8 == nb && l[2] / 8 == nb && l[3] / 8 == nb)
-      sip4vl(init, msg + i, l, out + i);
+      sip4vl(init, p, l, out + i);
     else
-      sip4(key, msg + i, l, out + i);
+      sip4(key, p, l, out + i);
+  }
+  return i;
+}
+
+SIP_TARGET static size_t ids_avx2(const uint64_t key[2], size_t n, const unsigned char *data,
+                                  const int64_t *off, uint64_t *out) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const unsigned char *p[4];
+    size_t l[4];
+    ids4(data, off, i, p, l);
+    sip4(key, p, l, out + i);
   }
   return i;
 }
@@ -290,18 +316,20 @@ static int have_avx512vl(void) {
 }
 #endif
 
-void cxm__siphash13_batch(const uint64_t key[2], size_t n,
-                          const unsigned char *const *msg, const size_t *len,
-                          uint64_t *out) {
+void cxm__siphash13_ids(const uint64_t key[2], size_t n, const unsigned char *data,
+                        const int64_t *off, uint64_t *out) {
   size_t i = 0;
 #ifdef SIP_AVX2
   if (n >= 4) {
-    if (have_avx512vl()) {
-      i = batch_vl(key, n, msg, len, out);
-    } else if (have_avx2()) {
-      for (; i + 4 <= n; i += 4) sip4(key, msg + i, len + i, out + i);
-    }
+    if (have_avx512vl())
+      i = ids_vl(key, n, data, off, out);
+    else if (have_avx2())
+      i = ids_avx2(key, n, data, off, out);
   }
 #endif
-  for (; i < n; i++) out[i] = cxm__siphash13(key, msg[i], len[i]);
+  for (; i < n; i++) {
+    int64_t a = off[i], z = off[i + 1];
+    out[i] = a >= 0 && z > a ? cxm__siphash13(key, data + a, (size_t)(z - a))
+                             : cxm__siphash13(key, "", 0);
+  }
 }
