@@ -185,6 +185,16 @@ static inline int low_bit(uint32_t x) { /* x != 0, below 256 */
 #endif
 }
 
+static inline int high_bit(uint32_t x) { /* x != 0, below 256 */
+#if defined(__GNUC__)
+  return 31 - __builtin_clz(x);
+#else
+  int i = 0;
+  while (x >>= 1) i++;
+  return i;
+#endif
+}
+
 /* The customer's contribution, day by day from the span's start. */
 typedef struct rsim {
   int32_t S, top, first;
@@ -236,6 +246,90 @@ static void value_at(const rsim *o, int64_t d, int64_t v[NR]) {
   v[R_CHURNED] = churned;
   v[R_LIFE] = churned ? (int64_t)ell - o->first : 0;
   v[R_STARTS] = d <= o->top && cov && !prev;
+}
+
+/* ---- coverage history (churnlog.c keeps the older gaps) --------------------- */
+
+int cxm__ret_covers(const cxm_ret *m, uint64_t x, int32_t top, uint32_t gap, int64_t d) {
+  uint32_t f = (uint32_t)(x & 0xFFFF);
+  if (!f || d < (int64_t)f - 2) return 0;
+  if (d < (int64_t)top - RET_SPAN) { /* settled: covered except in its gaps */
+    if (!gap || d < (int64_t)(gap & 0xFFFF) - 2) return 1;
+    return !cxm__ret_gap_open(gap) && d >= (int64_t)(gap >> 16) - 2;
+  }
+  uint32_t l = (uint32_t)(x >> 16) & 0xFFFF;
+  int64_t end = l && !((x >> 40) & 1) ? (int64_t)l - 2 + m->window : NEG_INF;
+  uint32_t pl = planes((uint32_t)(x >> 42) & 0x1FFFFF);
+  uint32_t act = PL_ACT(pl), chn = PL_CHURN(pl);
+  for (int i = RET_SPAN - 1; i >= 0; i--) { /* as simulate, up to day d */
+    int64_t day = (int64_t)top - i;
+    if (day > d) break;
+    if (chn >> i & 1u) {
+      if (end > day) end = day;
+    } else if ((act >> i & 1u) && end < day + m->window) {
+      end = day + m->window;
+    }
+  }
+  return end > d;
+}
+
+/* The days [top0 - RET_SPAN, top1 - RET_SPAN) leave the span of state o
+   (newest day top0) and settle: a day uncovered after a covered one opens
+   a gap (the customer's previous newest gap goes to the log), a covered one
+   closes the open gap. The log has room (prepare reserves it). */
+CXM_COLD static void hist_walk(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const rst *o,
+                               int32_t top0, int32_t top1) {
+  int32_t b0 = top0 - RET_SPAN, b1 = top1 - RET_SPAN;
+  if (o->first == RET_NONE || o->first >= b1 || b1 <= b0) return;
+  rsim g;
+  simulate(o, top0, m->window, &g);
+  uint32_t *gp = &ctx->customers.recs[ri].spare;
+  uint32_t gap = *gp;
+  int32_t x = b0;
+  int pc = !cxm__ret_gap_open(gap); /* covered the day before x */
+  if (o->first > x) x = o->first, pc = 1;
+  while (x < b1) {
+    int c;
+    int32_t nx = x + 1;
+    if (x <= top0) {
+      c = g.cov[x - g.S + 1];
+    } else if ((c = g.end > x)) { /* no activity after top0: one run */
+      nx = g.end < b1 ? (int32_t)g.end : b1;
+    } else {
+      nx = b1;
+    }
+    if (c && !pc) {
+      gap = (gap & 0xFFFFu) | (uint32_t)(x + 2) << 16;
+    } else if (!c && pc) {
+      if (gap) cxm__ret_log_push(m, ri, (int32_t)(gap & 0xFFFF) - 2, (int32_t)(gap >> 16) - 2);
+      gap = (uint32_t)(x + 2) | RET_GAP_OPEN << 16;
+    }
+    pc = c;
+    x = nx;
+  }
+  *gp = gap;
+}
+
+/* Whether hist_walk would change nothing, decided from the packed state x
+   (planes pl) in the usual cases: covered throughout the settling days
+   without a churn event in the span, or uncovered throughout. */
+static CXM_INLINE int hist_quiet(const cxm_ret *m, uint64_t x, uint32_t pl, int32_t top0,
+                                 int32_t top1, uint32_t gap) {
+  uint32_t f = (uint32_t)(x & 0xFFFF);
+  int32_t b1 = top1 - RET_SPAN, b0 = top0 - RET_SPAN;
+  if (!f || (int32_t)f - 2 >= b1) return 1;
+  uint32_t l = (uint32_t)(x >> 16) & 0xFFFF;
+  int64_t cend = l && !((x >> 40) & 1) ? (int64_t)l - 2 + m->window : NEG_INF;
+  uint32_t act = PL_ACT(pl);
+  if (cxm__ret_gap_open(gap)) return !act && cend <= b0;
+  if (PL_CHURN(pl)) return 0;
+  if (cend >= b1) return 1; /* the carry alone covers them (lin <= b0) */
+  if (!act || m->window < RET_SPAN) return 0;
+  /* Each span activity covers the rest of the span: one run from the
+     oldest, joined to the carry's unless a day lies between. */
+  int32_t oldest = top0 - high_bit(act);
+  int64_t end = (int64_t)(top0 - low_bit(act)) + m->window;
+  return (cend >= oldest || (int32_t)f - 2 >= oldest) && end >= b1;
 }
 
 /* ---- applying a change to the scopes ---------------------------------------- */
@@ -520,6 +614,7 @@ CXM_COLD static cxm_ret *mod_make(cxm_ctx *ctx) {
   m->rlen = rlen <= RET_RING_MAX ? rlen : 0;
   m->rbase = INT32_MIN / 2;
   m->pend_cell = -1;
+  m->hist_from = INT32_MIN;
   ctx->mod[CXM_MODIX_RETENTION] = m;
   return m;
 }
@@ -579,6 +674,12 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
   if (CXM_UNLIKELY(!m) && !(m = mod_make(ctx))) return CXM_E_NOMEM;
   uint64_t need = found < 0 ? (uint64_t)ctx->customers.count + 1 : (uint64_t)found + 1;
   int rc;
+  if (cxm__ret_log_room(m) < RET_LOG_RESERVE &&
+      (rc = cxm__ret_log_reserve(ctx, m, RET_LOG_RESERVE)))
+    return rc;
+  if ((m->rc_rows != 1 + ctx->segments.count || m->rc_cols != 1 + ctx->channels.count) &&
+      (rc = cxm__ret_rc_reserve(ctx, m)))
+    return rc;
   if (need > m->side_cap && (rc = side_reserve(ctx, m, need))) return rc;
   const cxm_cust *r = found >= 0 ? &ctx->customers.recs[found] : NULL;
   uint64_t x = r ? m->side[found] : 0;
@@ -625,7 +726,8 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
 int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                            uint32_t set) {
   cxm_ret *m = mod_get(ctx);
-  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->side_cap))
+  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->side_cap ||
+                   cxm__ret_log_room(m) < RET_LOG_RESERVE))
     return prepare_slow(ctx, ev, found, set);
   const cxm_cust *r = &ctx->customers.recs[found];
   if (CXM_UNLIKELY(r->segset != set || !(r->flags & CF_EVENT)))
@@ -726,6 +828,7 @@ void cxm__retention_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                               uint32_t new_set) {
   cxm_ret *m = mod_get(ctx);
   if (!m || ri >= m->side_cap) return;
+  m->gen++;
   rst s = unpack(m->side[ri]);
   int32_t top = cust_top(ctx, &ctx->customers.recs[ri]);
   if (s.first == RET_NONE || top == RET_NONE) return;
@@ -902,6 +1005,10 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
   if (pur) purchase_book(m, x, top0, d);
   rst o = unpack(x);
   int32_t w = m->window;
+  /* Days leaving the span settle (rarely a gap opens or closes). */
+  if (top0 != RET_NONE && !same &&
+      CXM_UNLIKELY(!hist_quiet(m, x, pl, top0, d, ctx->customers.recs[ri].spare)))
+    hist_walk(ctx, m, ri, &o, top0, d);
 
   /* The coverage end after top0 (E) and the last activity, as simulate. */
   int32_t ell = act ? top0 - low_bit(act) : o.lin;
@@ -988,11 +1095,19 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
   int32_t d = ev->day;
   int32_t top0 = m->pend_top;
+  m->gen++;
   if (ev->type == CXM_EV_MESSAGE_SENT) {
-    /* Not an activity: only a newer day changes anything (the span moves). */
+    /* Not an activity: only a newer day changes anything (the span moves,
+       its oldest days settle). */
     uint64_t x = m->side[ri];
-    if (top0 != RET_NONE && d > top0 && (x >> 41) != 0)
-      m->side[ri] = shift_packed(m, x, planes((uint32_t)(x >> 42) & 0x1FFFFF), top0, d);
+    if (top0 != RET_NONE && d > top0 && x != 0) {
+      uint32_t pl = planes((uint32_t)(x >> 42) & 0x1FFFFF);
+      if (CXM_UNLIKELY(!hist_quiet(m, x, pl, top0, d, ctx->customers.recs[ri].spare))) {
+        rst o = unpack(x);
+        hist_walk(ctx, m, ri, &o, top0, d);
+      }
+      m->side[ri] = shift_packed(m, x, pl, top0, d);
+    }
     return;
   }
   if ((top0 == RET_NONE || d >= top0) && fast_inorder(ctx, m, ri, ev, top0)) return;
@@ -1013,6 +1128,7 @@ CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
   if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->side[ri], top0, d);
 
   rst s = o;
+  hist_walk(ctx, m, ri, &o, top0, top1);
   shift(m, &s, top0, top1);
   int act = ev->type != CXM_EV_MESSAGE_SENT && ev->type != CXM_EV_CHURN;
   int churn = ev->type == CXM_EV_CHURN;
@@ -1066,7 +1182,8 @@ CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
-#define RET_FORMAT 1u
+/* 2: with the coverage history (0.2.0 wrote 1, still loaded). */
+#define RET_FORMAT 2u
 
 int cxm__retention_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   cxm_ret *m = (cxm_ret *)ctx->mod[CXM_MODIX_RETENTION];
@@ -1094,14 +1211,33 @@ int cxm__retention_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   }
   cxm__w_u32(w, UINT32_MAX);
   cxm__cohort_save(m, w);
+  cxm__ret_log_save(m, w);
   return w->err;
 }
 
+/* A 0.2.0 snapshot knows no gaps: each customer's days before its span
+   count as covered if it is covered on the span's eve (else as uncovered),
+   and rates from an earlier day than the newest such eve use the per-day
+   counts as 0.2.0 did (hist_from). */
+static void hist_from_v1(cxm_ctx *ctx, cxm_ret *m) {
+  for (uint32_t i = 0; i < ctx->customers.count && i < m->side_cap; i++) {
+    cxm_cust *r = &ctx->customers.recs[i];
+    uint64_t x = m->side[i];
+    r->spare = 0;
+    if (!(x & 0xFFFF) || !(r->flags & CF_EVENT)) continue;
+    int32_t top = cust_top(ctx, r), b = top - RET_SPAN;
+    if (packed_first(x) >= b) continue;
+    if (!cxm__ret_covers(m, x, top, 0, b)) r->spare = (uint32_t)(b + 2) | RET_GAP_OPEN << 16;
+    if (b > m->hist_from) m->hist_from = b;
+  }
+}
+
 int cxm__retention_load(cxm_ctx *ctx, cxm_rbuf *r) {
-  if (cxm__r_u32(r) != RET_FORMAT) return r->err ? CXM_E_CORRUPT : CXM_E_VERSION;
+  uint32_t fmt = cxm__r_u32(r);
+  if (fmt != RET_FORMAT && fmt != 1u) return r->err ? CXM_E_CORRUPT : CXM_E_VERSION;
   if (!cxm__r_u8(r)) return r->err ? CXM_E_CORRUPT : CXM_OK;
   cxm_ret *m = mod_make(ctx);
-  if (!m) return CXM_E_NOMEM;
+  if (!m || cxm__ret_rc_reserve(ctx, m)) return CXM_E_NOMEM;
   if ((int32_t)cxm__r_u32(r) != m->window) return CXM_E_CORRUPT;
   uint32_t n = cxm__r_u32(r);
   if (r->err || n != ctx->customers.count || (uint64_t)n * 8 > r->len - r->pos)
@@ -1127,7 +1263,14 @@ int cxm__retention_load(cxm_ctx *ctx, cxm_rbuf *r) {
     int64_t *dst = a->v + (size_t)(day0 - a->day0) * NR;
     for (size_t k = 0; k < (size_t)nd * NR; k++) dst[k] = cxm__r_i64(r);
   }
-  return cxm__cohort_load(ctx, m, r);
+  int rc = cxm__cohort_load(ctx, m, r);
+  if (rc) return rc;
+  m->gen++;
+  if (fmt == 1u) {
+    hist_from_v1(ctx, m);
+    return CXM_OK;
+  }
+  return cxm__ret_log_load(ctx, m, r);
 }
 
 /* ---- merge: counts add; each customer keeps its shard's state ---------------- */
@@ -1216,7 +1359,10 @@ int cxm__retention_merge_reserve(cxm_ctx *dst, const cxm_ctx *src, const cxm_rem
         }
     }
   }
-  int rc = cxm__cohort_merge_reserve(dst, m, s);
+  int rc = cxm__ret_log_reserve(dst, m, s->log_n + (uint64_t)overlap * RET_LOG_RESERVE +
+                                             RET_LOG_RESERVE);
+  if (!rc) rc = cxm__ret_rc_reserve(dst, m);
+  if (!rc) rc = cxm__cohort_merge_reserve(dst, m, s);
   if (rc) merge_scratch_free(dst, m);
   return rc;
 }
@@ -1247,6 +1393,15 @@ static void merge_overlap(cxm_ctx *dst, cxm_ret *m, const cxm_ctx *src, const cx
   if (top == RET_NONE) return;
   if (td == RET_NONE) td = top;
   if (ts == RET_NONE) ts = top;
+  /* The settled history is the one of the shard with the earlier first
+     activity (dst on a tie), its days up to the merged span settled. */
+  if (ss.first != RET_NONE && (sd.first == RET_NONE || ss.first < sd.first)) {
+    dst->customers.recs[j].spare = sr->spare;
+    m->mtop[i] = RET_NONE; /* src's log entries of the customer stay */
+    hist_walk(dst, m, j, &ss, ts, top);
+  } else {
+    hist_walk(dst, m, j, &sd, td, top);
+  }
   rsim gd, gs, gm;
   simulate(&sd, td, m->window, &gd);
   simulate(&ss, ts, m->window, &gs);
@@ -1303,7 +1458,12 @@ void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_rema
     rst st = unpack(i < s->side_cap ? s->side[i] : 0);
     if (st.first != RET_NONE && st.ch != CXM_CH_NONE) st.ch = map->channel[st.ch];
     m->side[j] = pack(&st);
+    dst->customers.recs[j].spare = src->customers.recs[i].spare;
   }
+  /* Overlapping customers whose history is dst's skip src's entries. */
+  cxm__ret_log_merge(m, s, map, m->mtop);
+  if (s->hist_from > m->hist_from) m->hist_from = s->hist_from;
+  m->gen++;
   merge_scratch_free(dst, m);
   cxm__cohort_merge_apply(m, s);
 }
@@ -1311,12 +1471,18 @@ void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_rema
 /* Erasure keeps the customer's anonymous contribution to the day counts. */
 void cxm__retention_erase(cxm_ctx *ctx, uint32_t ri) {
   cxm_ret *m = mod_get(ctx);
-  if (m && ri < m->side_cap) m->side[ri] = 0;
+  if (!m) return;
+  if (ri < m->side_cap) m->side[ri] = 0;
+  cxm__ret_log_erase(m, ri);
+  m->gen++;
 }
 
 void cxm__retention_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   cxm_ret *m = mod_get(ctx);
-  if (!m || from >= m->side_cap || to >= m->side_cap) return;
+  if (!m) return;
+  cxm__ret_log_move(m, from, to);
+  m->gen++;
+  if (from >= m->side_cap || to >= m->side_cap) return;
   m->side[to] = m->side[from];
   m->side[from] = 0;
 }
@@ -1338,6 +1504,8 @@ void cxm__retention_free(cxm_ctx *ctx) {
   cxm__ret_days_free(ctx, &m->buyers, 2);
   cxm__cohort_free(ctx, m);
   merge_scratch_free(ctx, m);
+  cxm__ret_log_free(ctx, m);
+  cxm__ret_rc_free(ctx, m);
   cxm__free(ctx, m, sizeof *m);
   ctx->mod[CXM_MODIX_RETENTION] = NULL;
 }
@@ -1419,6 +1587,28 @@ static void rates(const ret_days *a, int64_t d0, int64_t d1, double *churn,
   if (n) *n = v0[0];
 }
 
+/* The rates of (d0, d1) in a scope: of the customers covered on d0, the
+   share covered on d1, from every customer's coverage (churnlog.c); from the
+   per-day counts when d0 lies before the known history (hist_from). */
+static int exact_rates(cxm_ctx *ctx, int32_t segment, int32_t channel, const ret_days *a,
+                       int64_t d0, int64_t d1, double *churn, double *retention,
+                       int64_t *n) {
+  cxm_ret *m = mod_get(ctx);
+  if (!m || d0 < m->hist_from) {
+    rates(a, d0, d1, churn, retention, n);
+    return CXM_OK;
+  }
+  uint32_t row = segment == CXM_ALL ? 0 : 1u + (uint32_t)segment;
+  uint32_t col = channel == CXM_ALL ? 0 : 1u + (uint32_t)channel;
+  int64_t c[2];
+  cxm__ret_exact_counts(ctx, m, d0, d1, row, col, c);
+  double ret = c[0] > 0 ? (double)c[1] / (double)c[0] : NAN;
+  if (retention) *retention = ret;
+  if (churn) *churn = c[0] > 0 ? 1.0 - ret : NAN;
+  if (n) *n = c[0];
+  return CXM_OK;
+}
+
 int cxm_retention_rate(cxm_ctx *ctx, int32_t segment, int32_t channel, int64_t t0,
                        int64_t t1, double *churn_rate, double *retention_rate,
                        int64_t *n) {
@@ -1429,8 +1619,7 @@ int cxm_retention_rate(cxm_ctx *ctx, int32_t segment, int32_t channel, int64_t t
   int64_t d0 = day_of_query(ctx, t0), d1 = day_of_query(ctx, t1);
   if (d1 <= d0)
     return cxm__seterr(ctx, CXM_E_RANGE, "t1: must fall on a later day than t0");
-  rates(a, d0, d1, churn_rate, retention_rate, n);
-  return CXM_OK;
+  return exact_rates(ctx, segment, channel, a, d0, d1, churn_rate, retention_rate, n);
 }
 
 int cxm_retention_lifespan(cxm_ctx *ctx, int32_t segment, int32_t channel,
@@ -1447,7 +1636,7 @@ int cxm_retention_lifespan(cxm_ctx *ctx, int32_t segment, int32_t channel,
   if (estimate_days) {
     int64_t p = ctx->opt[CXM_OPT_RETENTION_PERIOD_DAYS];
     double churn;
-    rates(a, d - p, d, &churn, NULL, NULL);
+    if ((rc = exact_rates(ctx, segment, channel, a, d - p, d, &churn, NULL, NULL))) return rc;
     *estimate_days = churn > 0 ? (double)p / churn : NAN;
   }
   return CXM_OK;
@@ -1477,7 +1666,7 @@ int cxm_retention_clv(cxm_ctx *ctx, int32_t segment, int32_t channel, int64_t as
   as_of(a, d, v);
   double freq = v[0] > 0 ? (double)orders / (double)v[0] : NAN;
   double churn;
-  rates(a, d - p, d, &churn, NULL, NULL);
+  if ((rc = exact_rates(ctx, segment, channel, a, d - p, d, &churn, NULL, NULL))) return rc;
   double life = churn > 0 ? 1.0 / churn : NAN;
   if (aov) *aov = v_aov;
   if (frequency) *frequency = freq;

@@ -95,7 +95,41 @@ typedef struct cxm_ret {
   int32_t m0;
   uint32_t nm;
   int64_t *csize, *con, *clast;
+
+  /* Coverage history for the exact churn rate (churnlog.c). A customer's
+     days before its span (day top - RET_SPAN and older: settled) are
+     covered from its first activity on except in its gaps: the newest gap
+     lives in its core record (cxm_cust.spare, RET_GAP_* below), older ones
+     in this log, chunks of RET_LOG_CHUNK entries. */
+  struct ret_gapent **log;
+  uint32_t log_nchunks, log_dircap;
+  uint64_t log_n;
+  uint64_t log_sorted; /* entries [0, log_sorted) are in record order */
+  /* Rates whose t0's day is before hist_from use the per-day counts (a
+     snapshot of 0.2.0 had no history); INT32_MIN: every day is exact. */
+  int32_t hist_from;
+  /* Any change to what the rate query reads bumps gen; the query's counts
+     per scope are kept for (rc_d0, rc_d1) at generation rc_gen. */
+  uint64_t gen, rc_gen;
+  int64_t rc_d0, rc_d1;
+  int64_t *rc_cnt;    /* rc_rows x rc_cols x 2: active at d0, and at d1 too */
+  uint32_t rc_rows, rc_cols;
 } cxm_ret;
+
+/* A settled coverage gap of customer ri: days [g0, g1) uncovered (stored
+   plus 2, as the packed state's days). */
+typedef struct ret_gapent {
+  uint32_t ri;
+  uint16_t g0, g1;
+} ret_gapent;
+#define RET_LOG_CHUNK 4096u
+/* Entries an event may add at most (a span's 9 days hold at most 5 gaps). */
+#define RET_LOG_RESERVE 8u
+
+/* The newest gap in cxm_cust.spare: g0 + 2 in the low 16 bits (0: no gap),
+   g1 + 2 in the high 16 bits or RET_GAP_OPEN: uncovered up to the span. */
+#define RET_GAP_OPEN 0xFFFFu
+static inline int cxm__ret_gap_open(uint32_t g) { return g && (g >> 16) == RET_GAP_OPEN; }
 
 #define RET_NONE INT32_MIN
 
@@ -132,6 +166,35 @@ static inline int cxm__cohort_ready(cxm_ret *m, int32_t day, int32_t first, int3
   }
   return mlo >= m->m0 && mhi < m->m0 + (int32_t)m->nm;
 }
+
+/* churnlog.c */
+CXM_HIDDEN int cxm__ret_log_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t n);
+CXM_HIDDEN void cxm__ret_log_push(cxm_ret *m, uint32_t ri, int32_t g0, int32_t g1);
+CXM_HIDDEN void cxm__ret_log_free(cxm_ctx *ctx, cxm_ret *m);
+CXM_HIDDEN void cxm__ret_log_erase(cxm_ret *m, uint32_t ri);
+CXM_HIDDEN void cxm__ret_log_move(cxm_ret *m, uint32_t from, uint32_t to);
+CXM_HIDDEN void cxm__ret_log_save(const cxm_ret *m, cxm_wbuf *w);
+CXM_HIDDEN int cxm__ret_log_load(cxm_ctx *ctx, cxm_ret *m, cxm_rbuf *r);
+/* Appends src's entries with map->rec applied, skipping the customers
+   `skip` (nonzero entry: dst keeps its own history); room reserved. */
+CXM_HIDDEN void cxm__ret_log_merge(cxm_ret *d, const cxm_ret *s, const cxm_remap *map,
+                                   const int32_t *skip);
+static inline uint64_t cxm__ret_log_room(const cxm_ret *m) {
+  return (uint64_t)m->log_nchunks * RET_LOG_CHUNK - m->log_n;
+}
+/* Of the customers in scope (row, col) covered on d0: out[0], and those
+   also covered on d1: out[1]. Every scope's counts are kept for the next
+   query of (d0, d1) in counts that prepare sizes (cxm__ret_rc_reserve: a
+   query allocates nothing); labels added since, one scope is counted alone. */
+CXM_HIDDEN int cxm__ret_rc_reserve(cxm_ctx *ctx, cxm_ret *m);
+CXM_HIDDEN void cxm__ret_exact_counts(cxm_ctx *ctx, cxm_ret *m, int64_t d0, int64_t d1,
+                                      uint32_t row, uint32_t col, int64_t out[2]);
+CXM_HIDDEN void cxm__ret_rc_free(cxm_ctx *ctx, cxm_ret *m);
+/* retention.c: whether the customer with packed state x, newest day top,
+   covers day d, from its span (d >= top - RET_SPAN) or first day and newest
+   gap (older days; the log's gaps are the caller's). */
+CXM_HIDDEN int cxm__ret_covers(const cxm_ret *m, uint64_t x, int32_t top, uint32_t gap,
+                               int64_t d);
 
 /* cohorts.c */
 CXM_HIDDEN int cxm__cohort_reserve(cxm_ctx *ctx, cxm_ret *m, int32_t day,

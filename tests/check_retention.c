@@ -437,6 +437,50 @@ static void feed(cxm_ctx *ctx, const rev *ev, int n, int32_t gold_set) {
   feed_some(ctx, ev, n, gold_set, NULL);
 }
 
+/* The exact rates of many periods (d0, d1), 1 to 60 days long, in the five
+   scopes, against the model: each customer active on d0 (its scope: the
+   channel of its first activity, its segments now) counts in n, and in the
+   kept ones when active on d1 too. */
+static void check_rates(cxm_ctx *ctx, const rev *ev, int n, int64_t off, int64_t w,
+                        int32_t gold, const int32_t *chs) {
+  static const int lens[6] = {1, 3, 7, 10, 30, 60};
+  const int32_t seg[5] = {CXM_ALL, gold, CXM_ALL, CXM_ALL, gold};
+  const int32_t chn[5] = {CXM_ALL, CXM_ALL, 0, 1, 1};
+  for (int64_t d0 = -2; d0 <= 80 + w; d0 += 3) {
+    for (int li = 0; li < 6; li++) {
+      int64_t d1 = d0 + lens[li];
+      int64_t na[5] = {0}, nk[5] = {0};
+      for (int c = 0; c < RC; c++) {
+        int a0, a1, ch;
+        int64_t life;
+        ref_state(ev, n, c, off, w, T0 / DAY + d0, &a0, &ch, &life);
+        if (!a0) continue;
+        ref_state(ev, n, c, off, w, T0 / DAY + d1, &a1, &ch, &life);
+        int in[5] = {1, c % 3 == 0, chs[c] == 0, chs[c] == 1, c % 3 == 0 && chs[c] == 1};
+        for (int k = 0; k < 5; k++) na[k] += in[k], nk[k] += in[k] && a1;
+      }
+      int64_t t0 = T0 + d0 * DAY - off + 13 * HOUR, t1 = T0 + d1 * DAY - off + 2 * HOUR;
+      for (int k = 0; k < 5; k++) {
+        double churn = -1, ret = -1;
+        int64_t nn = -1;
+        int rc = cxm_retention_rate(ctx, seg[k], chn[k], t0, t1, &churn, &ret, &nn);
+        ck_assert_msg(rc == CXM_OK, "rate = %d: %s", rc, cxm_ctx_errmsg(ctx));
+        ck_assert_msg(nn == na[k], "scope %d days %lld..%lld: n %lld want %lld", k,
+                      (long long)d0, (long long)d1, (long long)nn, (long long)na[k]);
+        if (na[k] == 0) {
+          ck_assert(isnan(ret) && isnan(churn));
+          continue;
+        }
+        /* exact fractions: the same division as the library's */
+        double want = (double)nk[k] / (double)na[k];
+        ck_assert_msg(ret == want && churn == 1.0 - want,
+                      "scope %d days %lld..%lld: retention %.17g want %lld/%lld", k,
+                      (long long)d0, (long long)d1, ret, (long long)nk[k], (long long)na[k]);
+      }
+    }
+  }
+}
+
 static void compare_model2(cxm_ctx *ctx, const rev *ev, int n, int64_t off, int64_t w,
                            int32_t gold, int buyers) {
   int32_t chs[RC];
@@ -465,34 +509,9 @@ static void compare_model2(cxm_ctx *ctx, const rev *ev, int n, int64_t off, int6
     if (nn) ck_assert_msg(t_close(avg * (double)nn, (double)rl), "day %lld: lifespan sum %g want %lld",
                           (long long)d, avg * (double)nn, (long long)rl);
   }
-  /* rates over 10-day periods: (A1 - activations) / A0 from the model */
-  for (int64_t d0 = 0; d0 + 10 <= 85; d0 += 5) {
-    int64_t a0 = 0, a1 = 0, starts = 0;
-    for (int c = 0; c < RC; c++) {
-      int a, ch;
-      int64_t life;
-      ref_state(ev, n, c, off, w, T0 / DAY + d0, &a, &ch, &life);
-      a0 += a;
-      ref_state(ev, n, c, off, w, T0 / DAY + d0 + 10, &a, &ch, &life);
-      a1 += a;
-      for (int64_t d = T0 / DAY + d0 + 1; d <= T0 / DAY + d0 + 10; d++) {
-        int x, y;
-        ref_state(ev, n, c, off, w, d, &x, &ch, &life);
-        ref_state(ev, n, c, off, w, d - 1, &y, &ch, &life);
-        starts += x && !y;
-      }
-    }
-    double churn, ret;
-    int64_t nn;
-    int64_t t0 = T0 + d0 * DAY - off, t1 = t0 + 10 * DAY;
-    ck_assert_int_eq(cxm_retention_rate(ctx, CXM_ALL, CXM_ALL, t0, t1, &churn, &ret, &nn), CXM_OK);
-    ck_assert_int_eq(nn, a0);
-    int64_t kept = a1 - starts;
-    if (kept < 0) kept = 0;
-    if (kept > a0) kept = a0;
-    double want = a0 ? (double)kept / (double)a0 : NAN;
-    ck_assert_msg(t_close(ret, want), "rate from day %lld: %g want %g", (long long)d0, ret, want);
-  }
+  /* rates from the definition, customer by customer: of those active on
+     d0, the share active on d1; many (d0, d1) pairs, every scope */
+  check_rates(ctx, ev, n, off, w, gold, chs);
   if (!buyers) return;
   /* cohorts and buyers per day */
   int64_t fp[RC], lp[RC];

@@ -35,8 +35,9 @@ Definitions used:
   customer's earliest activity day. Segment scope of day D: the segments
   held after the last event read whose customer's newest earlier event day
   minus 7 was <= D (the library settles a day 8 days after the customer's
-  newest event). Rates over the 30 days before: retention = clamp((A(D) -
-  activations in (D - 30, D]) / A(D - 30)); lifespan = mean last - first
+  newest event). Rates over the 30 days before: of the customers active on
+  D - 30 (segment scope: the segments held now), the share also active on
+  D; churn = 1 - retention; lifespan = mean last - first
   activity day of the churned; CLV = AOV x orders / A(D) x 1 / churn over
   the trailing 30 days.
 
@@ -398,12 +399,11 @@ class Model:
             t = self.as_of if self.as_of is not None else max(e["t"] for e in self.events)
         D = self.day(t)
         P = RETENTION_PERIOD
-        a1 = c1 = life = a0 = starts = 0
+        a1 = c1 = life = a0 = kept = 0
         for cust, evs in self.customers().items():
             acts, churns = self.cust_days(evs)
             if not acts:
                 continue
-            first_day = min(acts)
             fa = min((e for e in evs if e["type"] not in ("message_sent", "churn")),
                      key=lambda e: (self.day(e["t"]), e["seq"]))
             if ch is not None and fa["ch"] != ch:
@@ -416,13 +416,11 @@ class Model:
                 a1 += a
                 c1 += c
                 life += l
-            if inscope(D - P):
-                a0 += self.state(acts, churns, D - P)[0]
-            for d in range(max(D - P + 1, first_day), D + 1):
-                if self.state(acts, churns, d)[0] and \
-                        not self.state(acts, churns, d - 1)[0] and inscope(d):
-                    starts += 1
-        kept = min(max(a1 - starts, 0), a0)
+            # the rate: a customer by its segments now (the last read's)
+            if (seg is None or seg in self.day_set(cust, 1 << 40)) and \
+                    self.state(acts, churns, D - P)[0]:
+                a0 += 1
+                kept += a
         ret = kept / a0 if a0 else None
         churn = 1.0 - ret if a0 else None
         k["active_customers"] = {"value": a1, "n": a1}
