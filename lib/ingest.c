@@ -917,44 +917,55 @@ static void window_hash(const cxm_ctx *ctx, const batch *b, const uint8_t *id_da
    Inlined three times: with `full` (every optional column given: the usual
    case) the loop has no NULL tests, and with `fast` it tries fast_event
    first. */
+static CXM_INLINE void run_one(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
+                               int fast, int active, size_t base, size_t j,
+                               int pf_slot, int pf_rec, window *w) {
+  const uint64_t *hashes = w->hash;
+  if (pf_slot) prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
+  if (pf_rec) w->guess[j + AHEAD_REC] = prefetch_rec(ctx, hashes[j + AHEAD_REC]);
+  size_t i = base + j;
+  if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j], active)) {
+    if (b->statuses) b->statuses[i] = CXM_OK;
+    b->ok++;
+    return;
+  }
+  if (fast) run_commit(ctx, run);
+  ev_in e;
+  e.time = b->times[i];
+  e.type = b->types[i];
+  e.channel = full || b->channels ? b->channels[i] : CXM_NO_CHANNEL;
+  e.v1 = full || b->values ? b->values[i] : NAN;
+  e.v2 = full || b->values2 ? b->values2[i] : NAN;
+  e.segset = full || b->segsets ? b->segsets[i] : -1;
+  e.idlen = 0;
+  int64_t a = b->id_offsets[i], z = b->id_offsets[i + 1];
+  int rc;
+  if (e.type != CXM_EV_SPEND && (a < 0 || z < a)) {
+    rc = reject(ctx, i, CXM_E_ARG, "id_offsets: decreasing or negative offsets");
+  } else {
+    e.idlen = (size_t)(z - a);
+    rc = add_one(ctx, run, &e, hashes[j], w->guess[j], i);
+  }
+  if (b->statuses) b->statuses[i] = rc;
+  if (CXM_LIKELY(rc == CXM_OK)) {
+    b->ok++;
+  } else if (b->first_rc == CXM_OK) {
+    b->first_rc = rc;
+    memcpy(b->first_msg, ctx->errmsg, sizeof b->first_msg);
+  }
+}
+
 static CXM_INLINE void run_chunk(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
                                  int fast, int active, size_t base, size_t m,
                                  size_t avail, window *w) {
-  const uint64_t *hashes = w->hash;
-  for (size_t j = 0; j < m; j++) {
-    if (j + AHEAD_SLOT < avail) prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
-    if (j + AHEAD_REC < avail) w->guess[j + AHEAD_REC] = prefetch_rec(ctx, hashes[j + AHEAD_REC]);
-    size_t i = base + j;
-    if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j], active)) {
-      if (b->statuses) b->statuses[i] = CXM_OK;
-      b->ok++;
-      continue;
-    }
-    if (fast) run_commit(ctx, run);
-    ev_in e;
-    e.time = b->times[i];
-    e.type = b->types[i];
-    e.channel = full || b->channels ? b->channels[i] : CXM_NO_CHANNEL;
-    e.v1 = full || b->values ? b->values[i] : NAN;
-    e.v2 = full || b->values2 ? b->values2[i] : NAN;
-    e.segset = full || b->segsets ? b->segsets[i] : -1;
-    e.idlen = 0;
-    int64_t a = b->id_offsets[i], z = b->id_offsets[i + 1];
-    int rc;
-    if (e.type != CXM_EV_SPEND && (a < 0 || z < a)) {
-      rc = reject(ctx, i, CXM_E_ARG, "id_offsets: decreasing or negative offsets");
-    } else {
-      e.idlen = (size_t)(z - a);
-      rc = add_one(ctx, run, &e, hashes[j], w->guess[j], i);
-    }
-    if (b->statuses) b->statuses[i] = rc;
-    if (CXM_LIKELY(rc == CXM_OK)) {
-      b->ok++;
-    } else if (b->first_rc == CXM_OK) {
-      b->first_rc = rc;
-      memcpy(b->first_msg, ctx->errmsg, sizeof b->first_msg);
-    }
-  }
+  size_t j = 0;
+  /* A chunk followed by AHEAD_SLOT more events (all but a batch's last)
+     prefetches for every event: no bound tests in its loop. */
+  if (fast && m + AHEAD_SLOT <= avail)
+    for (; j < m; j++) run_one(ctx, run, b, full, fast, active, base, j, 1, 1, w);
+  for (; j < m; j++)
+    run_one(ctx, run, b, full, fast, active, base, j, j + AHEAD_SLOT < avail,
+            j + AHEAD_REC < avail, w);
 }
 
 int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
