@@ -215,7 +215,7 @@ static int have_avx2(void) {
    256-bit integer work does not. 24-byte ids, best of 40 x 50 batches of
    4096 on the development Xeon: 5.0 ns per id against 7.6 for the AVX2
    lanes. (Reading each id by one masked load and transposing the rows was
-   slower, 12.5 ns: the shuffles all queue on one port.) */
+   slower, 12.5 ns: likely the unpacks and permutes, all on one port.) */
 #define SIP_VL_TARGET __attribute__((target("avx2,avx512f,avx512vl")))
 
 #define SIPROUND4R(v0, v1, v2, v3)           \

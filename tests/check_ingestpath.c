@@ -282,7 +282,7 @@ START_TEST(batch_equals_one_by_one_full_columns_modules) {
 }
 END_TEST
 
-/* Ids hashed in a batch (eight or four side by side, lengths mixed or not)
+/* Ids hashed in a batch (four side by side, lengths mixed or not)
    name the same customers as ids hashed one at a time. */
 START_TEST(batch_hashes_are_the_scalar_hashes) {
   cxm_ctx *ctx = fresh(0);
