@@ -79,17 +79,19 @@ typedef struct wlog {
   int n;
   int64_t time[64];
   int32_t alerting[64];
+  double value[64];
+  int64_t kn[64];
 } wlog;
 
 static void on_watch(void *user, int32_t watch, int32_t alerting, double value,
                      int64_t n, int64_t time) {
   wlog *w = user;
   (void)watch;
-  (void)value;
-  (void)n;
   if (w->n < 64) {
     w->time[w->n] = time;
     w->alerting[w->n] = alerting;
+    w->value[w->n] = value;
+    w->kn[w->n] = n;
   }
   w->n++;
 }
@@ -169,6 +171,8 @@ static cxm_ctx *twin(int variant, const evb *pre, const evb *b, int32_t *st) {
   for (int i = 0; i < wa.n && i < 64; i++) {
     ck_assert_int_eq(wa.time[i], wb.time[i]);
     ck_assert_int_eq(wa.alerting[i], wb.alerting[i]);
+    ck_assert(t_same_double(wa.value[i], wb.value[i]));
+    ck_assert_int_eq(wa.kn[i], wb.kn[i]);
   }
   cxm_ctx_destroy(o);
   return a;
@@ -193,6 +197,7 @@ START_TEST(earlier_firsts_move_the_channel) {
   E1(&pre, T0 + 2000, CXM_EV_PURCHASE, "alice", WEB, 10.0);
   E0(&pre, T0 + 3000, CXM_EV_LEAD, "alice", WEB);
   E1(&pre, T0 + 4000, CXM_EV_PURCHASE, "alice", WEB, 1.0);
+  E0(&pre, T0 + 1000, CXM_EV_TOUCH, "amy", WEB);
   /* gus (gold): bought on the web */
   ev(&pre, T0 + 2000, CXM_EV_PURCHASE, "gus", WEB, 6.0, NAN, GOLD_SET);
   /* The batch: usual events (fast path) around three earlier firsts by
@@ -204,14 +209,16 @@ START_TEST(earlier_firsts_move_the_channel) {
   E1(&b, T0 + 5002, CXM_EV_PURCHASE, "alice", WEB, 2.0);
   E0(&b, T0 + 2500, CXM_EV_LEAD, "alice", EMAIL);        /* earlier lead */
   E0(&b, T0 + 5003, CXM_EV_LEAD, "alice", WEB);          /* a later lead */
-  E0(&b, T0 + 400, CXM_EV_SESSION, "alice", EMAIL);      /* earlier again */
+  E0(&b, T0 + 400, CXM_EV_SESSION, "amy", EMAIL);        /* earlier session */
+  E0(&b, T0 + 5004, CXM_EV_SESSION, "amy", WEB);
   E1(&b, T0 + 1000, CXM_EV_PURCHASE, "gus", EMAIL, 4.0);  /* earlier, gold */
   static int32_t st[MAXE];
   cxm_ctx *a = twin(variant, &pre, &b, st);
   for (size_t i = 0; i < b.n; i++) ck_assert_int_eq(st[i], CXM_OK);
-  /* Interactions: 1 + touch, engage, session, session = 5, first by email
-     (T0+400): engagement rate 5 per customer, in the email column only. */
-  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, EMAIL, 5, 1);
+  /* alice's interactions: 1 + touch, engage, session = 4, first by email
+     (engage, T0+500); amy's: 1 + two sessions = 3, first by email
+     (T0+400): 7 interactions of 2 customers, all in the email column. */
+  T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, EMAIL, 3.5, 2);
   T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, WEB, NAN, 0);
   T_KPI(a, CXM_KPI_INTERACTIONS, CXM_ALL, EMAIL, 2, -1); /* event level */
   /* Both buyers acquired by email (alice T0+1500 < T0+2000, gus T0+1000 <
@@ -271,6 +278,7 @@ START_TEST(firsts_of_known_customers) {
   E1(&b, T0 + 700, CXM_EV_REFUND, "ivy", EMAIL, 3.0);          /* no buyer */
   E1(&b, T0 + 50, CXM_EV_NPS, "bob", EMAIL, 10);  /* older than bob's last */
   E1(&b, T0 + 850, CXM_EV_NPS, "carol", EMAIL, 8);
+  E1(&b, T0 + 60, CXM_EV_NPS, "bob", EMAIL, 7);
   static int32_t st[MAXE];
   cxm_ctx *a = twin(variant, &pre, &b, st);
   for (size_t i = 0; i < b.n; i++) ck_assert_int_eq(st[i], CXM_OK);
@@ -292,9 +300,10 @@ START_TEST(firsts_of_known_customers) {
   T_KPI(a, CXM_KPI_CLICK_RATE, CXM_ALL, EMAIL, 1, 1);
   T_KPI(a, CXM_KPI_ENGAGEMENT_RATE, CXM_ALL, APP, 1, 1);
   T_KPI(a, CXM_KPI_LEAD_CONVERSION_RATE, CXM_ALL, EMAIL, 1.0, 1);
-  /* NPS answers: bob 9, 10; carol 7, 3, 8; ivy 0: promoters 2, passives 2,
-     detractors 2 of 6 */
-  T_KPI(a, CXM_KPI_NPS, CXM_ALL, CXM_ALL, 0, 6);
+  /* NPS answers: bob 9, 10, 7; carol 7, 3, 8; ivy 0: promoters 2,
+     passives 3, detractors 2 of 7 */
+  T_KPI(a, CXM_KPI_NPS, CXM_ALL, CXM_ALL, 0, 7);
+  T_KPI(a, CXM_KPI_NPS_PASSIVES, CXM_ALL, CXM_ALL, 3, -1);
   T_KPI(a, CXM_KPI_NPS_PASSIVES, GOLD, CXM_ALL, 2, -1);
   T_KPI(a, CXM_KPI_CSAT, GOLD, CXM_ALL, 100, 1);
   T_KPI(a, CXM_KPI_CES, GOLD, CXM_ALL, 6, 1);
@@ -346,6 +355,7 @@ START_TEST(rejections_among_fast_events) {
   memset(&pre, 0, sizeof pre);
   memset(&b, 0, sizeof b);
   const int64_t t = T0 + 10 * DAY;
+  E0(&pre, t - 8 * DAY + 5, CXM_EV_TOUCH, "old", WEB); /* stages the late cell */
   E0(&pre, t, CXM_EV_TOUCH, "gina", WEB);
   E1(&pre, t, CXM_EV_PURCHASE, "gina", WEB, 1.0);
   E0(&pre, t, CXM_EV_LEAD, "gina", WEB);
@@ -373,7 +383,9 @@ START_TEST(rejections_among_fast_events) {
       {15, WEB, NAN, NAN, 1, CXM_E_TYPE},
       {CXM_EV_TOUCH, 7, NAN, NAN, 1, CXM_E_ARG},        /* no channel 7 */
       {CXM_EV_TOUCH, -2, NAN, NAN, 1, CXM_E_ARG},
-      {CXM_EV_TOUCH, WEB, NAN, NAN, -8 * DAY, CXM_E_LATE}, /* past 7 days */
+      /* past 7 days (not an interaction: an earlier one than the first
+         leaves the fast path anyway) */
+      {CXM_EV_MESSAGE_OPEN, WEB, NAN, NAN, -8 * DAY, CXM_E_LATE},
       {CXM_EV_TOUCH, WEB, NAN, NAN, -t - 20, CXM_E_RANGE}, /* 1969 */
       {CXM_EV_TOUCH, WEB, NAN, NAN, INT64_C(5000000000) - t, CXM_E_RANGE},
   };
@@ -399,11 +411,11 @@ START_TEST(rejections_among_fast_events) {
   ck_assert_int_eq(st[2 * nbad], CXM_E_MISSING);
   for (size_t i = 2 * nbad + 1; i < b.n; i++) ck_assert_int_eq(st[i], CXM_OK);
   /* accepted: 3 + nbad touches + spend + 3 engages; 1 late */
-  ck_assert_int_eq(stat(a, CXM_STAT_EVENTS_ACCEPTED), 3 + (int64_t)nbad + 4);
+  ck_assert_int_eq(stat(a, CXM_STAT_EVENTS_ACCEPTED), 4 + (int64_t)nbad + 4);
   ck_assert_int_eq(stat(a, CXM_STAT_EVENTS_REJECTED), (int64_t)nbad + 1);
   ck_assert_int_eq(stat(a, CXM_STAT_EVENTS_LATE), 1);
-  ck_assert_int_eq(stat(a, CXM_STAT_CUSTOMERS), 1);
-  T_KPI(a, CXM_KPI_INTERACTIONS, CXM_ALL, WEB, 1 + (double)nbad + 3, -1);
+  ck_assert_int_eq(stat(a, CXM_STAT_CUSTOMERS), 2);
+  T_KPI(a, CXM_KPI_INTERACTIONS, CXM_ALL, WEB, 2 + (double)nbad + 3, -1);
   T_KPI_INT(a, CXM_KPI_SPEND, CXM_ALL, WEB, 5000, -1);
   T_KPI(a, CXM_KPI_ORDERS, CXM_ALL, CXM_ALL, 1, -1);
   T_KPI_W(a, CXM_KPI_EVENTS, CXM_ALL, CXM_ALL, t + 6 * DAY, t + 7 * DAY, 2, -1);
