@@ -844,9 +844,13 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
     if (t > r->last_time) r->last_time = t;
     r->flags |= CF_EVENT;
     fast_type(ctx, r, cell, type, t, col, day, v1, v2, 0, &minor);
-    /* the modules and monitoring see the counts of the events before */
-    run_commit(ctx, run);
+    /* The modules and monitoring see the counts of the events before, as
+       in the general path: nothing waits in the run (the general path
+       commits it before each event it takes), and this event is counted
+       right after them. */
     cxm__ext_on_event(ctx, ri, &ev);
+    note_accepted(ctx, t);
+    return 1;
   } else {
     if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, 0, &minor)) return 0;
     if (t < r->first_seen) r->first_seen = t;
