@@ -3,10 +3,14 @@
 customer, from the definitions of docs/retention.md (all customers, UTC days,
 churn window W = 90 days), to compare with `cxm report`'s `churn_rate`.
 
-Usage: /usr/bin/python3 churn_exact.py EVENTS.csv PERIOD_DAYS [D1]
+Usage: /usr/bin/python3 churn_exact.py EVENTS.csv PERIOD_DAYS [D1] [--report R.json]
 D1 (a day number) defaults to the day of the newest event; D0 = D1 - PERIOD.
 Prints the customers active on D0, those of them not active on D1, and the
-share. Needs pandas; times must be Unix seconds (as bench/gen_events writes).
+share. With --report, also compares with the "all" scope's churn_rate of
+`cxm report --format json` (R.json, same stream, default as-of, period
+PERIOD_DAYS): n and the rate must be equal (the library divides the same two
+integers), else the exit status is 1. Needs pandas; times must be Unix
+seconds (as bench/gen_events writes).
 
 Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
 """
@@ -19,6 +23,14 @@ W = 90
 
 
 def main(argv):
+    report = None
+    if "--report" in argv:
+        i = argv.index("--report")
+        report = argv[i + 1] if i + 1 < len(argv) else None
+        argv = argv[:i] + argv[i + 2:]
+        if report is None:
+            sys.stderr.write(__doc__)
+            return 2
     if len(argv) not in (2, 3):
         sys.stderr.write(__doc__)
         return 2
@@ -53,6 +65,15 @@ def main(argv):
     rate = gone / len(at0) if at0 else float("nan")
     print(f"D0={d0} D1={d1} active_at_D0={len(at0)} not_active_at_D1={gone} "
           f"exact_churn_rate={rate:.6f}")
+    if report is not None:
+        import json
+        with open(report) as f:
+            got = json.load(f)["all"]["churn_rate"]
+        want_rate = 1.0 - (len(at0) - gone) / len(at0) if at0 else None
+        same = got["n"] == len(at0) and got["value"] == want_rate
+        print(f"cxm report: n={got['n']} churn_rate={got['value']}: "
+              f"{'equal' if same else 'DIFFERENT'}")
+        return 0 if same else 1
     return 0
 
 

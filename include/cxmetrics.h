@@ -1352,15 +1352,17 @@ CXM_API int cxm_retention_active(cxm_ctx *ctx, int32_t segment, int32_t channel,
 /**
  * @brief Churn and retention rates from the day of @p t0 to the day of @p t1.
  *
- * retention = (A1 - N) / A0, clamped to [0, 1], where A0 and A1 are the
- * customers active as of t0 and t1 and N the activations after t0's day up
- * to t1's (a first activity, or a return after a lapse); churn = 1 -
- * retention. This is the share of the customers active at t0 who are active
- * at t1 without a lapse in between, whenever every customer who became
- * active within the period is still active at t1 (always so when the
- * period is at most the churn window and no `churn` event ends a coverage
- * that started inside it). A customer who lapses and returns within the
- * period counts as churned here (but is active in cxm_retention_active()).
+ * Of the customers active as of t0's day (A0 of them), the share still
+ * active as of t1's day: retention = kept / A0, churn = 1 - retention. A
+ * customer who lapses or churns within the period and is active again at t1
+ * is kept; one who becomes active only within the period does not count.
+ * Scope of a customer: the channel of its first activity, the segments it
+ * holds now (so A0 of a segment may differ from cxm_retention_active() of
+ * t0, which counts the segments held then). Exact for any t0 and t1 while
+ * events are at most 7 days late (docs/retention.md: later events, merged
+ * customers held by both handles, snapshots of 0.2.0). The query visits
+ * every customer once and keeps the answer of every scope for the same days
+ * until the state changes; it allocates nothing.
  * @param ctx the handle.
  * @param segment a segment id or ::CXM_ALL.
  * @param channel a channel id or ::CXM_ALL.

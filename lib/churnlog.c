@@ -222,12 +222,14 @@ void cxm__ret_exact_counts(cxm_ctx *ctx, cxm_ret *m, int64_t d0, int64_t d1, uin
     count_pass(ctx, m, d0, d1, NULL, cols, row, col, out);
     return;
   }
-  if (m->rc_gen != m->gen || m->rc_d0 != d0 || m->rc_d1 != d1) {
+  if (m->rc_gen != m->gen || m->rc_acc != ctx->n_accepted || m->rc_d0 != d0 ||
+      m->rc_d1 != d1) {
     memset(m->rc_cnt, 0, (size_t)rows * cols * 2 * sizeof(int64_t));
     count_pass(ctx, m, d0, d1, m->rc_cnt, cols, 0, 0, NULL);
     m->rc_d0 = d0;
     m->rc_d1 = d1;
     m->rc_gen = m->gen;
+    m->rc_acc = ctx->n_accepted;
   }
   const int64_t *c = m->rc_cnt + ((size_t)row * cols + col) * 2;
   out[0] = c[0];

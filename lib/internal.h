@@ -122,7 +122,7 @@ typedef struct cxm_cust {
   uint32_t first_interaction;
   uint32_t last_nps_time;
   uint8_t ch_purchase, ch_lead, ch_interact, flags;
-  uint32_t spare;
+  uint32_t spare;           /* retention: the newest settled coverage gap (retention.h) */
 } cxm_cust;
 
 typedef struct cxm_custtab {

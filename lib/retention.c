@@ -273,6 +273,10 @@ int cxm__ret_covers(const cxm_ret *m, uint64_t x, int32_t top, uint32_t gap, int
   return end > d;
 }
 
+static inline void fast_cap_set(cxm_ret *m) {
+  m->fast_cap = cxm__ret_log_room(m) >= RET_LOG_RESERVE ? m->side_cap : 0;
+}
+
 /* The days [top0 - RET_SPAN, top1 - RET_SPAN) leave the span of state o
    (newest day top0) and settle: a day uncovered after a covered one opens
    a gap (the customer's previous newest gap goes to the log), a covered one
@@ -308,6 +312,7 @@ CXM_COLD static void hist_walk(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const rst 
     x = nx;
   }
   *gp = gap;
+  fast_cap_set(m);
 }
 
 /* Whether hist_walk would change nothing, decided from the packed state x
@@ -330,6 +335,27 @@ static CXM_INLINE int hist_quiet(const cxm_ret *m, uint64_t x, uint32_t pl, int3
   int32_t oldest = top0 - high_bit(act);
   int64_t end = (int64_t)(top0 - low_bit(act)) + m->window;
   return (cend >= oldest || (int32_t)f - 2 >= oldest) && end >= b1;
+}
+
+CXM_COLD static void hist_check(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, uint64_t x,
+                                uint32_t pl, int32_t top0, int32_t top1) {
+  if (hist_quiet(m, x, pl, top0, top1, ctx->customers.recs[ri].spare)) return;
+  rst o = unpack(x);
+  hist_walk(ctx, m, ri, &o, top0, top1);
+}
+
+/* The span of packed state x (planes pl) moves from top0 to top1 > top0:
+   the usual case, the carry covering every settling day without a churn
+   event in the span and no open gap, decided here; the rest out of line. */
+static CXM_INLINE void hist_settle(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, uint64_t x,
+                                   uint32_t pl, int32_t top0, int32_t top1) {
+  uint32_t f = (uint32_t)x & 0xFFFFu, l = (uint32_t)(x >> 16) & 0xFFFFu;
+  int32_t b1 = top1 - RET_SPAN;
+  if (CXM_LIKELY(!f || (int32_t)f - 2 >= b1 ||
+                 (l && !((x >> 40) & 1) && (int64_t)l - 2 + m->window >= b1 &&
+                  !PL_CHURN(pl) && !cxm__ret_gap_open(ctx->customers.recs[ri].spare))))
+    return;
+  hist_check(ctx, m, ri, x, pl, top0, top1);
 }
 
 /* ---- applying a change to the scopes ---------------------------------------- */
@@ -632,6 +658,7 @@ CXM_COLD static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
   memset(s + m->side_cap, 0, (size_t)(ncap - m->side_cap) * 8);
   m->side = s;
   m->side_cap = (uint32_t)ncap;
+  fast_cap_set(m);
   cxm__ext_side(ctx, CXM_MODIX_RETENTION, s, 8); /* prefetched by the batch */
   return CXM_OK;
 }
@@ -680,6 +707,7 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
   if ((m->rc_rows != 1 + ctx->segments.count || m->rc_cols != 1 + ctx->channels.count) &&
       (rc = cxm__ret_rc_reserve(ctx, m)))
     return rc;
+  fast_cap_set(m);
   if (need > m->side_cap && (rc = side_reserve(ctx, m, need))) return rc;
   const cxm_cust *r = found >= 0 ? &ctx->customers.recs[found] : NULL;
   uint64_t x = r ? m->side[found] : 0;
@@ -726,8 +754,7 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
 int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                            uint32_t set) {
   cxm_ret *m = mod_get(ctx);
-  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->side_cap ||
-                   cxm__ret_log_room(m) < RET_LOG_RESERVE))
+  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->fast_cap))
     return prepare_slow(ctx, ev, found, set);
   const cxm_cust *r = &ctx->customers.recs[found];
   if (CXM_UNLIKELY(r->segset != set || !(r->flags & CF_EVENT)))
@@ -1005,17 +1032,24 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
   if (pur) purchase_book(m, x, top0, d);
   rst o = unpack(x);
   int32_t w = m->window;
-  /* Days leaving the span settle (rarely a gap opens or closes). */
-  if (top0 != RET_NONE && !same &&
-      CXM_UNLIKELY(!hist_quiet(m, x, pl, top0, d, ctx->customers.recs[ri].spare)))
-    hist_walk(ctx, m, ri, &o, top0, d);
 
   /* The coverage end after top0 (E) and the last activity, as simulate. */
   int32_t ell = act ? top0 - low_bit(act) : o.lin;
   int64_t end = o.lin != RET_NONE && !o.cut ? (int64_t)o.lin + w : NEG_INF;
   if (!chn) {
+    /* Days leaving the span settle: as hist_settle, on the values at hand
+       (rarely a gap opens or closes): nothing to do while the carry covers
+       them, or the customer's first days leave, covered from the first on
+       (no churn, window of a span or more), up to the coverage's end. */
+    int64_t cend = end, b1 = (int64_t)d - RET_SPAN;
     if (act) end = (int64_t)ell + w;
+    if (top0 != RET_NONE && !same &&
+        CXM_UNLIKELY(!(end >= b1 && (cend >= b1 || (o.lin == RET_NONE && w >= RET_SPAN)) &&
+                       !cxm__ret_gap_open(ctx->customers.recs[ri].spare)) &&
+                     o.first != RET_NONE && o.first < b1))
+      hist_check(ctx, m, ri, x, pl, top0, d);
   } else {
+    if (top0 != RET_NONE && !same) hist_check(ctx, m, ri, x, pl, top0, d);
     for (int i = RET_SPAN - 1; i >= 0; i--) {
       int32_t day = top0 - i;
       if (chn >> i & 1u) {
@@ -1095,17 +1129,13 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
   int32_t d = ev->day;
   int32_t top0 = m->pend_top;
-  m->gen++;
   if (ev->type == CXM_EV_MESSAGE_SENT) {
     /* Not an activity: only a newer day changes anything (the span moves,
        its oldest days settle). */
     uint64_t x = m->side[ri];
     if (top0 != RET_NONE && d > top0 && x != 0) {
       uint32_t pl = planes((uint32_t)(x >> 42) & 0x1FFFFF);
-      if (CXM_UNLIKELY(!hist_quiet(m, x, pl, top0, d, ctx->customers.recs[ri].spare))) {
-        rst o = unpack(x);
-        hist_walk(ctx, m, ri, &o, top0, d);
-      }
+      hist_settle(ctx, m, ri, x, pl, top0, d);
       m->side[ri] = shift_packed(m, x, pl, top0, d);
     }
     return;
@@ -1270,7 +1300,9 @@ int cxm__retention_load(cxm_ctx *ctx, cxm_rbuf *r) {
     hist_from_v1(ctx, m);
     return CXM_OK;
   }
-  return cxm__ret_log_load(ctx, m, r);
+  rc = cxm__ret_log_load(ctx, m, r);
+  fast_cap_set(m);
+  return rc;
 }
 
 /* ---- merge: counts add; each customer keeps its shard's state ---------------- */
@@ -1464,6 +1496,7 @@ void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_rema
   cxm__ret_log_merge(m, s, map, m->mtop);
   if (s->hist_from > m->hist_from) m->hist_from = s->hist_from;
   m->gen++;
+  fast_cap_set(m);
   merge_scratch_free(dst, m);
   cxm__cohort_merge_apply(m, s);
 }

@@ -108,9 +108,13 @@ typedef struct cxm_ret {
   /* Rates whose t0's day is before hist_from use the per-day counts (a
      snapshot of 0.2.0 had no history); INT32_MIN: every day is exact. */
   int32_t hist_from;
-  /* Any change to what the rate query reads bumps gen; the query's counts
-     per scope are kept for (rc_d0, rc_d1) at generation rc_gen. */
+  /* Any change to what the rate query reads other than an accepted event
+     (segment moves, merge, load, erasure) bumps gen; the query's counts per
+     scope are kept for (rc_d0, rc_d1) at generation rc_gen. */
   uint64_t gen, rc_gen;
+  int64_t rc_acc;     /* and ctx->n_accepted then: events change gen no more */
+  uint32_t fast_cap;  /* side_cap while the log has room for an event, else 0:
+                         prepare's fast path needs both, one test */
   int64_t rc_d0, rc_d1;
   int64_t *rc_cnt;    /* rc_rows x rc_cols x 2: active at d0, and at d1 too */
   uint32_t rc_rows, rc_cols;

@@ -1556,8 +1556,10 @@ class Metrics:
 
     def churn_rate(self, start, end, segment=None, channel=None):
         """``(churn_rate, retention_rate, n)`` from the day of ``start`` to
-        the day of ``end``; n = customers active at start, rates None when
-        it is 0."""
+        the day of ``end``: of the n customers active at start (their scope:
+        first-activity channel, segments held now), the share no longer /
+        still active at end, whatever happened in between; rates None when
+        n is 0."""
         seg, ch = self._scope(segment, channel)
         c, r, n = ctypes.c_double(), ctypes.c_double(), ctypes.c_int64()
         self._lib.cxm_retention_rate(self._h(), seg, ch, self.to_time(start),

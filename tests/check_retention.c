@@ -856,6 +856,154 @@ START_TEST(test_nomem) {
 }
 END_TEST
 
+/* ---- the exact rate by hand ----------------------------------------------- */
+
+static void rate_is(cxm_ctx *ctx, int32_t seg, int32_t ch, int64_t d0, int64_t d1,
+                    int64_t want_n, int64_t want_kept) {
+  double churn = -1, ret = -1;
+  int64_t n = -1;
+  int rc = cxm_retention_rate(ctx, seg, ch, day_t(d0) + 11 * HOUR, day_t(d1) + 1, &churn,
+                              &ret, &n);
+  ck_assert_msg(rc == CXM_OK, "rate = %d: %s", rc, cxm_ctx_errmsg(ctx));
+  ck_assert_msg(n == want_n, "days %lld..%lld: n %lld want %lld", (long long)d0,
+                (long long)d1, (long long)n, (long long)want_n);
+  double want = (double)want_kept / (double)want_n;
+  ck_assert_msg(ret == want && churn == 1.0 - want, "days %lld..%lld: retention %g want %lld/%lld",
+                (long long)d0, (long long)d1, ret, (long long)want_kept, (long long)want_n);
+}
+
+/* Window 10 days, period [5, 15):
+   a touches on days 0 and 12: lapses on 10-11, back on 12: kept;
+   b touches on 0, churns on 7 (the event arrives after b's touch on 9, 2
+     days late), touches on 9: churned inside and back: kept;
+   c touches on 3, churns on 10: cut inside: churned;
+   d touches on 8 only: active only inside, not in the denominator;
+   e has a session and a churn at the same second of day 4 (churned that
+     day), touches on 5: active on 5..14: churned on 15;
+   g touches on 1, 10, 20, 28 (web; the others none): active 1..37.
+   [5, 15): active on 5: a b c e g (5), still on 15: a b g -> 3/5.
+   [2, 30), longer than the window: active on 2: a b g, on 30 only g -> 1/3.
+   The per-day formula of 0.2.0 said 1/5 for the first ((A(15) - N) / A(5),
+   A(15) = a b d g, N = a on 12, b on 9, d on 8: (4 - 3) / 5). */
+START_TEST(test_rate_by_hand) {
+  cxm_ctx *ctx = new_window(10);
+  int32_t web = t_chan(ctx, "web");
+  int32_t gold = t_seg(ctx, "gold");
+  int32_t gs = t_set(ctx, 1, &gold);
+  t_assign(ctx, "a", gs);
+  t_assign(ctx, "g", gs);
+  T_ADD0(ctx, day_t(0) + HOUR, CXM_EV_TOUCH, "a", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(0) + HOUR, CXM_EV_TOUCH, "b", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(1) + HOUR, CXM_EV_TOUCH, "g", web);
+  T_ADD0(ctx, day_t(3) + HOUR, CXM_EV_TOUCH, "c", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(4) + 10 * HOUR, CXM_EV_SESSION, "e", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(4) + 10 * HOUR, CXM_EV_CHURN, "e", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(5) + HOUR, CXM_EV_TOUCH, "e", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(8) + HOUR, CXM_EV_TOUCH, "d", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(9) + HOUR, CXM_EV_TOUCH, "b", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(7) + HOUR, CXM_EV_CHURN, "b", CXM_NO_CHANNEL); /* late */
+  T_ADD0(ctx, day_t(10) + HOUR, CXM_EV_TOUCH, "g", web);
+  T_ADD0(ctx, day_t(10) + HOUR, CXM_EV_CHURN, "c", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(12) + HOUR, CXM_EV_TOUCH, "a", CXM_NO_CHANNEL);
+  T_ADD0(ctx, day_t(20) + HOUR, CXM_EV_TOUCH, "g", web);
+  T_ADD0(ctx, day_t(28) + HOUR, CXM_EV_TOUCH, "g", web);
+  rate_is(ctx, CXM_ALL, CXM_ALL, 5, 15, 5, 3);
+  rate_is(ctx, CXM_ALL, CXM_ALL, 2, 30, 3, 1);
+  rate_is(ctx, gold, CXM_ALL, 5, 15, 2, 2);   /* a g */
+  rate_is(ctx, CXM_ALL, web, 2, 30, 1, 1);    /* g */
+  rate_is(ctx, gold, web, 5, 15, 1, 1);
+  rate_is(ctx, CXM_ALL, CXM_ALL, 5, 19, 5, 2); /* b (9..18) lapsed on 19: a g */
+  /* after a snapshot round trip, the same */
+  void *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(ctx, 0, &buf, &len), CXM_OK);
+  cxm_ctx *c2 = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&c2), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_load_buffer(c2, buf, len), CXM_OK);
+  cxm_buffer_free(ctx, buf, len);
+  rate_is(c2, CXM_ALL, CXM_ALL, 5, 15, 5, 3);
+  rate_is(c2, CXM_ALL, CXM_ALL, 2, 30, 3, 1);
+  cxm_ctx_destroy(c2);
+  /* erasing c: the remaining customers' counts (a b e g, a b g kept) */
+  ck_assert_int_eq(cxm_customer_erase(ctx, "c", 1), CXM_OK);
+  rate_is(ctx, CXM_ALL, CXM_ALL, 5, 15, 4, 3);
+  ck_assert_int_eq(cxm_customer_erase(ctx, "a", 1), CXM_OK); /* e moves into a's record */
+  rate_is(ctx, CXM_ALL, CXM_ALL, 5, 15, 3, 2);
+  rate_is(ctx, CXM_ALL, web, 2, 30, 1, 1);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
+/* A snapshot written by 0.2.0 (tests/data/retention-v020.snap: window 10,
+   channel web; p touches on days 0, 30, 40; q touches on 35 and churns on
+   38; written by the 0.2.0 library) has no coverage history: rates from a
+   day on or after the newest loaded span's eve (p: day 40 - 8 = 32) are
+   exact, earlier ones are 0.2.0's per-day formula. */
+START_TEST(test_rate_v020_snapshot) {
+  const char *src = getenv("abs_top_srcdir");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/tests/data/retention-v020.snap", src ? src : ".");
+  cxm_ctx *ctx = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&ctx), CXM_OK);
+  int rc = cxm_snapshot_load_file(ctx, path);
+  ck_assert_msg(rc == CXM_OK, "load %s = %d: %s", path, rc, cxm_ctx_errmsg(ctx));
+  ck_assert_int_eq(cxm_key_set(ctx, T_KEY, sizeof T_KEY), CXM_OK);
+  int32_t web;
+  ck_assert_int_eq(cxm_channel_intern(ctx, "web", 3, &web), CXM_OK);
+  T_ADD0(ctx, day_t(60) + HOUR, CXM_EV_TOUCH, "p", web);
+  T_ADD0(ctx, day_t(45) + HOUR, CXM_EV_TOUCH, "q", web);
+  /* p: 0..9, 30..49, 60..69; q: 35..37, 45..54 */
+  rate_is(ctx, CXM_ALL, CXM_ALL, 33, 55, 1, 0);  /* p, gone on 55 */
+  rate_is(ctx, CXM_ALL, CXM_ALL, 36, 62, 2, 1);  /* p q; p back on 60 */
+  /* before day 32: (A(31) - N) / A(5) = (1 - 1) / 1 (p returned on 30) */
+  rate_is(ctx, CXM_ALL, CXM_ALL, 5, 31, 1, 0);
+  cxm_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Window 1 day: 100 customers touch on the even days 0..98, so each has a
+   gap on every odd day: about 4,800 logged gaps, more than one log chunk.
+   Every allocation fails once in turn: the failing event reports
+   CXM_E_NOMEM and changes nothing (added again, the rates are the
+   definition's), and a rate query under failing allocation answers without
+   allocating. Covered on day x: x even, x <= 98. */
+START_TEST(test_nomem_log) {
+  for (long fail_at = 1;; fail_at++) {
+    falloc fa = {0, 0};
+    cxm_ctx *ctx = NULL;
+    ck_assert_int_eq(cxm_ctx_create_with_allocator(&ctx, f_malloc, f_realloc, f_free, &fa), CXM_OK);
+    ck_assert_int_eq(cxm_key_set(ctx, T_KEY, sizeof T_KEY), CXM_OK);
+    ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_CHURN_WINDOW_DAYS, 1), CXM_OK);
+    fa.calls = 0;
+    fa.fail_at = fail_at;
+    int failed = 0;
+    for (int d = 0; d <= 98; d += 2)
+      for (int c = 0; c < 100; c++) {
+        char id[16];
+        snprintf(id, sizeof id, "c%d", c);
+        int rc = t_ev(ctx, day_t(d) + c, CXM_EV_TOUCH, id, CXM_NO_CHANNEL, NAN, NAN);
+        if (rc == CXM_E_NOMEM) failed++, rc = t_ev(ctx, day_t(d) + c, CXM_EV_TOUCH, id, CXM_NO_CHANNEL, NAN, NAN);
+        ck_assert_msg(rc == CXM_OK, "day %d customer %d after failure at %ld: %d", d, c, fail_at, rc);
+      }
+    int done = fa.calls < fail_at;
+    ck_assert_int_le(failed, 1);
+    fa.fail_at = fa.calls + 1; /* every later allocation would fail */
+    long calls = fa.calls;
+    rate_is(ctx, CXM_ALL, CXM_ALL, 10, 50, 100, 100);
+    rate_is(ctx, CXM_ALL, CXM_ALL, 10, 51, 100, 0);
+    rate_is(ctx, CXM_ALL, CXM_ALL, 0, 98, 100, 100);
+    rate_is(ctx, CXM_ALL, CXM_ALL, 96, 100, 100, 0);
+    double churn, ret;
+    int64_t n;
+    ck_assert_int_eq(cxm_retention_rate(ctx, CXM_ALL, CXM_ALL, day_t(11), day_t(12), &churn, &ret, &n), CXM_OK);
+    ck_assert(n == 0 && isnan(ret));
+    ck_assert_int_eq(fa.calls, calls);
+    cxm_ctx_destroy(ctx);
+    if (done) break;
+  }
+}
+END_TEST
+
 static Suite *retention_suite(void) {
   Suite *s = suite_create("retention");
   TCase *tc = tcase_create("core");
@@ -864,6 +1012,8 @@ static Suite *retention_suite(void) {
   tcase_add_test(tc, test_equal_timestamps);
   tcase_add_test(tc, test_segment_channel_semantics);
   tcase_add_test(tc, test_rates_clv);
+  tcase_add_test(tc, test_rate_by_hand);
+  tcase_add_test(tc, test_rate_v020_snapshot);
   tcase_add_test(tc, test_cohort_month_edges);
   tcase_add_test(tc, test_cohort_late_first_purchase);
   tcase_add_test(tc, test_module_off);
@@ -874,6 +1024,7 @@ static Suite *retention_suite(void) {
   tcase_add_test(tc, test_merge_and_snapshot);
   tcase_add_test(tc, test_merge_overlap);
   tcase_add_test(tc, test_nomem);
+  tcase_add_test(tc, test_nomem_log);
   suite_add_tcase(s, tc);
   return s;
 }
