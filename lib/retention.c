@@ -1429,7 +1429,8 @@ static void merge_overlap(cxm_ctx *dst, cxm_ret *m, const cxm_ctx *src, const cx
      activity (dst on a tie), its days up to the merged span settled. */
   if (ss.first != RET_NONE && (sd.first == RET_NONE || ss.first < sd.first)) {
     dst->customers.recs[j].spare = sr->spare;
-    m->mtop[i] = RET_NONE; /* src's log entries of the customer stay */
+    cxm__ret_log_erase(m, j); /* dst's older gaps go, src's stay: */
+    m->mtop[i] = RET_NONE;
     hist_walk(dst, m, j, &ss, ts, top);
   } else {
     hist_walk(dst, m, j, &sd, td, top);

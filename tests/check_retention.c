@@ -1004,6 +1004,36 @@ START_TEST(test_nomem_log) {
 }
 END_TEST
 
+/* A customer held by both handles keeps the settled history of the one with
+   the earlier first activity: exact when the other's events all come later
+   (here: shard a holds x's days 0, 10, 20 and y's 30; shard b x's 50 and y's
+   2, 4; window 5). Rates of every pair of days 0..60 equal one handle's fed
+   everything. */
+START_TEST(test_merge_overlap_history) {
+  cxm_ctx *a = new_window(5), *b = new_window(5), *w = new_window(5);
+  static const struct { int d; const char *id; int shard; } evs[] = {
+      {0, "x", 0}, {2, "y", 1}, {4, "y", 1}, {10, "x", 0},
+      {20, "x", 0}, {30, "y", 0}, {50, "x", 1}};
+  for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+    T_ADD0(evs[i].shard ? b : a, day_t(evs[i].d) + HOUR, CXM_EV_TOUCH, evs[i].id, CXM_NO_CHANNEL);
+    T_ADD0(w, day_t(evs[i].d) + HOUR, CXM_EV_TOUCH, evs[i].id, CXM_NO_CHANNEL);
+  }
+  ck_assert_int_eq(cxm_ctx_merge(a, b), CXM_OK);
+  for (int d0 = 0; d0 <= 60; d0++)
+    for (int d1 = d0 + 1; d1 <= 60; d1 += 3) {
+      double c1, r1, c2, r2;
+      int64_t n1, n2;
+      ck_assert_int_eq(cxm_retention_rate(a, CXM_ALL, CXM_ALL, day_t(d0), day_t(d1), &c1, &r1, &n1), CXM_OK);
+      ck_assert_int_eq(cxm_retention_rate(w, CXM_ALL, CXM_ALL, day_t(d0), day_t(d1), &c2, &r2, &n2), CXM_OK);
+      ck_assert_msg(n1 == n2 && t_same_double(r1, r2), "days %d..%d: merged %lld %g, whole %lld %g",
+                    d0, d1, (long long)n1, r1, (long long)n2, r2);
+    }
+  cxm_ctx_destroy(a);
+  cxm_ctx_destroy(b);
+  cxm_ctx_destroy(w);
+}
+END_TEST
+
 static Suite *retention_suite(void) {
   Suite *s = suite_create("retention");
   TCase *tc = tcase_create("core");
@@ -1023,6 +1053,7 @@ static Suite *retention_suite(void) {
   tcase_add_test(tc, test_staged_merge);
   tcase_add_test(tc, test_merge_and_snapshot);
   tcase_add_test(tc, test_merge_overlap);
+  tcase_add_test(tc, test_merge_overlap_history);
   tcase_add_test(tc, test_nomem);
   tcase_add_test(tc, test_nomem_log);
   suite_add_tcase(s, tc);
