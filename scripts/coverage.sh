@@ -12,6 +12,18 @@
 #
 # Exits non-zero when the build or make check fails. COVERAGE_MIN_LINES=N
 # also fails under N% line coverage (unset: no threshold).
+#
+# Branches are counted once per place in the source. gcov counts them once
+# per inlined copy, and the hot path's always_inline functions are inlined
+# into several specialised callers (lib/ingest.c: fast_type() into every
+# variant of the batch loop, ext.h's dispatch into each caller), where most
+# copies can never take most branches (the loop variant without the fast
+# path never runs the fast path's tests): at 1b94113 that made 10,117
+# branches at 71.4% of 7,369 real ones at 84.2%. So the attribute is taken
+# out of this build (-Dalways_inline=unused: the project spells it bare,
+# system C headers spell it __always_inline__), and at -O0 an inline
+# function is then one function. COVERAGE_INLINE_COPIES=1 keeps the copies
+# (the old measure).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bdir=${1:-build-coverage}
@@ -28,7 +40,9 @@ fi
 rm -rf "$bdir"
 mkdir -p "$bdir"
 cd "$bdir"
-"$root/configure" -q --disable-static CFLAGS="-O0 -g --coverage" \
+cflags="-O0 -g --coverage"
+[ "${COVERAGE_INLINE_COPIES-0}" = 1 ] || cflags="$cflags -Dalways_inline=unused"
+"$root/configure" -q --disable-static CFLAGS="$cflags" \
   CXXFLAGS="-O0 -g --coverage" LDFLAGS="--coverage"
 make -j2 > make.log 2>&1 || { cat make.log; exit 1; }
 status=0
