@@ -677,7 +677,7 @@ static int scope_check(cxm_ctx *ctx, int32_t segment, int32_t channel,
 int cxm_funnel_get(cxm_ctx *ctx, int32_t segment, int32_t channel, int32_t stage,
                    int64_t *customers, double *conversion, int64_t *dropped) {
   if (!ctx) return CXM_E_NULL;
-  uint32_t row, col;
+  uint32_t row = 0, col = 0; /* gcc -O3 cannot see scope_check set them on success */
   int rc = scope_check(ctx, segment, channel, stage, &row, &col);
   if (rc) return rc;
   const funnel *f = F(ctx);
@@ -695,7 +695,7 @@ int cxm_funnel_days(cxm_ctx *ctx, int32_t segment, int32_t channel, int32_t stag
                     double q, double *days, int64_t *n) {
   if (!ctx) return CXM_E_NULL;
   if (!days) return cxm__seterr(ctx, CXM_E_NULL, "days: NULL");
-  uint32_t row, col;
+  uint32_t row = 0, col = 0;
   int rc = scope_check(ctx, segment, channel, stage, &row, &col);
   if (rc) return rc;
   if (!(q >= 0.0 && q <= 1.0))
