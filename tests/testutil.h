@@ -241,6 +241,28 @@ static inline void t_snap_assert_eq(const t_snap *a, const t_snap *b,
   }
 }
 
+/* Assert that two handles answer every KPI of every scope identically. */
+static inline void t_handles_same_kpis(cxm_ctx *a, cxm_ctx *b, const char *what) {
+  t_snap sa, sb;
+  t_snap_take(a, &sa);
+  t_snap_take(b, &sb);
+  t_snap_assert_eq(&sa, &sb, what);
+  t_snap_free(&sa);
+  t_snap_free(&sb);
+}
+
+/* Assert that two handles save byte-identical snapshots. */
+static inline void t_handles_same_bytes(cxm_ctx *a, cxm_ctx *b) {
+  void *ba = NULL, *bb = NULL;
+  size_t la = 0, lb = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, 0, &ba, &la), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_save_buffer(b, 0, &bb, &lb), CXM_OK);
+  ck_assert_uint_eq(la, lb);
+  ck_assert_msg(memcmp(ba, bb, la) == 0, "snapshots differ");
+  cxm_buffer_free(a, ba, la);
+  cxm_buffer_free(b, bb, lb);
+}
+
 /* Run a suite; the exit status of a test program. */
 static inline int t_run(Suite *s) {
   SRunner *sr = srunner_create(s);
