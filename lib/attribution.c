@@ -24,11 +24,16 @@
 #define UNIT INT64_C(1000000000) /* 10^9: one order, one minor unit */
 #define MAXK 32                  /* the option's upper bound */
 
+/* A sum of credits: `orders` 10^-9 orders, and minor + acc / 10^9 minor
+   units. acc gathers the 10^-9 parts unreduced (one multiply-add per
+   credit, no division) and folds into minor past FOLD; readers take the
+   normalised pair (norm()), so every figure is the one exact value. */
 typedef struct credit {
-  int64_t orders;   /* 10^-9 orders */
-  int64_t minor;    /* whole minor units */
-  int64_t nano;     /* and 10^-9 minor units, 0 .. UNIT - 1 */
+  int64_t orders;
+  int64_t minor;
+  uint64_t acc;     /* < FOLD + 10^18: one more credit cannot wrap */
 } credit;
+#define FOLD (UINT64_C(1) << 62)
 
 typedef struct attrib {
   uint32_t cap, k;
@@ -65,7 +70,9 @@ static attrib *get_or_create(cxm_ctx *ctx) {
    times. The touches are a ring in time order, so that the common case, a
    touch newer than every kept one, is one write even when the ring is full:
    a header below FULL is the count (touches at slots 0 .. count - 1); FULL
-   | h means K touches, the oldest at slot h. K <= 32 fits beside the flag. */
+   | h means K touches, the oldest at slot h. Either way the header's low
+   bits are the slot the next newest touch takes, and the newest kept touch
+   is in the slot before it. K <= 32 fits beside the flag. */
 #define FULL 0x40u
 static uint8_t *rec_of(const attrib *a, uint32_t ri) { return a->rec + (size_t)ri * a->rs; }
 static uint32_t time_at(const attrib *a, const uint8_t *r, uint32_t slot) {
@@ -155,21 +162,13 @@ static SLOW int grow(cxm_ctx *ctx, uint64_t need) {
 /* Inserts a touch into a customer's list in time order (ties keep arrival
    order); when the list is full the oldest touch goes (the new one itself
    when it is older than all). */
-static void keep_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
-  uint32_t k = a->k, hdr = r[0];
-  if (!(hdr & FULL)) {
-    if (hdr == 0 || time_at(a, r, hdr - 1) <= t) {
-      put_at(a, r, hdr, t, ch);
-      r[0] = (uint8_t)(hdr + 1 == k ? FULL : hdr + 1);
-      return;
-    }
-  } else {
-    uint32_t head = hdr & (FULL - 1);
-    if (time_at(a, r, head ? head - 1 : k - 1) <= t) { /* the newest */
-      put_at(a, r, head, t, ch);
-      r[0] = (uint8_t)(FULL | (head + 1 == k ? 0 : head + 1));
-      return;
-    }
+static CXM_INLINE void keep_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
+  uint32_t k = a->k, hdr = r[0], next = hdr & (FULL - 1);
+  if (CXM_LIKELY(hdr == 0 || time_at(a, r, (next ? next : k) - 1) <= t)) {
+    put_at(a, r, next, t, ch); /* the newest: over the oldest when full */
+    next++;
+    r[0] = (uint8_t)(next == k ? FULL : (hdr & FULL) | next);
+    return;
   }
   keep_late_touch(a, r, t, ch);
 }
@@ -216,94 +215,103 @@ static void apportion(const double *r, uint32_t n, int64_t *w) {
 /* A purchase's amount split for credit_add: amount = hi * UNIT + lo. */
 typedef struct amount { int64_t minor, hi, lo; } amount;
 
-/* Credits w/UNIT of a purchase to one column. */
-static void credit_add(credit *c, int64_t w, const amount *x) {
-  int64_t part = x->lo * w; /* < 10^18 */
+static void fold(credit *c) {
+  c->minor += (int64_t)(c->acc / (uint64_t)UNIT);
+  c->acc %= (uint64_t)UNIT;
+}
+
+/* Credits w/UNIT (0 <= w <= UNIT) of a purchase to one column: w * lo <
+   10^18, so acc below FOLD stays below 2^63 after it. */
+static CXM_INLINE void credit_add(credit *c, int64_t w, const amount *x) {
   c->orders += w;
-  c->minor += x->hi * w + part / UNIT;
-  c->nano += part % UNIT;
-  if (c->nano >= UNIT) {
-    c->nano -= UNIT;
-    c->minor++;
-  }
+  c->minor += x->hi * w;
+  c->acc += (uint64_t)x->lo * (uint64_t)w;
+  if (CXM_UNLIKELY(c->acc >= FOLD)) fold(c);
 }
 
 /* The whole purchase to one column: what credit_add gives for w = UNIT. */
-static void credit_whole(credit *c, const amount *x) {
+static CXM_INLINE void credit_whole(credit *c, const amount *x) {
   c->orders += UNIT;
   c->minor += x->minor;
 }
 
 static void credit_sum(credit *to, const credit *x) {
   to->orders += x->orders;
-  to->minor += x->minor + (to->nano + x->nano) / UNIT;
-  to->nano = (to->nano + x->nano) % UNIT;
+  to->minor += x->minor;
+  to->acc += x->acc; /* both below FOLD + 10^18: no wrap */
+  if (to->acc >= FOLD) fold(to);
+}
+
+/* The exact figure: whole minor units and 10^-9 minor units (0 .. UNIT - 1). */
+static void norm(const credit *c, int64_t *minor, int64_t *nano) {
+  *minor = c->minor + (int64_t)(c->acc / (uint64_t)UNIT);
+  *nano = (int64_t)(c->acc % (uint64_t)UNIT);
 }
 
 static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
 
-/* Credits of touches on one channel add up in (minor, nano), exactly, so
-   each model's weights are summed per channel first and each channel is
-   credited once: the same sums as crediting touch by touch. */
-static void attribute_spread(cxm_ctx *ctx, attrib *a, const uint32_t *tt,
-                             const uint8_t *tc, uint32_t m, uint32_t t,
-                             const amount *x) {
+/* Credits add exactly whatever their grouping, so each model's weights are
+   summed per channel (one pass over the touches gives linear and position
+   based, one more time decay) and each channel is credited once per model:
+   the same sums as crediting touch by touch. First and last touch are the
+   whole purchase to one channel each. */
+static void attribute_spread(attrib *a, const uint32_t *tt, const uint8_t *tc,
+                             uint32_t m, uint32_t t, double hl, const amount *x) {
   uint8_t sch[MAXK];  /* the distinct channels */
-  uint32_t sl[MAXK];  /* touch -> its channel's index in sch */
+  uint8_t sl[MAXK];   /* touch -> its channel's index in sch */
+  int64_t wl[MAXK], wp[MAXK], wt[MAXK]; /* per channel: linear, position, decay */
   uint32_t ns = 0;
-  if (m < 2) return; /* callers credit 0 or 1 touches whole */
+  /* Linear: equal shares, the odd units to the earliest touches. Position
+     based: two touches are linear; else 40/20/40, the middle 20 split as
+     linear among the others. */
+  int64_t q = UNIT / m, rem = UNIT % m, mq = 0, mr = 0;
+  if (m > 2) {
+    mq = UNIT / 10 * 2 / (m - 2);
+    mr = UNIT / 10 * 2 % (m - 2);
+  }
   for (uint32_t i = 0; i < m; i++) {
+    uint8_t c = tc[i];
     uint32_t j = 0;
-    while (j < ns && sch[j] != tc[i]) j++;
-    if (j == ns) sch[ns++] = tc[i];
-    sl[i] = j;
+    while (j < ns && sch[j] != c) j++;
+    if (j == ns) {
+      sch[ns++] = c;
+      wl[j] = wp[j] = wt[j] = 0;
+    }
+    sl[i] = (uint8_t)j;
+    wl[j] += q + ((int64_t)i < rem);
+    wp[j] += m == 2 ? UNIT / 2
+             : i == 0 || i + 1 == m ? UNIT / 10 * 4
+             : mq + ((int64_t)(i - 1) < mr);
   }
-  /* w[md * ns + j]: model md + 1's weight of channel sch[j] */
-  int64_t w[NMODEL * MAXK];
-  memset(w, 0, NMODEL * ns * sizeof w[0]);
-  w[(CXM_ATTR_FIRST_TOUCH - 1) * ns + sl[0]] = UNIT;
-  w[(CXM_ATTR_LAST_TOUCH - 1) * ns + sl[m - 1]] = UNIT;
-  /* Linear: equal shares, the odd units to the earliest touches. */
-  int64_t q = UNIT / m, rem = UNIT % m, *ln = w + (CXM_ATTR_LINEAR - 1) * ns;
-  for (uint32_t i = 0; i < m; i++) ln[sl[i]] += q + ((int64_t)i < rem);
-  /* Position based: two touches are linear; else 40/20/40, the middle 20
-     split as linear among the others. */
-  int64_t *pb = w + (CXM_ATTR_POSITION_BASED - 1) * ns;
-  if (m == 2) {
-    pb[sl[0]] += UNIT / 2;
-    pb[sl[1]] += UNIT / 2;
-  } else {
-    int64_t mid = UNIT / 10 * 2, mq = mid / (m - 2), mr = mid % (m - 2);
-    pb[sl[0]] += UNIT / 10 * 4;
-    pb[sl[m - 1]] += UNIT / 10 * 4;
-    for (uint32_t i = 1; i + 1 < m; i++) pb[sl[i]] += mq + ((int64_t)(i - 1) < mr);
-  }
-  double hl = (double)ctx->opt[CXM_OPT_HALF_LIFE_DAYS] * 86400.0, r[MAXK];
+  double r[MAXK];
   int64_t dw[MAXK];
   for (uint32_t i = 0; i < m; i++) r[i] = exp2(-(double)(t - tt[i]) / hl);
   apportion(r, m, dw);
-  int64_t *td = w + (CXM_ATTR_TIME_DECAY - 1) * ns;
-  for (uint32_t i = 0; i < m; i++) td[sl[i]] += dw[i];
+  for (uint32_t i = 0; i < m; i++) wt[sl[i]] += dw[i];
+  credit_whole(&a->cr[CXM_ATTR_FIRST_TOUCH - 1][col_of(tc[0])], x);
+  credit_whole(&a->cr[CXM_ATTR_LAST_TOUCH - 1][col_of(tc[m - 1])], x);
   for (uint32_t j = 0; j < ns; j++) {
     uint32_t c = col_of(sch[j]);
-    for (int md = 0; md < NMODEL; md++) {
-      int64_t wj = w[md * ns + j];
-      if (wj == UNIT) credit_whole(&a->cr[md][c], x); /* the same sums, cheaper */
-      else if (wj) credit_add(&a->cr[md][c], wj, x);
-    }
+    credit_add(&a->cr[CXM_ATTR_LINEAR - 1][c], wl[j], x);
+    credit_add(&a->cr[CXM_ATTR_POSITION_BASED - 1][c], wp[j], x);
+    credit_add(&a->cr[CXM_ATTR_TIME_DECAY - 1][c], wt[j], x);
   }
 }
 
-static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev) {
+void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
+  attrib *a = A(ctx);
+  if (!a || ri >= a->cap) return; /* prepare() ran: cannot happen */
   const uint8_t *r = rec_of(a, ri);
-  uint32_t t = ev->t;
+  uint32_t t = ev->t, k = a->k, hdr = r[0];
   uint32_t lookback = (uint32_t)(ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400);
   /* Touches in [t - lookback, t]: a run of the time-ordered ring, found from
-     its newest end. Kept newest first at the end of the arrays. */
-  uint32_t tt[MAXK], head, n = ring_of(a, r, &head), lo = MAXK;
+     its newest end (the slot before the header's). Kept newest first at the
+     end of the arrays. */
+  uint32_t tt[MAXK], n = hdr & FULL ? k : hdr, s = hdr & (FULL - 1), lo = MAXK;
   uint8_t tc[MAXK];
-  for (uint32_t i = n; i-- > 0;) {
-    uint32_t s = slot_of(a, head, i), ts = time_at(a, r, s);
+  for (uint32_t i = 0; i < n; i++) {
+    s = (s ? s : k) - 1;
+    uint32_t ts = time_at(a, r, s);
     if (ts > t) continue;
     if (t - ts > lookback) break;
     lo--;
@@ -317,7 +325,8 @@ static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev
     one = tc[lo];
     for (uint32_t i = lo + 1; i < MAXK; i++)
       if (tc[i] != one) {
-        attribute_spread(ctx, a, tt + lo, tc + lo, m, t, &x);
+        double hl = (double)ctx->opt[CXM_OPT_HALF_LIFE_DAYS] * 86400.0;
+        attribute_spread(a, tt + lo, tc + lo, m, t, hl, &x);
         return;
       }
   }
@@ -325,6 +334,11 @@ static void attribute(cxm_ctx *ctx, attrib *a, uint32_t ri, const cxm_evview *ev
      to UNIT). */
   uint32_t c = col_of(one);
   for (int md = 0; md < NMODEL; md++) credit_whole(&a->cr[md][c], &x);
+}
+
+void cxm__attribution_touch(cxm_ctx *ctx, uint32_t ri, uint32_t t, uint8_t ch) {
+  attrib *a = A(ctx);
+  if (CXM_LIKELY(a && ri < a->cap)) keep_touch(a, rec_of(a, ri), t, ch);
 }
 
 /* ---- the protocol -------------------------------------------------------------- */
@@ -352,14 +366,12 @@ void cxm__attribution_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
   (void)ctx; (void)ri; (void)old_set; (void)new_set; /* not kept per segment */
 }
 
+/* The dispatch (ext.h) calls cxm__attribution_touch or _purchase itself. */
 void cxm__attribution_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
-  if (!USES(ev->type)) return; /* most events: nothing to do */
-  attrib *a = A(ctx);
-  if (!a || ri >= a->cap) return; /* prepare() ran: cannot happen */
   if (is_touch(ev->type))
-    keep_touch(a, rec_of(a, ri), ev->t, ev->ch);
+    cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
   else if (ev->type == CXM_EV_PURCHASE)
-    attribute(ctx, a, ri, ev);
+    cxm__attribution_purchase(ctx, ri, ev);
 }
 
 /* ---- snapshots ----------------------------------------------------------------- */
@@ -386,11 +398,13 @@ int cxm__attribution_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   for (int md = 0; a && md < NMODEL; md++)
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
       const credit *x = &a->cr[md][c];
-      if (!x->orders && !x->minor && !x->nano) continue;
+      int64_t minor, nano;
+      norm(x, &minor, &nano);
+      if (!x->orders && !minor && !nano) continue;
       cxm__w_u32(w, (uint32_t)md * CXM_GRID_COLS + c);
       cxm__w_i64(w, x->orders);
-      cxm__w_i64(w, x->minor);
-      cxm__w_i64(w, x->nano);
+      cxm__w_i64(w, minor);
+      cxm__w_i64(w, nano);
     }
   cxm__w_u32(w, UINT32_MAX);
   return w->err;
@@ -430,8 +444,9 @@ int cxm__attribution_load(cxm_ctx *ctx, cxm_rbuf *r) {
     credit *x = &a->cr[key / CXM_GRID_COLS][c];
     x->orders = cxm__r_i64(r);
     x->minor = cxm__r_i64(r);
-    x->nano = cxm__r_i64(r);
-    if (r->err || x->nano < 0 || x->nano >= UNIT) return CXM_E_CORRUPT;
+    int64_t nano = cxm__r_i64(r);
+    if (r->err || nano < 0 || nano >= UNIT) return CXM_E_CORRUPT;
+    x->acc = (uint64_t)nano;
   }
   return CXM_OK;
 }
@@ -468,7 +483,7 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
   for (int md = 0; md < NMODEL; md++)
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
       const credit *x = &s->cr[md][c];
-      if (!x->orders && !x->minor && !x->nano) continue;
+      if (!x->orders && !x->minor && !x->acc) continue;
       credit_sum(&d->cr[md][c ? 1u + map->channel[c - 1] : 0], x);
     }
   uint32_t n = src->customers.count < s->cap ? src->customers.count : s->cap;
@@ -511,7 +526,10 @@ void cxm__attribution_free(cxm_ctx *ctx) {
 
 /* ---- queries --------------------------------------------------------------------- */
 
-static int query(cxm_ctx *ctx, int model, int32_t channel, credit *out) {
+/* A query's answer: orders, and the exact revenue as norm() gives it. */
+typedef struct fixed { int64_t orders, minor, nano; } fixed;
+
+static int query(cxm_ctx *ctx, int model, int32_t channel, fixed *out) {
   if (!(ctx->opt[CXM_OPT_MODULES] & CXM_MOD_ATTRIBUTION))
     return cxm__seterr(ctx, CXM_E_UNSUPPORTED,
                        "the attribution module is off (CXM_OPT_MODULES)");
@@ -524,10 +542,13 @@ static int query(cxm_ctx *ctx, int model, int32_t channel, credit *out) {
   const attrib *a = A(ctx);
   if (!a) return CXM_OK;
   const credit *row = a->cr[model - 1];
+  credit sum = {0, 0, 0};
   if (channel == CXM_ALL)
-    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) credit_sum(out, &row[c]);
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) credit_sum(&sum, &row[c]);
   else
-    *out = row[channel == CXM_CREDIT_NO_CHANNEL ? 0 : 1u + (uint32_t)channel];
+    sum = row[channel == CXM_CREDIT_NO_CHANNEL ? 0 : 1u + (uint32_t)channel];
+  out->orders = sum.orders;
+  norm(&sum, &out->minor, &out->nano);
   return CXM_OK;
 }
 
@@ -535,7 +556,7 @@ int cxm_attribution_get_fixed(cxm_ctx *ctx, int model, int32_t channel,
                               int64_t *orders_e9, int64_t *revenue_minor,
                               int64_t *revenue_minor_e9) {
   if (!ctx) return CXM_E_NULL;
-  credit c;
+  fixed c;
   int rc = query(ctx, model, channel, &c);
   if (rc) return rc;
   if (orders_e9) *orders_e9 = c.orders;
@@ -547,7 +568,7 @@ int cxm_attribution_get_fixed(cxm_ctx *ctx, int model, int32_t channel,
 int cxm_attribution_get(cxm_ctx *ctx, int model, int32_t channel, double *orders,
                         double *revenue, double *roas) {
   if (!ctx) return CXM_E_NULL;
-  credit c;
+  fixed c;
   int rc = query(ctx, model, channel, &c);
   if (rc) return rc;
   double minor = (double)c.minor + (double)c.nano / (double)UNIT;

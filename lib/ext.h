@@ -148,6 +148,9 @@ CXM_HIDDEN void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t 
 CXM_MODULE_DECL(retention)
 CXM_MODULE_DECL(funnel)
 CXM_MODULE_DECL(attribution)
+/* Attribution's on_event by type, which the dispatch calls directly. */
+CXM_HIDDEN void cxm__attribution_touch(cxm_ctx *ctx, uint32_t ri, uint32_t t, uint8_t ch);
+CXM_HIDDEN void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
 CXM_MODULE_DECL(clv)
 
 /* monitor.h (which includes this file) declares it too. */
@@ -227,7 +230,10 @@ static CXM_INLINE void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_ev
   uint32_t pend = ev->pend;
   if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
   if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);
-  if (pend & CXM_MOD_ATTRIBUTION) cxm__attribution_on_event(ctx, ri, ev);
+  if (pend & CXM_MOD_ATTRIBUTION) {
+    if (ev->type == CXM_EV_PURCHASE) cxm__attribution_purchase(ctx, ri, ev);
+    else cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
+  }
   if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);
   if (ctx->mon_on) cxm__monitor_on_event(ctx, ri, ev);
 }
