@@ -514,8 +514,7 @@ CXM_COLD static int reserve_slow(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t
       if ((int64_t)a->day0 + a->n - 1 < chi) chi = (int32_t)((int64_t)a->day0 + a->n - 1);
     }
   }
-  m->rcache[slot].key = key;
-  m->rcache[slot].ok = 1;
+  m->rcache[slot].tag = key + 1;
   m->rcache[slot].lo = clo;
   m->rcache[slot].hi = chi;
   m->rcache[slot].cell = c;
@@ -530,7 +529,7 @@ static inline int reserve_cell(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t c
                                int32_t lo, int32_t hi, int32_t *cell) {
   uint32_t key = set << 8 | ch;
   uint32_t slot = (key * 2654435761u) >> 20;
-  if (CXM_LIKELY(m->rcache[slot].ok && m->rcache[slot].key == key &&
+  if (CXM_LIKELY(m->rcache[slot].tag == key + 1 &&
                  lo >= m->rcache[slot].lo && hi <= m->rcache[slot].hi)) {
     *cell = m->rcache[slot].cell;
     return CXM_OK;
@@ -699,6 +698,7 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
                                  uint32_t set) {
   cxm_ret *m = mod_get(ctx);
   if (CXM_UNLIKELY(!m) && !(m = mod_make(ctx))) return CXM_E_NOMEM;
+  m->pend_kind = 0;
   uint64_t need = found < 0 ? (uint64_t)ctx->customers.count + 1 : (uint64_t)found + 1;
   int rc;
   if (cxm__ret_log_room(m) < RET_LOG_RESERVE &&
@@ -742,41 +742,6 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
              (rc = reserve_scopes(ctx, m, set, sch, lo, hi))) {
     return rc; /* the segment change moves the span */
   }
-  if (ev->type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, ev->day);
-  return CXM_OK;
-}
-
-/* The usual events of a known customer, checked without any call (so no
-   register spills): a message_sent, or an activity or churn event that can
-   change neither the customer's segment set nor its channel, whose scope
-   rows already cover the days it touches (a purchase then only needs its
-   cohort rows: prepare_purchase, a tail call). Anything else: prepare_slow. */
-int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
-                           uint32_t set) {
-  cxm_ret *m = mod_get(ctx);
-  if (CXM_UNLIKELY(!m || !ev || found < 0 || (uint64_t)found >= m->fast_cap))
-    return prepare_slow(ctx, ev, found, set);
-  const cxm_cust *r = &ctx->customers.recs[found];
-  if (CXM_UNLIKELY(r->segset != set || !(r->flags & CF_EVENT)))
-    return prepare_slow(ctx, ev, found, set);
-  int32_t top0 = day_of_time(ctx, r->last_time);
-  if (ev->type == CXM_EV_MESSAGE_SENT) {
-    m->pend_top = top0;
-    m->pend_cell = -1;
-    return CXM_OK;
-  }
-  uint64_t x = m->side[found];
-  int32_t first = packed_first(x);
-  if (CXM_UNLIKELY(first == RET_NONE || (ev->day < first && ev->type != CXM_EV_CHURN)))
-    return prepare_slow(ctx, ev, found, set);
-  uint32_t key = set << 8 | (uint32_t)(uint8_t)(x >> 32);
-  uint32_t slot = (key * 2654435761u) >> 20;
-  int32_t lo = top0 - RET_SPAN, hi = (ev->day > top0 ? ev->day : top0) + m->window + 1;
-  if (CXM_UNLIKELY(!(m->rcache[slot].ok && m->rcache[slot].key == key &&
-                     lo >= m->rcache[slot].lo && hi <= m->rcache[slot].hi)))
-    return prepare_slow(ctx, ev, found, set);
-  m->pend_top = top0;
-  m->pend_cell = m->rcache[slot].cell;
   if (ev->type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, ev->day);
   return CXM_OK;
 }
@@ -1122,11 +1087,224 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
   return 1;
 }
 
+/* The usual events of a known customer, checked without any call (so no
+   register spills): a message_sent, or an activity or churn event that can
+   change neither the customer's segment set nor its channel, whose scope
+   rows already cover the days it touches (a purchase then only needs its
+   cohort rows: prepare_purchase, a tail call). Anything else: prepare_slow. */
+static CXM_INLINE int prepare_known(cxm_ctx *ctx, cxm_ret *m, cxm_evview *ev, int64_t found,
+                                    uint32_t set, const cxm_cust *r, int32_t top0) {
+  if (ev->type == CXM_EV_MESSAGE_SENT) {
+    m->pend_top = top0;
+    m->pend_cell = -1;
+    return CXM_OK;
+  }
+  uint64_t x = m->side[found];
+  int32_t first = packed_first(x);
+  if (CXM_UNLIKELY(first == RET_NONE || (ev->day < first && ev->type != CXM_EV_CHURN)))
+    return prepare_slow(ctx, ev, found, set);
+  uint32_t key = set << 8 | (uint32_t)(uint8_t)(x >> 32);
+  uint32_t slot = (key * 2654435761u) >> 20;
+  int32_t lo = top0 - RET_SPAN, hi = (ev->day > top0 ? ev->day : top0) + m->window + 1;
+  if (CXM_UNLIKELY(!(m->rcache[slot].tag == key + 1 &&
+                     lo >= m->rcache[slot].lo && hi <= m->rcache[slot].hi)))
+    return prepare_slow(ctx, ev, found, set);
+  m->pend_top = top0;
+  m->pend_cell = m->rcache[slot].cell;
+  if (ev->type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, ev->day);
+  return CXM_OK;
+}
+
+/* What prepare worked out for on_event (pend_kind). */
+#define RK_STORE 1u /* on_event stores pend_x */
+#define RK_RING 2u  /* and adds pend_v0, pend_v1 to pend_ring's slots */
+
+/* cxm__ret_month from the cache only: -1 on a miss (the caller then takes
+   the general path, which fills it). */
+static CXM_INLINE int32_t month_cached(const cxm_ret *m, int32_t day) {
+  const ret_mc *e = &m->mcache[(uint32_t)(day >> 4) % RET_MCACHE];
+  if (CXM_UNLIKELY(e->blk != day >> 4 || day < 0)) return -1;
+  return day >= e->next ? e->month + 1 : e->month;
+}
+
+/* An activity on day d after the customer's newest top0 (state x with
+   planes pl: an activity before, no churn event in the span; its scope
+   rows reserved, fine cell `cell`): worked out whole when the coverage
+   grows (no start), no settling day changes the history, both entries fit
+   the ring and the months it needs are cached. on_event then stores pend_x
+   and adds two ring slots. Returns 0 when on_event must work it out.
+   fast_inorder's steps without a churn: shift_packed, then the new day's
+   digit. No call: prepare's fast path keeps to scratch registers. */
+static CXM_INLINE int prep_extend(cxm_ret *m, int32_t type, uint32_t spare, uint64_t x,
+                                  uint32_t pl, int32_t top0, int32_t d, int32_t cell) {
+  /* Days, window and ring bounds fit 32 bits (days below 2^16, windows at
+     most 3660); NOC: no carried coverage. */
+  enum { NOC = INT32_MIN / 2 };
+  int32_t w = m->window;
+  uint32_t act = PL_ACT(pl), lraw = (uint32_t)(x >> 16) & 0xFFFFu;
+  int32_t first = (int32_t)(x & 0xFFFFu) - 2, lin = (int32_t)lraw - 2;
+  /* The carry's coverage end; then E and the last activity, as simulate
+     (no activity in the span: lin holds one). */
+  int32_t cend = lraw && !((x >> 40) & 1) ? lin + w : NOC;
+  int32_t ell = lin, end = cend;
+  if (act) ell = top0 - low_bit(act), end = ell + w;
+  int32_t b1 = d - RET_SPAN, x1 = d + w;
+  /* fast_inorder's settle test (the days leaving the span change no gap),
+     a start after a lapse, the ring's window to move (stage_pair) */
+  if (CXM_UNLIKELY(first < b1 && !(end >= b1 && (cend >= b1 || (!lraw && w >= RET_SPAN)) &&
+                                   !cxm__ret_gap_open(spare))))
+    return 0;
+  if (CXM_UNLIKELY(end < d || cell < 0 || (int64_t)x1 - m->rbase >= m->rlen || d < m->rbase))
+    return 0;
+  /* shift_packed without churn: the newest leaving activity becomes lin
+     (uncut), a leaving or carried purchase asks for months. */
+  uint32_t k = (uint32_t)(d - top0), dig = 0, la = act, lp = PL_PUR(pl);
+  uint64_t nx = x & (((uint64_t)1 << 42) - 1);
+  if (k < RET_SPAN) {
+    uint32_t leave = (0xFF00u >> k) & 0xFFu;
+    la &= leave;
+    lp &= leave;
+    dig = (uint32_t)((x >> 42) * pow6[k] % 1679616u);
+  }
+  if (la)
+    nx = (nx & ~((uint64_t)0xFFFF << 16 | (uint64_t)1 << 40)) |
+         (uint64_t)(uint32_t)(top0 - low_bit(la) + 2) << 16;
+  if (CXM_UNLIKELY(lp || ((x >> 41) & 1))) {
+    int32_t m1 = month_cached(m, d - (RET_SPAN - 1)), mo = -1, ml = -1;
+    if ((x >> 41) & 1) mo = month_cached(m, top0 - (RET_SPAN - 1));
+    if (lp) ml = month_cached(m, top0 - low_bit(lp));
+    if (m1 < 0 || (((x >> 41) & 1) && mo < 0) || (lp && ml < 0)) return 0;
+    nx = (nx & ~((uint64_t)1 << 41)) | (uint64_t)(mo == m1 || ml == m1) << 41;
+  }
+  dig += type == CXM_EV_PURCHASE ? 2u : 1u;
+  m->pend_x = nx | (uint64_t)dig << 42;
+  uint32_t mask = m->rlen - 1;
+  m->pend_ring = m->cells[cell].ring;
+  m->pend_s0 = (uint32_t)end & mask;
+  m->pend_v0 = 1 - (int64_t)(ell - first) * ((int64_t)1 << 24);
+  m->pend_s1 = (uint32_t)x1 & mask;
+  m->pend_v1 = (int64_t)(d - first) * ((int64_t)1 << 24) - 1;
+  m->pend_kind = RK_STORE | RK_RING;
+  return 1;
+}
+
+/* prepare for a known customer's event other than prepare's fast case. */
+CXM_NOINLINE_ static int prepare_other(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
+                                       uint32_t set, uint64_t x, int32_t top0) {
+  cxm_ret *m = mod_get(ctx);
+  const cxm_cust *r = &ctx->customers.recs[found];
+  int32_t d = ev->day, type = ev->type;
+  uint32_t dig = (uint32_t)(x >> 42);
+  m->pend_kind = 0;
+  if (d > top0) {
+    if (type == CXM_EV_MESSAGE_SENT) {
+      if (!x) { /* nothing to move */
+        ev->pend &= ~(uint32_t)CXM_MOD_RETENTION;
+        return CXM_OK;
+      }
+      /* The span moves: as on_event, when no settling day changes a gap. */
+      uint32_t pl = planes(dig);
+      uint32_t f = (uint32_t)x & 0xFFFFu, l = (uint32_t)(x >> 16) & 0xFFFFu;
+      int32_t b1 = d - RET_SPAN;
+      if (!f || (int32_t)f - 2 >= b1 ||
+          (l && !((x >> 40) & 1) && (int64_t)l - 2 + m->window >= b1 && !PL_CHURN(pl) &&
+           !cxm__ret_gap_open(r->spare))) {
+        m->pend_x = shift_packed(m, x, pl, top0, d);
+        m->pend_kind = RK_STORE;
+      }
+      m->pend_cell = -1;
+      return CXM_OK;
+    }
+  } else if (d == top0 && type != CXM_EV_CHURN) {
+    unsigned dg0 = dig % 6;
+    if (dg0 % 3 != 0 || type == CXM_EV_MESSAGE_SENT) {
+      /* The day had activity (or this is none): coverage, first day and
+         channel stay; a purchase may set the day's purchase flag. */
+      if (type != CXM_EV_PURCHASE) {
+        ev->pend &= ~(uint32_t)CXM_MOD_RETENTION;
+        return CXM_OK;
+      }
+      m->pend_x = dg0 % 3 == 1 ? x + ((uint64_t)1 << 42) : x;
+      m->pend_kind = RK_STORE;
+      return prepare_purchase(ctx, m, r, d);
+    }
+  } else if (type == CXM_EV_MESSAGE_SENT) { /* late: changes nothing */
+    ev->pend &= ~(uint32_t)CXM_MOD_RETENTION;
+    return CXM_OK;
+  }
+  return prepare_known(ctx, m, ev, found, set, r, top0);
+}
+
+/* prepare: the usual events of a known customer without a call (a purchase
+   then needs only its cohort rows: prepare_purchase, a tail call), the
+   commonest (an activity on a new day) worked out whole here (pend_kind) so
+   that on_event only stores; other known customers' events: prepare_other;
+   the rest: prepare_slow. */
+int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t set) {
+  cxm_ret *m = mod_get(ctx);
+  if (CXM_UNLIKELY(!m || !ev || (uint64_t)found >= m->fast_cap)) /* found < 0 too */
+    return prepare_slow(ctx, ev, found, set);
+  const cxm_cust *r = &ctx->customers.recs[found];
+  if (CXM_UNLIKELY(r->segset != set || !(r->flags & CF_EVENT)))
+    return prepare_slow(ctx, ev, found, set);
+  int32_t top0 = day_of_time(ctx, r->last_time), d = ev->day, type = ev->type;
+  uint64_t x = m->side[found];
+  m->pend_top = top0;
+  m->pend_x0 = x;
+  /* activity types: every customer event but message_sent and churn */
+  const uint32_t acts = ~((1u << CXM_EV_MESSAGE_SENT) | (1u << CXM_EV_CHURN));
+  if (CXM_LIKELY(d > top0 && ((acts >> (type & 31)) & 1u) && (x & 0xFFFFu))) {
+    uint32_t pl = planes((uint32_t)(x >> 42));
+    uint32_t key = set << 8 | (uint32_t)(uint8_t)(x >> 32);
+    const struct ret_rc *c = &m->rcache[(key * 2654435761u) >> 20];
+    if (CXM_LIKELY(!PL_CHURN(pl) && c->tag == key + 1 && top0 - RET_SPAN >= c->lo &&
+                   d + m->window + 1 <= c->hi &&
+                   prep_extend(m, type, r->spare, x, pl, top0, d, c->cell))) {
+      if (type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, d);
+      return CXM_OK;
+    }
+  }
+  return prepare_other(ctx, ev, found, set, x, top0); /* six arguments: a tail call */
+}
+
 CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
                                     const cxm_evview *ev, int32_t top0);
+CXM_NOINLINE_ static void on_event_other(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
+                                         const cxm_evview *ev);
+CXM_NOINLINE_ static void on_event_tail(cxm_ctx *ctx, cxm_ret *m, const cxm_evview *ev);
 
 void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
+  uint32_t kind = m->pend_kind;
+  if (CXM_LIKELY(kind == (RK_STORE | RK_RING))) { /* prepare worked it out */
+    m->side[ri] = m->pend_x;
+    int64_t *ring = m->pend_ring;
+    ring[m->pend_s0] += m->pend_v0;
+    ring[m->pend_s1] += m->pend_v1;
+    uint32_t rp = m->rpoints + 2;
+    m->rpoints = rp;
+    if (CXM_UNLIKELY(rp >= RET_RING_POINTS || ev->type == CXM_EV_PURCHASE))
+      on_event_tail(ctx, m, ev);
+    return;
+  }
+  on_event_other(ctx, m, ri, ev);
+}
+
+/* The rest of a worked-out extension: a full stage's flush, a purchase's
+   cohort bookkeeping. */
+CXM_NOINLINE_ static void on_event_tail(cxm_ctx *ctx, cxm_ret *m, const cxm_evview *ev) {
+  if (m->rpoints >= RET_RING_POINTS) ring_flush(ctx, m);
+  if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->pend_x0, m->pend_top, ev->day);
+}
+
+/* on_event of an event that prepare did not work out. */
+CXM_NOINLINE_ static void on_event_other(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
+                                         const cxm_evview *ev) {
+  if (m->pend_kind == RK_STORE) { /* prepare worked out the new state */
+    m->side[ri] = m->pend_x;
+    if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->pend_x0, m->pend_top, ev->day);
+    return;
+  }
   int32_t d = ev->day;
   int32_t top0 = m->pend_top;
   if (ev->type == CXM_EV_MESSAGE_SENT) {

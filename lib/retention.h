@@ -64,8 +64,9 @@ typedef struct cxm_ret {
   uint32_t mn;
 
   /* Scopes of (segment set, channel) known to cover days [lo, hi]: day
-     arrays only grow, so a hit needs no further check (prepare's fast path). */
-  struct { uint32_t key, ok; int32_t lo, hi, cell; } rcache[RET_RCACHE];
+     arrays only grow, so a hit needs no further check (prepare's fast path).
+     tag: set << 8 | channel, plus 1 (sets < 2^20: no wrap); 0 empty. */
+  struct ret_rc { uint32_t tag; int32_t lo, hi, cell; } rcache[RET_RCACHE];
 
   /* The stage of in-order coverage extensions (retention.c): the two
      difference entries of such an event go to its fine cell's ring instead
@@ -80,6 +81,14 @@ typedef struct cxm_ret {
   int32_t rbase;
   uint32_t rpoints;   /* entries staged since the last full flush */
   int32_t pend_cell;  /* fine cell of the pending event, -1: none */
+  /* The pending event worked out whole by prepare's fast path (RK_* in
+     retention.c; 0: on_event works it out): the new packed state, and the
+     two ring slots of an extension with what each gets. */
+  uint32_t pend_kind;
+  uint32_t pend_s0, pend_s1;
+  uint64_t pend_x, pend_x0; /* after, before */
+  int64_t pend_v0, pend_v1;
+  int64_t *pend_ring;
 
   ret_days buyers;    /* per day: new buyers, returning buyers (w = 2) */
 
