@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "attribution.h"
 #include "ext.h"
 
 #define NMODEL 5
@@ -36,11 +37,15 @@ typedef struct credit {
 #define FOLD (UINT64_C(1) << 62)
 
 typedef struct attrib {
-  uint32_t cap, k;
-  size_t rs;        /* record size, 5k + 1 */
-  uint8_t *rec;     /* cap * rs */
-  /* [model][0] no channel, [model][1 + channel id] */
-  credit cr[NMODEL][CXM_GRID_COLS];
+  cxm_attr_ring ring; /* first: attribution.h reads it from ctx->mod[] */
+  /* [0][model] no channel, [1 + channel id][model] */
+  credit cr[CXM_GRID_COLS][NMODEL];
+  /* Linear and position-based weights of touch i of m touches (shares()),
+     made once: a purchase adds them up per channel. */
+  int32_t lin[MAXK + 1][MAXK], pos[MAXK + 1][MAXK];
+  /* A purchase's weights per column (linear, position based, time decay):
+     zero between purchases. */
+  int64_t wsum[3][CXM_GRID_COLS];
 } attrib;
 
 static attrib *A(const cxm_ctx *ctx) { return (attrib *)ctx->mod[CXM_MODIX_ATTRIBUTION]; }
@@ -54,45 +59,58 @@ static int is_touch(int32_t type) { return (TOUCHES >> type) & 1u; }
 
 /* ---- storage ---------------------------------------------------------------- */
 
+/* Linear: equal shares, the odd units to the earliest touches. Position
+   based: one touch gets all, two are linear; else 40/20/40, the middle 20
+   split as linear among the others. */
+static void shares(attrib *a) {
+  for (int32_t m = 1; m <= MAXK; m++) {
+    int32_t q = (int32_t)(UNIT / m), rem = (int32_t)(UNIT % m);
+    for (int32_t i = 0; i < m; i++) {
+      a->lin[m][i] = q + (i < rem);
+      if (m <= 2) {
+        a->pos[m][i] = a->lin[m][i];
+      } else {
+        int32_t mid = (int32_t)(UNIT / 10 * 2), mq = mid / (m - 2), mr = mid % (m - 2);
+        a->pos[m][i] = i == 0 || i == m - 1 ? (int32_t)(UNIT / 10 * 4) : mq + (i - 1 < mr);
+      }
+    }
+  }
+}
+
 static attrib *get_or_create(cxm_ctx *ctx) {
   attrib *a = A(ctx);
   if (!a) {
     a = (attrib *)cxm__calloc(ctx, sizeof *a);
     if (!a) return NULL;
-    a->k = (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT];
-    a->rs = 5 * (size_t)a->k + 1;
+    a->ring.k = (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT];
+    a->ring.rs = 5 * (size_t)a->ring.k + 1;
+    shares(a);
     ctx->mod[CXM_MODIX_ATTRIBUTION] = a;
   }
   return a;
 }
 
-/* A record: rec[0] the header, rec + 1 the K channels, rec + 1 + K the K
-   times. The touches are a ring in time order, so that the common case, a
-   touch newer than every kept one, is one write even when the ring is full:
-   a header below FULL is the count (touches at slots 0 .. count - 1); FULL
-   | h means K touches, the oldest at slot h. Either way the header's low
-   bits are the slot the next newest touch takes, and the newest kept touch
-   is in the slot before it. K <= 32 fits beside the flag. */
-#define FULL 0x40u
-static uint8_t *rec_of(const attrib *a, uint32_t ri) { return a->rec + (size_t)ri * a->rs; }
+/* A record and its ring: attribution.h. */
+#define FULL CXM_ATTR_FULL
+static uint8_t *rec_of(const attrib *a, uint32_t ri) { return a->ring.rec + (size_t)ri * a->ring.rs; }
 static uint32_t time_at(const attrib *a, const uint8_t *r, uint32_t slot) {
   uint32_t t;
-  memcpy(&t, r + 1 + a->k + 4 * (size_t)slot, 4);
+  memcpy(&t, r + 1 + a->ring.k + 4 * (size_t)slot, 4);
   return t;
 }
 static void put_at(const attrib *a, uint8_t *r, uint32_t slot, uint32_t t, uint8_t ch) {
-  memcpy(r + 1 + a->k + 4 * (size_t)slot, &t, 4);
+  memcpy(r + 1 + a->ring.k + 4 * (size_t)slot, &t, 4);
   r[1 + slot] = ch;
 }
 /* The touch count and the slot of the oldest. */
 static uint32_t ring_of(const attrib *a, const uint8_t *r, uint32_t *head) {
   uint32_t h = r[0];
   *head = h & FULL ? h & (FULL - 1) : 0;
-  return h & FULL ? a->k : h;
+  return h & FULL ? a->ring.k : h;
 }
 static uint32_t slot_of(const attrib *a, uint32_t head, uint32_t i) {
   uint32_t s = head + i;
-  return s >= a->k ? s - a->k : s;
+  return s >= a->ring.k ? s - a->ring.k : s;
 }
 /* A customer's touches in time order; returns how many. */
 static uint32_t unpack(const attrib *a, const uint8_t *r, uint32_t *tt, uint8_t *tc) {
@@ -107,25 +125,25 @@ static uint32_t unpack(const attrib *a, const uint8_t *r, uint32_t *tt, uint8_t 
 static void pack(const attrib *a, uint8_t *r, const uint32_t *tt, const uint8_t *tc,
                  uint32_t n) {
   for (uint32_t i = 0; i < n; i++) put_at(a, r, i, tt[i], tc[i]);
-  r[0] = (uint8_t)(n == a->k ? FULL : n);
+  r[0] = (uint8_t)(n == a->ring.k ? FULL : n);
 }
 
 /* As funnel.c: to the core's capacity, or 1024 * 2^k ahead of it. */
 static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
-  if (need <= a->cap) return CXM_OK;
+  if (need <= a->ring.cap) return CXM_OK;
   uint64_t ncap = ctx->customers.cap;
   if (ncap < need) {
-    ncap = a->cap ? a->cap : 1024;
+    ncap = a->ring.cap ? a->ring.cap : 1024;
     while (ncap < need) ncap *= 2;
   }
-  uint8_t *rec = (uint8_t *)cxm__realloc(ctx, a->rec, (size_t)a->cap * a->rs,
-                                        (size_t)ncap * a->rs);
+  uint8_t *rec = (uint8_t *)cxm__realloc(ctx, a->ring.rec, (size_t)a->ring.cap * a->ring.rs,
+                                        (size_t)ncap * a->ring.rs);
   if (!rec) return CXM_E_NOMEM;
   /* New records: count 0 (the rest is never read past the count). */
-  for (size_t i = a->cap; i < ncap; i++) rec[i * a->rs] = 0;
-  a->rec = rec;
-  cxm__ext_side(ctx, CXM_MODIX_ATTRIBUTION, rec, a->rs); /* prefetched by the batch */
-  a->cap = (uint32_t)ncap;
+  for (size_t i = a->ring.cap; i < ncap; i++) rec[i * a->ring.rs] = 0;
+  a->ring.rec = rec;
+  cxm__ext_side(ctx, CXM_MODIX_ATTRIBUTION, rec, a->ring.rs); /* prefetched by the batch */
+  a->ring.cap = (uint32_t)ncap;
   return CXM_OK;
 }
 
@@ -137,7 +155,7 @@ static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
 
 /* A touch older than the newest kept one: into the middle of the list. */
 static SLOW void keep_late_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
-  uint32_t k = a->k;
+  uint32_t k = a->ring.k;
   uint32_t tt[MAXK + 1];
   uint8_t tc[MAXK + 1];
   uint32_t n = unpack(a, r, tt, tc);
@@ -162,15 +180,8 @@ static SLOW int grow(cxm_ctx *ctx, uint64_t need) {
 /* Inserts a touch into a customer's list in time order (ties keep arrival
    order); when the list is full the oldest touch goes (the new one itself
    when it is older than all). */
-static CXM_INLINE void keep_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
-  uint32_t k = a->k, hdr = r[0], next = hdr & (FULL - 1);
-  if (CXM_LIKELY(hdr == 0 || time_at(a, r, (next ? next : k) - 1) <= t)) {
-    put_at(a, r, next, t, ch); /* the newest: over the oldest when full */
-    next++;
-    r[0] = (uint8_t)(next == k ? FULL : (hdr & FULL) | next);
-    return;
-  }
-  keep_late_touch(a, r, t, ch);
+static void keep_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
+  if (!cxm__attr_keep_newest(&a->ring, r, t, ch)) keep_late_touch(a, r, t, ch);
 }
 
 /* ---- weights ------------------------------------------------------------------- */
@@ -251,58 +262,42 @@ static void norm(const credit *c, int64_t *minor, int64_t *nano) {
 static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
 
 /* Credits add exactly whatever their grouping, so each model's weights are
-   summed per channel (one pass over the touches gives linear and position
-   based, one more time decay) and each channel is credited once per model:
-   the same sums as crediting touch by touch. First and last touch are the
-   whole purchase to one channel each. */
+   summed per channel (in a->wsum, by column) and each channel is credited
+   once per model: the same sums as crediting touch by touch. First and last
+   touch are the whole purchase to one channel each. */
 static void attribute_spread(attrib *a, const uint32_t *tt, const uint8_t *tc,
                              uint32_t m, uint32_t t, double hl, const amount *x) {
-  uint8_t sch[MAXK];  /* the distinct channels */
-  uint8_t sl[MAXK];   /* touch -> its channel's index in sch */
-  int64_t wl[MAXK], wp[MAXK], wt[MAXK]; /* per channel: linear, position, decay */
-  uint32_t ns = 0;
-  /* Linear: equal shares, the odd units to the earliest touches. Position
-     based: two touches are linear; else 40/20/40, the middle 20 split as
-     linear among the others. */
-  int64_t q = UNIT / m, rem = UNIT % m, mq = 0, mr = 0;
-  if (m > 2) {
-    mq = UNIT / 10 * 2 / (m - 2);
-    mr = UNIT / 10 * 2 % (m - 2);
-  }
-  for (uint32_t i = 0; i < m; i++) {
-    uint8_t c = tc[i];
-    uint32_t j = 0;
-    while (j < ns && sch[j] != c) j++;
-    if (j == ns) {
-      sch[ns++] = c;
-      wl[j] = wp[j] = wt[j] = 0;
-    }
-    sl[i] = (uint8_t)j;
-    wl[j] += q + ((int64_t)i < rem);
-    wp[j] += m == 2 ? UNIT / 2
-             : i == 0 || i + 1 == m ? UNIT / 10 * 4
-             : mq + ((int64_t)(i - 1) < mr);
-  }
   double r[MAXK];
   int64_t dw[MAXK];
   for (uint32_t i = 0; i < m; i++) r[i] = exp2(-(double)(t - tt[i]) / hl);
   apportion(r, m, dw);
-  for (uint32_t i = 0; i < m; i++) wt[sl[i]] += dw[i];
-  credit_whole(&a->cr[CXM_ATTR_FIRST_TOUCH - 1][col_of(tc[0])], x);
-  credit_whole(&a->cr[CXM_ATTR_LAST_TOUCH - 1][col_of(tc[m - 1])], x);
+  const int32_t *ln = a->lin[m], *ps = a->pos[m];
+  int64_t *wl = a->wsum[0], *wp = a->wsum[1], *wt = a->wsum[2];
+  uint32_t cols[MAXK], ns = 0;
+  for (uint32_t i = 0; i < m; i++) {
+    uint32_t c = col_of(tc[i]);
+    if (!wl[c]) cols[ns++] = c; /* a linear weight is never 0: m <= 32 */
+    wl[c] += ln[i];
+    wp[c] += ps[i];
+    wt[c] += dw[i];
+  }
+  credit_whole(&a->cr[col_of(tc[0])][CXM_ATTR_FIRST_TOUCH - 1], x);
+  credit_whole(&a->cr[col_of(tc[m - 1])][CXM_ATTR_LAST_TOUCH - 1], x);
   for (uint32_t j = 0; j < ns; j++) {
-    uint32_t c = col_of(sch[j]);
-    credit_add(&a->cr[CXM_ATTR_LINEAR - 1][c], wl[j], x);
-    credit_add(&a->cr[CXM_ATTR_POSITION_BASED - 1][c], wp[j], x);
-    credit_add(&a->cr[CXM_ATTR_TIME_DECAY - 1][c], wt[j], x);
+    uint32_t c = cols[j];
+    credit *cr = a->cr[c];
+    credit_add(&cr[CXM_ATTR_LINEAR - 1], wl[c], x);
+    credit_add(&cr[CXM_ATTR_POSITION_BASED - 1], wp[c], x);
+    credit_add(&cr[CXM_ATTR_TIME_DECAY - 1], wt[c], x);
+    wl[c] = wp[c] = wt[c] = 0;
   }
 }
 
 void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   attrib *a = A(ctx);
-  if (!a || ri >= a->cap) return; /* prepare() ran: cannot happen */
+  if (!a || ri >= a->ring.cap) return; /* prepare() ran: cannot happen */
   const uint8_t *r = rec_of(a, ri);
-  uint32_t t = ev->t, k = a->k, hdr = r[0];
+  uint32_t t = ev->t, k = a->ring.k, hdr = r[0];
   uint32_t lookback = (uint32_t)(ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400);
   /* Touches in [t - lookback, t]: a run of the time-ordered ring, found from
      its newest end (the slot before the header's). Kept newest first at the
@@ -332,13 +327,15 @@ void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) 
   }
   /* All credit to one channel under every model (each model's weights sum
      to UNIT). */
-  uint32_t c = col_of(one);
-  for (int md = 0; md < NMODEL; md++) credit_whole(&a->cr[md][c], &x);
+  credit *cr = a->cr[col_of(one)];
+  for (int md = 0; md < NMODEL; md++) credit_whole(&cr[md], &x);
 }
 
+/* The dispatch keeps a touch not older than the customer's newest itself
+   (cxm__attr_keep_newest) and calls this for the others. */
 void cxm__attribution_touch(cxm_ctx *ctx, uint32_t ri, uint32_t t, uint8_t ch) {
   attrib *a = A(ctx);
-  if (CXM_LIKELY(a && ri < a->cap)) keep_touch(a, rec_of(a, ri), t, ch);
+  if (a && ri < a->ring.cap) keep_touch(a, rec_of(a, ri), t, ch);
 }
 
 /* ---- the protocol -------------------------------------------------------------- */
@@ -348,7 +345,7 @@ int cxm__attribution_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
   (void)set;
   const attrib *a = A(ctx);
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
-  if (CXM_UNLIKELY(!a || need > a->cap)) return grow(ctx, need);
+  if (CXM_UNLIKELY(!a || need > a->ring.cap)) return grow(ctx, need);
   /* on_event will read the record after the core's own update: start the
      cache miss now so that the two overlap. (The dispatch calls this for a
      known customer only on a segment move; the batch ingest prefetches
@@ -356,7 +353,7 @@ int cxm__attribution_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
   if (found >= 0 && ev && USES(ev->type)) {
     const uint8_t *r = rec_of(a, (uint32_t)found);
     CXM_PREFETCH_W(r);
-    CXM_PREFETCH_W(r + a->rs - 1);
+    CXM_PREFETCH_W(r + a->ring.rs - 1);
   }
   return CXM_OK;
 }
@@ -381,9 +378,9 @@ void cxm__attribution_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) 
 int cxm__attribution_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   const attrib *a = A(ctx);
   uint32_t n = a ? ctx->customers.count : 0;
-  if (a && n > a->cap) n = a->cap;
+  if (a && n > a->ring.cap) n = a->ring.cap;
   cxm__w_u32(w, ATTR_FORMAT);
-  cxm__w_u32(w, a ? a->k : (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT]);
+  cxm__w_u32(w, a ? a->ring.k : (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT]);
   cxm__w_u32(w, n);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t tt[MAXK];
@@ -397,7 +394,7 @@ int cxm__attribution_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   }
   for (int md = 0; a && md < NMODEL; md++)
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
-      const credit *x = &a->cr[md][c];
+      const credit *x = &a->cr[c][md];
       int64_t minor, nano;
       norm(x, &minor, &nano);
       if (!x->orders && !minor && !nano) continue;
@@ -441,7 +438,7 @@ int cxm__attribution_load(cxm_ctx *ctx, cxm_rbuf *r) {
     uint32_t c = key % CXM_GRID_COLS;
     if (key / CXM_GRID_COLS >= NMODEL || (c && c - 1 >= ctx->channels.count))
       return CXM_E_CORRUPT;
-    credit *x = &a->cr[key / CXM_GRID_COLS][c];
+    credit *x = &a->cr[c][key / CXM_GRID_COLS];
     x->orders = cxm__r_i64(r);
     x->minor = cxm__r_i64(r);
     int64_t nano = cxm__r_i64(r);
@@ -468,10 +465,10 @@ int cxm__attribution_merge_reserve(cxm_ctx *dst, const cxm_ctx *src,
   attrib *d = get_or_create(dst);
   if (!d) return CXM_E_NOMEM;
   const attrib *s = A(src);
-  if (s && s->k != d->k)
+  if (s && s->ring.k != d->ring.k)
     return cxm__seterr(dst, CXM_E_MISMATCH,
                        "CXM_OPT_TOUCHES_KEPT differs (%u here, %u in the other handle)",
-                       (unsigned)d->k, (unsigned)s->k);
+                       (unsigned)d->ring.k, (unsigned)s->ring.k);
   return ensure_cap(dst, d, merged_records(dst, map));
 }
 
@@ -482,17 +479,17 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
   if (!d || !s) return;
   for (int md = 0; md < NMODEL; md++)
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
-      const credit *x = &s->cr[md][c];
+      const credit *x = &s->cr[c][md];
       if (!x->orders && !x->minor && !x->acc) continue;
-      credit_sum(&d->cr[md][c ? 1u + map->channel[c - 1] : 0], x);
+      credit_sum(&d->cr[c ? 1u + map->channel[c - 1] : 0][md], x);
     }
-  uint32_t n = src->customers.count < s->cap ? src->customers.count : s->cap;
+  uint32_t n = src->customers.count < s->ring.cap ? src->customers.count : s->ring.cap;
   if (n > map->n_rec) n = map->n_rec;
   /* A customer in both handles (shards should be customer-disjoint) keeps
      the most recent touches of the two. */
   for (uint32_t i = 0; i < n; i++) {
     uint32_t j = map->rec[i];
-    if (j >= d->cap) continue;
+    if (j >= d->ring.cap) continue;
     uint32_t tt[MAXK];
     uint8_t tc[MAXK];
     uint32_t m = unpack(s, rec_of(s, i), tt, tc);
@@ -506,20 +503,20 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
 /* Credits already made stay, as an anonymous contribution. */
 void cxm__attribution_erase(cxm_ctx *ctx, uint32_t ri) {
   attrib *a = A(ctx);
-  if (a && ri < a->cap) rec_of(a, ri)[0] = 0;
+  if (a && ri < a->ring.cap) rec_of(a, ri)[0] = 0;
 }
 
 void cxm__attribution_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   attrib *a = A(ctx);
-  if (!a || from >= a->cap || to >= a->cap || from == to) return;
-  memcpy(rec_of(a, to), rec_of(a, from), a->rs);
+  if (!a || from >= a->ring.cap || to >= a->ring.cap || from == to) return;
+  memcpy(rec_of(a, to), rec_of(a, from), a->ring.rs);
   rec_of(a, from)[0] = 0;
 }
 
 void cxm__attribution_free(cxm_ctx *ctx) {
   attrib *a = A(ctx);
   if (!a) return;
-  cxm__free(ctx, a->rec, (size_t)a->cap * a->rs);
+  cxm__free(ctx, a->ring.rec, (size_t)a->ring.cap * a->ring.rs);
   cxm__free(ctx, a, sizeof *a);
   ctx->mod[CXM_MODIX_ATTRIBUTION] = NULL;
 }
@@ -541,12 +538,11 @@ static int query(cxm_ctx *ctx, int model, int32_t channel, fixed *out) {
   memset(out, 0, sizeof *out);
   const attrib *a = A(ctx);
   if (!a) return CXM_OK;
-  const credit *row = a->cr[model - 1];
   credit sum = {0, 0, 0};
   if (channel == CXM_ALL)
-    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) credit_sum(&sum, &row[c]);
+    for (uint32_t c = 0; c < CXM_GRID_COLS; c++) credit_sum(&sum, &a->cr[c][model - 1]);
   else
-    sum = row[channel == CXM_CREDIT_NO_CHANNEL ? 0 : 1u + (uint32_t)channel];
+    sum = a->cr[channel == CXM_CREDIT_NO_CHANNEL ? 0 : 1u + (uint32_t)channel][model - 1];
   out->orders = sum.orders;
   norm(&sum, &out->minor, &out->nano);
   return CXM_OK;

@@ -9,6 +9,18 @@
 
 #define ON(ctx, bit) (((ctx)->opt[CXM_OPT_MODULES] & (bit)) != 0)
 
+int cxm__ext_prepare_all(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t set) {
+  uint32_t on = (uint32_t)ctx->opt[CXM_OPT_MODULES] & CXM_MOD_ALL;
+  int rc;
+  if (ev) ev->pend = on & (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)ev->type & 15u))) & 15u;
+  if ((on & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, set))) return rc;
+  if ((on & CXM_MOD_FUNNEL) && (rc = cxm__funnel_prepare(ctx, ev, found, set))) return rc;
+  if ((on & CXM_MOD_ATTRIBUTION) && (rc = cxm__attribution_prepare(ctx, ev, found, set)))
+    return rc;
+  if ((on & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, set))) return rc;
+  return CXM_OK;
+}
+
 void cxm__ext_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                         uint32_t new_set) {
   if (ON(ctx, CXM_MOD_RETENTION)) cxm__retention_on_segset(ctx, ri, old_set, new_set);

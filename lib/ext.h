@@ -48,6 +48,7 @@
 #ifndef CXM_EXT_H
 #define CXM_EXT_H
 
+#include "attribution.h"
 #include "internal.h"
 #include "funnel.h"
 
@@ -190,37 +191,34 @@ CXM_HIDDEN void cxm__monitor_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evvie
 #define CXM__PREP_OF_TYPE (CXM__MODS_OF_TYPE & ~CXM__ATTR_TYPES)
 typedef char cxm__mods_of_type_fits[CXM_EV_CHURN < 16 && CXM_MOD_ALL < 16 ? 1 : -1];
 
+/* cxm__ext_prepare for a new customer, a segment move or no event (ext.c):
+   every module enabled prepares. */
+CXM_HIDDEN int cxm__ext_prepare_all(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
+                                    uint32_t set);
+
 /* Calls the prepare of each module concerned (ext.h's protocol) and sets
    ev->pend; the first failure's status is returned. */
 static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                                        uint32_t set) {
-  uint32_t on = (uint32_t)ctx->opt[CXM_OPT_MODULES] & CXM_MOD_ALL, run = on;
-  int rc, known = 0;
-  if (ev) {
-    uint32_t sh = 4 * ((uint32_t)ev->type & 15u);
-    ev->pend = on & (uint32_t)(CXM__MODS_OF_TYPE >> sh) & 15u;
-    /* A new customer or a segment move: every module reserves (side arrays,
-       rows of the new set) whatever the type. */
-    if (CXM_LIKELY(found >= 0 && ctx->customers.recs[found].segset == set)) {
-      run = on & (uint32_t)(CXM__PREP_OF_TYPE >> sh) & 15u;
-      known = 1;
-    }
-  }
-  if ((run & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, set))) return rc;
-  if (run & CXM_MOD_FUNNEL) {
+  if (CXM_UNLIKELY(!ev || found < 0 || ctx->customers.recs[found].segset != set))
+    return cxm__ext_prepare_all(ctx, ev, found, set);
+  uint32_t pend = (uint32_t)ctx->opt[CXM_OPT_MODULES] &
+                  (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)ev->type & 15u))) & 15u;
+  ev->pend = pend;
+  if (!(pend & (uint32_t)~CXM_MOD_ATTRIBUTION)) return CXM_OK; /* CXM__PREP_OF_TYPE */
+  int rc;
+  if ((pend & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, set))) return rc;
+  if (pend & CXM_MOD_FUNNEL) {
     /* The usual case, a known customer's stage unchanged, from the funnel's
        record (funnel.h) without a call: nothing to reserve, nothing to do. */
     const uint8_t *fr = ctx->side[CXM_MODIX_FUNNEL].base;
-    if (known && fr &&
-        cxm__funnel_unchanged(fr + (size_t)found * CXM_FUNNEL_REC,
-                              cxm__funnel_ev_stage(ev->type, ev->v1), ev->t))
+    if (fr && cxm__funnel_unchanged(fr + (size_t)found * CXM_FUNNEL_REC,
+                                    cxm__funnel_ev_stage(ev->type, ev->v1), ev->t))
       ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL;
     else if ((rc = cxm__funnel_prepare(ctx, ev, found, set)))
       return rc;
   }
-  if ((run & CXM_MOD_ATTRIBUTION) && (rc = cxm__attribution_prepare(ctx, ev, found, set)))
-    return rc;
-  if ((run & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, set))) return rc;
+  if ((pend & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, set))) return rc;
   return CXM_OK;
 }
 
@@ -228,13 +226,19 @@ static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t fou
    ev->pend, then monitoring (whatever the module bits). */
 static CXM_INLINE void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   uint32_t pend = ev->pend;
-  if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
-  if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);
-  if (pend & CXM_MOD_ATTRIBUTION) {
-    if (ev->type == CXM_EV_PURCHASE) cxm__attribution_purchase(ctx, ri, ev);
-    else cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
+  if (pend) {
+    if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
+    if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);
+    if (pend & CXM_MOD_ATTRIBUTION) {
+      const cxm_attr_ring *a = (const cxm_attr_ring *)ctx->mod[CXM_MODIX_ATTRIBUTION];
+      if (ev->type == CXM_EV_PURCHASE)
+        cxm__attribution_purchase(ctx, ri, ev);
+      else if (!a || ri >= a->cap ||
+               !cxm__attr_keep_newest(a, a->rec + (size_t)ri * a->rs, ev->t, ev->ch))
+        cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
+    }
+    if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);
   }
-  if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);
   if (ctx->mon_on) cxm__monitor_on_event(ctx, ri, ev);
 }
 

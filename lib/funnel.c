@@ -311,43 +311,29 @@ static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
   }
 }
 
-/* Adds `d` to the customers at stages [lo, hi) of the cells of (set, ch). */
-static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
-                       int lo, int hi, int64_t d) {
+/* Adds `d` to the customers at stages [lo, hi) of the cells of (set, ch)
+   and, when k > 0, a sample of `dt` seconds to their step-k sketches (the
+   cells and sketches exist). */
+static void add_to_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
+                         int lo, int hi, int64_t d, int k, uint32_t dt) {
+  uint32_t b = k ? cxm__qs_bucket(dt) : 0;
   const fsetrows *e = rows_of(ctx, f, set);
   if (CXM_LIKELY(e != NULL)) {
     uint32_t c1 = col_of(ch);
     for (uint32_t i = 0; i < e->n; i++) {
-      fcell *a = e->r[i]->c[0], *b = e->r[i]->c[c1];
+      fcell *a = e->r[i]->c[0];
       for (int s = lo; s < hi; s++) a->n[s] += d;
-      if (c1)
-        for (int s = lo; s < hi; s++) b->n[s] += d;
-    }
-    return;
-  }
-  uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
-  uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
-  for (uint32_t i = 0; i < nr; i++)
-    for (uint32_t j = 0; j < nc; j++) {
-      fcell *c = cell_at(f, rows[i], cols[j]);
-      for (int s = lo; s < hi; s++) c->n[s] += d;
-    }
-}
-
-static void add_sample(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k,
-                       uint32_t dt) {
-  uint32_t b = cxm__qs_bucket(dt);
-  const fsetrows *e = rows_of(ctx, f, set);
-  if (CXM_LIKELY(e != NULL)) {
-    uint32_t c1 = col_of(ch);
-    for (uint32_t i = 0; i < e->n; i++) {
-      fcell *x = e->r[i]->c[0];
-      x->sk[k][b]++;
-      x->skn[k]++;
+      if (k) {
+        a->sk[k][b]++;
+        a->skn[k]++;
+      }
       if (c1) {
-        x = e->r[i]->c[c1];
-        x->sk[k][b]++;
-        x->skn[k]++;
+        fcell *c = e->r[i]->c[c1];
+        for (int s = lo; s < hi; s++) c->n[s] += d;
+        if (k) {
+          c->sk[k][b]++;
+          c->skn[k]++;
+        }
       }
     }
     return;
@@ -357,22 +343,26 @@ static void add_sample(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k,
   for (uint32_t i = 0; i < nr; i++)
     for (uint32_t j = 0; j < nc; j++) {
       fcell *c = cell_at(f, rows[i], cols[j]);
-      c->sk[k][b]++;
-      c->skn[k]++;
+      for (int s = lo; s < hi; s++) c->n[s] += d;
+      if (k) {
+        c->sk[k][b]++;
+        c->skn[k]++;
+      }
     }
+}
+
+static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
+                       int lo, int hi, int64_t d) {
+  add_to_cells(ctx, f, set, ch, lo, hi, d, 0, 0);
 }
 
 /* ---- the protocol -------------------------------------------------------------- */
 
-#if defined(__GNUC__)
-#define SLOW __attribute__((noinline))
-#else
-#define SLOW
-#endif
-
-/* prepare() in general: a new customer, growth, a segment move, a change. */
-static SLOW int prepare_slow(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
-                             uint32_t set) {
+/* The dispatch (ext.h) calls prepare() for a known customer whose set
+   stays only when cxm__funnel_unchanged() could not tell that the event
+   changes nothing: here is the general case, a new customer, growth, a
+   segment move, a change. */
+int cxm__funnel_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t set) {
   if (ev) ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL; /* until a plan is made */
   funnel *f = F(ctx);
   if (CXM_UNLIKELY(!f) && !(f = get_or_create(ctx))) return CXM_E_NOMEM;
@@ -397,22 +387,6 @@ static SLOW int prepare_slow(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
   return CXM_OK;
 }
 
-int cxm__funnel_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
-                        uint32_t set) {
-  funnel *f = F(ctx);
-  /* Most events of a known customer change nothing here. */
-  if (CXM_LIKELY(f && ev && found >= 0 && (uint64_t)found < f->cap &&
-                 ctx->customers.recs[found].segset == set)) {
-    f->plan_ev = NULL;
-    int k = ev_stage(ev);
-    if (!k || unchanged(f->rec + (size_t)found * REC, k, ev->t)) {
-      ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL; /* on_event would change nothing */
-      return CXM_OK;
-    }
-  }
-  return prepare_slow(ctx, ev, found, set);
-}
-
 void cxm__funnel_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                            uint32_t new_set) {
   funnel *f = F(ctx);
@@ -426,12 +400,10 @@ void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   if (CXM_LIKELY(!f || f->plan_ev != ev)) return; /* nothing changes */
   f->plan_ev = NULL;
   if (ri >= f->cap) return; /* prepare() ran: cannot happen */
-  fplan p = f->plan;
-  if (p.to > p.from) {
-    add_counts(ctx, f, ev->set, p.chan, p.from, p.to, 1);
-    if (p.timed) add_sample(ctx, f, ev->set, p.chan, p.to - 1, p.dt);
-  }
-  fstate x = {p.t_first, p.t_high, p.to, p.chan};
+  const fplan *p = &f->plan;
+  if (p->to > p->from)
+    add_to_cells(ctx, f, ev->set, p->chan, p->from, p->to, 1, p->timed ? p->to - 1 : 0, p->dt);
+  fstate x = {p->t_first, p->t_high, p->to, p->chan};
   put_rec(f, ri, &x);
 }
 
