@@ -23,6 +23,10 @@
  * BENCH_REPEAT=k times the batch ingest k times (each into a fresh handle)
  * and reports the run with the least CPU time, the others listed: on a
  * shared machine the best run is the one least disturbed.
+ * BENCH_REORDER=G (an experiment on locality) stably reorders the workload
+ * before timing, within each group of G events, by the customer's record
+ * index >> BENCH_REORDER_SHIFT (default 14; spend first): what partitioning
+ * a batch by record range would gain if it cost nothing (docs/architecture.md).
  * It runs on whatever cores it is given; run it under `taskset -c 0` for the
  * one-core figures.
  */
@@ -198,6 +202,7 @@ typedef struct columns {
   int32_t *channels; /* wl channel index; mapped to library ids below */
   double *values, *values2;
   int32_t *segsets; /* wl segment code or -1; mapped below */
+  int64_t *cust;    /* the workload's customer of each event (BENCH_REORDER only) */
 } columns;
 
 static void build_columns(columns *c, wl_gen *g) {
@@ -211,6 +216,7 @@ static void build_columns(columns *c, wl_gen *g) {
   c->values = malloc(n * sizeof *c->values);
   c->values2 = malloc(n * sizeof *c->values2);
   c->segsets = malloc(n * sizeof *c->segsets);
+  c->cust = getenv("BENCH_REORDER") ? malloc(n * sizeof *c->cust) : NULL;
   if (!c->times || !c->types || !c->id_data || !c->id_offsets ||
       !c->channels || !c->values || !c->values2 || !c->segsets) {
     fprintf(stderr, "bench_ingest: out of memory for %zu events\n", n);
@@ -232,8 +238,81 @@ static void build_columns(columns *c, wl_gen *g) {
     c->values[i] = wl_value(&e);
     c->values2[i] = wl_value2(&e);
     c->segsets[i] = e.segcode;
+    if (c->cust) c->cust[i] = e.customer;
   }
   c->id_offsets[n] = off;
+}
+
+/* BENCH_REORDER=G (experiment): within each group of G events, a stable
+   sort by the customer's record index >> BENCH_REORDER_SHIFT (default 14),
+   the record index being the customer's rank of first appearance, as the
+   library assigns it; spend first. Each customer's events keep their order.
+   It shows what ordering by record range gains, without its cost. */
+static void reorder_columns(columns *c, size_t group, unsigned shift, uint64_t customers) {
+  size_t n = c->n;
+  int64_t *rank = malloc(customers * sizeof *rank);
+  size_t nb = (size_t)(customers >> shift) + 2;
+  size_t *cntb = malloc(nb * sizeof *cntb);
+  size_t *perm = malloc(n * sizeof *perm);
+  columns d = *c;
+  d.times = malloc(n * sizeof *d.times);
+  d.types = malloc(n * sizeof *d.types);
+  d.id_data = malloc(n * WL_ID_LEN + 1);
+  d.id_offsets = malloc((n + 1) * sizeof *d.id_offsets);
+  d.channels = malloc(n * sizeof *d.channels);
+  d.values = malloc(n * sizeof *d.values);
+  d.values2 = malloc(n * sizeof *d.values2);
+  d.segsets = malloc(n * sizeof *d.segsets);
+  if (!rank || !cntb || !perm || !d.times || !d.types || !d.id_data ||
+      !d.id_offsets || !d.channels || !d.values || !d.values2 || !d.segsets) {
+    fprintf(stderr, "bench_ingest: out of memory for the reorder\n");
+    exit(1);
+  }
+  for (uint64_t k = 0; k < customers; k++) rank[k] = -1;
+  int64_t next = 0;
+  for (size_t i = 0; i < n; i++)
+    if (c->cust[i] >= 0 && rank[c->cust[i]] < 0) rank[c->cust[i]] = next++;
+  for (size_t g0 = 0; g0 < n; g0 += group) {
+    size_t m = n - g0 < group ? n - g0 : group;
+    memset(cntb, 0, nb * sizeof *cntb);
+    for (size_t i = g0; i < g0 + m; i++)
+      cntb[c->cust[i] < 0 ? 0 : 1 + ((size_t)rank[c->cust[i]] >> shift)]++;
+    size_t sum = g0;
+    for (size_t b = 0; b < nb; b++) {
+      size_t t = cntb[b];
+      cntb[b] = sum;
+      sum += t;
+    }
+    for (size_t i = g0; i < g0 + m; i++)
+      perm[cntb[c->cust[i] < 0 ? 0 : 1 + ((size_t)rank[c->cust[i]] >> shift)]++] = i;
+  }
+  int64_t off = 0;
+  for (size_t j = 0; j < n; j++) {
+    size_t i = perm[j];
+    d.times[j] = c->times[i];
+    d.types[j] = c->types[i];
+    d.channels[j] = c->channels[i];
+    d.values[j] = c->values[i];
+    d.values2[j] = c->values2[i];
+    d.segsets[j] = c->segsets[i];
+    d.id_offsets[j] = off;
+    int64_t len = c->id_offsets[i + 1] - c->id_offsets[i];
+    memcpy(d.id_data + off, c->id_data + c->id_offsets[i], (size_t)len);
+    off += len;
+  }
+  d.id_offsets[n] = off;
+  free(c->times);
+  free(c->types);
+  free(c->id_data);
+  free(c->id_offsets);
+  free(c->channels);
+  free(c->values);
+  free(c->values2);
+  free(c->segsets);
+  *c = d;
+  free(rank);
+  free(cntb);
+  free(perm);
 }
 
 static void free_columns(columns *c) {
@@ -294,6 +373,20 @@ static void build_workload(columns *c, uint64_t customers, uint64_t events,
   }
   double t0 = now_s();
   build_columns(c, &g);
+  const char *ro = getenv("BENCH_REORDER"), *rs = getenv("BENCH_REORDER_SHIFT");
+  if (ro) {
+    uint64_t group = 0, shift = 14;
+    if (!c->cust || parse_u64(ro, &group) || group == 0 || (rs && parse_u64(rs, &shift)) ||
+        shift > 32) {
+      fprintf(stderr, "bench_ingest: BENCH_REORDER: a group size > 0; _SHIFT 0..32\n");
+      exit(2);
+    }
+    reorder_columns(c, (size_t)group, (unsigned)shift, customers);
+    printf("workload reordered: groups of %llu events by record index >> %llu\n",
+           (unsigned long long)group, (unsigned long long)shift);
+  }
+  free(c->cust);
+  c->cust = NULL;
   double t_build = now_s() - t0;
   wl_gen_free(&g);
   /* Every handle interns the labels in the same order, so gets these ids. */
