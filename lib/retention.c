@@ -518,6 +518,9 @@ CXM_COLD static int reserve_slow(cxm_ctx *ctx, cxm_ret *m, uint32_t set, uint8_t
   m->rcache[slot].lo = clo;
   m->rcache[slot].hi = chi;
   m->rcache[slot].cell = c;
+  m->rcache[slot].ring = c >= 0 ? m->cells[c].ring : NULL;
+  m->rcache[slot].lo8 = clo + RET_SPAN;
+  m->rcache[slot].hiw = chi - m->window - 1;
   *cell = c;
   return CXM_OK;
 }
@@ -616,6 +619,7 @@ CXM_COLD static void ring_advance(cxm_ctx *ctx, cxm_ret *m, int32_t nb) {
       }
   }
   m->rbase = nb;
+  m->rlim = nb + (int32_t)m->rlen - m->window;
 }
 
 /* ---- module state ------------------------------------------------------------- */
@@ -638,6 +642,7 @@ CXM_COLD static cxm_ret *mod_make(cxm_ctx *ctx) {
   while (rlen < (uint64_t)m->window + 16 && rlen <= RET_RING_MAX) rlen *= 2;
   m->rlen = rlen <= RET_RING_MAX ? rlen : 0;
   m->rbase = INT32_MIN / 2;
+  m->rlim = m->rbase + (int32_t)m->rlen - m->window;
   m->pend_cell = -1;
   m->hist_from = INT32_MIN;
   ctx->mod[CXM_MODIX_RETENTION] = m;
@@ -1117,7 +1122,7 @@ static CXM_INLINE int prepare_known(cxm_ctx *ctx, cxm_ret *m, cxm_evview *ev, in
 
 /* What prepare worked out for on_event (pend_kind). */
 #define RK_STORE 1u /* on_event stores pend_x */
-#define RK_RING 2u  /* and adds pend_v0, pend_v1 to pend_ring's slots */
+#define RK_RING 2u  /* and adds pend_v0 at pend_p0, pend_v1 at pend_p1 */
 
 /* cxm__ret_month from the cache only: -1 on a miss (the caller then takes
    the general path, which fills it). */
@@ -1129,64 +1134,63 @@ static CXM_INLINE int32_t month_cached(const cxm_ret *m, int32_t day) {
 
 /* An activity on day d after the customer's newest top0 (state x with
    planes pl: an activity before, no churn event in the span; its scope
-   rows reserved, fine cell `cell`): worked out whole when the coverage
+   rows reserved, its fine cell's ring `ring`, NULL: none): worked out whole when the coverage
    grows (no start), no settling day changes the history, both entries fit
    the ring and the months it needs are cached. on_event then stores pend_x
    and adds two ring slots. Returns 0 when on_event must work it out.
    fast_inorder's steps without a churn: shift_packed, then the new day's
    digit. No call: prepare's fast path keeps to scratch registers. */
 static CXM_INLINE int prep_extend(cxm_ret *m, int32_t type, uint32_t spare, uint64_t x,
-                                  uint32_t pl, int32_t top0, int32_t d, int32_t cell) {
+                                  uint32_t pl, int32_t top0, int32_t d, int64_t *ring) {
   /* Days, window and ring bounds fit 32 bits (days below 2^16, windows at
-     most 3660); NOC: no carried coverage. */
+     most 3660); NOC: no carried coverage. Every test first, then the work
+     (fewer values live at once). */
   enum { NOC = INT32_MIN / 2 };
   int32_t w = m->window;
   uint32_t act = PL_ACT(pl), lraw = (uint32_t)(x >> 16) & 0xFFFFu;
-  int32_t first = (int32_t)(x & 0xFFFFu) - 2, lin = (int32_t)lraw - 2;
+  int32_t first = (int32_t)(x & 0xFFFFu) - 2;
   /* The carry's coverage end; then E and the last activity, as simulate
      (no activity in the span: lin holds one). */
-  int32_t cend = lraw && !((x >> 40) & 1) ? lin + w : NOC;
-  int32_t ell = lin, end = cend;
-  if (act) ell = top0 - low_bit(act), end = ell + w;
+  int32_t cend = lraw && !((x >> 40) & 1) ? (int32_t)lraw - 2 + w : NOC;
+  int32_t ell = (int32_t)lraw - 2, end = cend;
+  if (CXM_LIKELY(act)) ell = top0 - low_bit(act), end = ell + w;
   int32_t b1 = d - RET_SPAN, x1 = d + w;
   /* fast_inorder's settle test (the days leaving the span change no gap),
      a start after a lapse, the ring's window to move (stage_pair) */
   if (CXM_UNLIKELY(first < b1 && !(end >= b1 && (cend >= b1 || (!lraw && w >= RET_SPAN)) &&
                                    !cxm__ret_gap_open(spare))))
     return 0;
-  if (CXM_UNLIKELY(end < d || cell < 0 || (int64_t)x1 - m->rbase >= m->rlen || d < m->rbase))
-    return 0;
+  if (CXM_UNLIKELY(end < d || !ring || d >= m->rlim || d < m->rbase)) return 0;
   /* shift_packed without churn: the newest leaving activity becomes lin
      (uncut), a leaving or carried purchase asks for months. */
-  uint32_t k = (uint32_t)(d - top0), dig = 0, la = act, lp = PL_PUR(pl);
-  uint64_t nx = x & (((uint64_t)1 << 42) - 1);
-  if (k < RET_SPAN) {
-    uint32_t leave = (0xFF00u >> k) & 0xFFu;
-    la &= leave;
-    lp &= leave;
-    dig = (uint32_t)((x >> 42) * pow6[k] % 1679616u);
-  }
-  if (la)
-    nx = (nx & ~((uint64_t)0xFFFF << 16 | (uint64_t)1 << 40)) |
-         (uint64_t)(uint32_t)(top0 - low_bit(la) + 2) << 16;
-  if (CXM_UNLIKELY(lp || ((x >> 41) & 1))) {
+  uint32_t k = (uint32_t)(d - top0);
+  uint32_t leave = k < RET_SPAN ? (0xFF00u >> k) & 0xFFu : 0xFFu;
+  uint32_t la = act & leave, lp = PL_PUR(pl) & leave;
+  uint64_t pc = x & ((uint64_t)1 << 41);
+  if (CXM_UNLIKELY(lp || pc)) {
     int32_t m1 = month_cached(m, d - (RET_SPAN - 1)), mo = -1, ml = -1;
-    if ((x >> 41) & 1) mo = month_cached(m, top0 - (RET_SPAN - 1));
+    if (pc) mo = month_cached(m, top0 - (RET_SPAN - 1));
     if (lp) ml = month_cached(m, top0 - low_bit(lp));
-    if (m1 < 0 || (((x >> 41) & 1) && mo < 0) || (lp && ml < 0)) return 0;
-    nx = (nx & ~((uint64_t)1 << 41)) | (uint64_t)(mo == m1 || ml == m1) << 41;
+    if (m1 < 0 || (pc && mo < 0) || (lp && ml < 0)) return 0;
+    pc = (uint64_t)(mo == m1 || ml == m1) << 41;
   }
-  dig += type == CXM_EV_PURCHASE ? 2u : 1u;
-  m->pend_x = nx | (uint64_t)dig << 42;
+  /* the work: ring slots, then the new state */
   uint32_t mask = m->rlen - 1;
-  m->pend_ring = m->cells[cell].ring;
-  m->pend_s0 = (uint32_t)end & mask;
+  m->pend_p0 = ring + ((uint32_t)end & mask);
   m->pend_v0 = 1 - (int64_t)(ell - first) * ((int64_t)1 << 24);
-  m->pend_s1 = (uint32_t)x1 & mask;
+  m->pend_p1 = ring + ((uint32_t)x1 & mask);
   m->pend_v1 = (int64_t)(d - first) * ((int64_t)1 << 24) - 1;
   m->pend_kind = RK_STORE | RK_RING;
+  uint64_t nx = x & ((((uint64_t)1 << 41) - 1) & ~((uint64_t)1 << 40)) ;
+  if (la) nx = (nx & ~((uint64_t)0xFFFF << 16)) | (uint64_t)(uint32_t)(top0 - low_bit(la) + 2) << 16;
+  else nx |= x & ((uint64_t)1 << 40); /* no activity leaves: the cut stays */
+  uint32_t dig = k < RET_SPAN ? (uint32_t)((x >> 42) * pow6[k] % 1679616u) : 0;
+  dig += type == CXM_EV_PURCHASE ? 2u : 1u;
+  m->pend_x = nx | pc | (uint64_t)dig << 42;
   return 1;
 }
+
+CXM_NOINLINE_ static int prepare_rest(cxm_ctx *ctx);
 
 /* prepare for a known customer's event other than prepare's fast case. */
 CXM_NOINLINE_ static int prepare_other(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
@@ -1251,20 +1255,42 @@ int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t
   uint64_t x = m->side[found];
   m->pend_top = top0;
   m->pend_x0 = x;
+  if (d <= top0) {
+    /* A message_sent on the newest day or before, or a repeat of an
+       activity on the newest day (no churn event: the churn wins that day)
+       that is no purchase, changes nothing: no on_event. A day's digit has
+       activity when not 0 or 3 mod 6, so when not 0 mod 3. */
+    if (type == CXM_EV_MESSAGE_SENT ||
+        (d == top0 && type != CXM_EV_CHURN && type != CXM_EV_PURCHASE && (x >> 42) % 3 != 0)) {
+      ev->pend &= ~(uint32_t)CXM_MOD_RETENTION;
+      return CXM_OK;
+    }
+    return prepare_other(ctx, ev, found, set, x, top0);
+  }
+  /* prepare_rest's arguments, kept here rather than in registers through
+     the fast path */
+  m->a_ev = ev;
+  m->a_found = found;
+  m->a_set = set;
   /* activity types: every customer event but message_sent and churn */
   const uint32_t acts = ~((1u << CXM_EV_MESSAGE_SENT) | (1u << CXM_EV_CHURN));
-  if (CXM_LIKELY(d > top0 && ((acts >> (type & 31)) & 1u) && (x & 0xFFFFu))) {
+  if (CXM_LIKELY(((acts >> (type & 31)) & 1u) && (x & 0xFFFFu))) {
     uint32_t pl = planes((uint32_t)(x >> 42));
     uint32_t key = set << 8 | (uint32_t)(uint8_t)(x >> 32);
     const struct ret_rc *c = &m->rcache[(key * 2654435761u) >> 20];
-    if (CXM_LIKELY(!PL_CHURN(pl) && c->tag == key + 1 && top0 - RET_SPAN >= c->lo &&
-                   d + m->window + 1 <= c->hi &&
-                   prep_extend(m, type, r->spare, x, pl, top0, d, c->cell))) {
+    if (CXM_LIKELY(!PL_CHURN(pl) && c->tag == key + 1 && top0 >= c->lo8 && d <= c->hiw &&
+                   prep_extend(m, type, r->spare, x, pl, top0, d, c->ring))) {
       if (type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, d);
       return CXM_OK;
     }
   }
-  return prepare_other(ctx, ev, found, set, x, top0); /* six arguments: a tail call */
+  return prepare_rest(ctx);
+}
+
+/* prepare_other with the arguments prepare kept in the module state. */
+CXM_NOINLINE_ static int prepare_rest(cxm_ctx *ctx) {
+  cxm_ret *m = mod_get(ctx);
+  return prepare_other(ctx, m->a_ev, m->a_found, m->a_set, m->pend_x0, m->pend_top);
 }
 
 CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
@@ -1278,13 +1304,16 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   uint32_t kind = m->pend_kind;
   if (CXM_LIKELY(kind == (RK_STORE | RK_RING))) { /* prepare worked it out */
     m->side[ri] = m->pend_x;
-    int64_t *ring = m->pend_ring;
-    ring[m->pend_s0] += m->pend_v0;
-    ring[m->pend_s1] += m->pend_v1;
+    *m->pend_p0 += m->pend_v0;
+    *m->pend_p1 += m->pend_v1;
     uint32_t rp = m->rpoints + 2;
     m->rpoints = rp;
     if (CXM_UNLIKELY(rp >= RET_RING_POINTS || ev->type == CXM_EV_PURCHASE))
       on_event_tail(ctx, m, ev);
+    return;
+  }
+  if (kind == RK_STORE && ev->type != CXM_EV_PURCHASE) { /* a message_sent's span move */
+    m->side[ri] = m->pend_x;
     return;
   }
   on_event_other(ctx, m, ri, ev);

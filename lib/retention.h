@@ -65,8 +65,14 @@ typedef struct cxm_ret {
 
   /* Scopes of (segment set, channel) known to cover days [lo, hi]: day
      arrays only grow, so a hit needs no further check (prepare's fast path).
-     tag: set << 8 | channel, plus 1 (sets < 2^20: no wrap); 0 empty. */
-  struct ret_rc { uint32_t tag; int32_t lo, hi, cell; } rcache[RET_RCACHE];
+     tag: set << 8 | channel, plus 1 (sets < 2^20: no wrap); 0 empty. The
+     cell's ring (NULL: none; rings never move), lo + RET_SPAN and
+     hi - window - 1 save the fast path some arithmetic. */
+  struct ret_rc {
+    uint32_t tag;
+    int32_t lo, hi, cell, lo8, hiw;
+    int64_t *ring;
+  } rcache[RET_RCACHE];
 
   /* The stage of in-order coverage extensions (retention.c): the two
      difference entries of such an event go to its fine cell's ring instead
@@ -79,16 +85,20 @@ typedef struct cxm_ret {
   uint32_t cindex_mask;
   uint32_t rlen;      /* ring days, a power of two; 0: nothing is staged */
   int32_t rbase;
+  int32_t rlim;       /* rbase + rlen - window: an event from this day on
+                         would move the window */
   uint32_t rpoints;   /* entries staged since the last full flush */
   int32_t pend_cell;  /* fine cell of the pending event, -1: none */
   /* The pending event worked out whole by prepare's fast path (RK_* in
      retention.c; 0: on_event works it out): the new packed state, and the
      two ring slots of an extension with what each gets. */
   uint32_t pend_kind;
-  uint32_t pend_s0, pend_s1;
   uint64_t pend_x, pend_x0; /* after, before */
   int64_t pend_v0, pend_v1;
-  int64_t *pend_ring;
+  int64_t *pend_p0, *pend_p1;
+  cxm_evview *a_ev;   /* prepare's arguments (its fast path's fallback) */
+  int64_t a_found;
+  uint32_t a_set;
 
   ret_days buyers;    /* per day: new buyers, returning buyers (w = 2) */
 
