@@ -655,6 +655,131 @@ START_TEST(test_staged_against_model) {
 }
 END_TEST
 
+/* ---- prepare's worked-out events -------------------------------------------- */
+
+/* Each customer's own days move on by gaps of 0 (a repeat) to 10 days, now
+   and then 20 to 40 (a lapse), so that the span moves by less than, exactly
+   and more than its 8 days; many purchases (month boundaries fall inside
+   the 80 days: carried purchases), message_sent on days of their own, a
+   few churn events, and one event in 5 up to 6 days late. Arrival: by
+   time, the late ones after their customer's newer events. */
+static int gapped_stream(rev *ev, int cap, uint64_t seed) {
+  rng_state = seed;
+  static const int32_t types[] = {CXM_EV_TOUCH,        CXM_EV_SESSION, CXM_EV_PURCHASE,
+                                  CXM_EV_PURCHASE,     CXM_EV_ENGAGE,  CXM_EV_MESSAGE_SENT,
+                                  CXM_EV_MESSAGE_SENT, CXM_EV_NPS,     CXM_EV_PURCHASE};
+  int n = 0;
+  for (int c = 0; c < RC && n < cap; c++) {
+    int64_t day = rnd(10);
+    while (n < cap) {
+      uint32_t g = rnd(20);
+      day += g < 5 ? 0 : g < 18 ? 1 + rnd(10) : 20 + rnd(21);
+      if (day >= 78) break;
+      rev *e = &ev[n++];
+      e->cust = c;
+      e->t = T0 + day * DAY + rnd(20 * 3600);
+      e->type = types[rnd(9)];
+      if (rnd(40) == 0) e->type = CXM_EV_CHURN;
+      e->ch = rnd(4) == 0 ? CXM_NO_CHANNEL : (int32_t)rnd(2);
+    }
+  }
+  /* arrival order: time, or time + up to 6 days for one in 12 */
+  int64_t (*arr)[2] = malloc(sizeof(int64_t[2]) * (size_t)n);
+  rev *tmp = malloc(sizeof(rev) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    tmp[i] = ev[i];
+    arr[i][0] = ev[i].t + (rnd(5) == 0 ? (int64_t)rnd(6 * 24) * HOUR : 0);
+    arr[i][1] = i;
+  }
+  qsort(arr, (size_t)n, sizeof arr[0], cmp_arrival);
+  for (int i = 0; i < n; i++) ev[i] = tmp[arr[i][1]];
+  free(arr);
+  free(tmp);
+  return n;
+}
+
+/* The events prepare works out whole (an activity on a new day extending
+   the coverage, a message_sent moving the span, repeats of a day) against
+   the model, every query, for windows shorter than the span (3, 5: days
+   leaving it open gaps), equal to it, and longer (10, 40), several UTC
+   offsets; queried every 300 events too (each query flushes the stage).
+   The same events one at a time and as one batch (the batch fast path)
+   give byte-identical snapshots, and the batch's handle the same answers. */
+START_TEST(test_worked_out_against_model) {
+  static const int64_t ws[5] = {3, 5, 8, 10, 40};
+  static const int64_t offs[3] = {0, -5 * HOUR, 19800};
+  int64_t w = ws[_i % 5], off = offs[_i % 3];
+  enum { N = 1400 };
+  rev *ev = malloc(sizeof(rev) * N);
+  int n = gapped_stream(ev, N, 7100 + (uint64_t)_i);
+  ck_assert_int_gt(n, 350);
+  int32_t gold, gold_set;
+  cxm_ctx *ctx = model_ctx_w(off, w, &gold, &gold_set);
+  for (int c = 0; c < RC; c += 3) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", c);
+    t_assign(ctx, id, gold_set);
+  }
+  for (int i = 0; i < n; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", ev[i].cust);
+    double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
+    T_ADD(ctx, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
+    if (i % 300 == 299) compare_model2(ctx, ev, i + 1, off, w, gold, 0);
+  }
+  compare_model(ctx, ev, n, off, w, gold);
+
+  /* the batch path: the state of the same events one at a time (without
+     queries in between: they flush and size arrays), byte for byte */
+  int32_t g2, gs2;
+  cxm_ctx *b = model_ctx_w(off, w, &g2, &gs2), *o = model_ctx_w(off, w, &g2, &gs2);
+  ck_assert_int_eq(gs2, gold_set);
+  for (int c = 0; c < RC; c += 3) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", c);
+    t_assign(b, id, gold_set);
+    t_assign(o, id, gold_set);
+  }
+  for (int i = 0; i < n; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", ev[i].cust);
+    double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
+    T_ADD(o, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
+  }
+  int64_t *times = malloc(sizeof(int64_t) * (size_t)n), *offs_ = malloc(sizeof(int64_t) * (size_t)(n + 1));
+  int32_t *types = malloc(sizeof(int32_t) * (size_t)n), *chans = malloc(sizeof(int32_t) * (size_t)n);
+  double *vals = malloc(sizeof(double) * (size_t)n);
+  char *ids = malloc((size_t)n * 16);
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    times[i] = ev[i].t;
+    types[i] = ev[i].type;
+    chans[i] = ev[i].ch;
+    vals[i] = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
+    offs_[i] = (int64_t)len;
+    len += (size_t)snprintf(ids + len, 16, "cust%d", ev[i].cust);
+  }
+  offs_[n] = (int64_t)len;
+  size_t acc = 0;
+  ck_assert_int_eq(cxm_events_add(b, (size_t)n, times, types, (const uint8_t *)ids, offs_, chans,
+                                  vals, NULL, NULL, &acc, NULL),
+                   CXM_OK);
+  ck_assert_int_eq(acc, (size_t)n);
+  t_handles_same_bytes(o, b);
+  compare_model(b, ev, n, off, w, gold);
+  free(times);
+  free(offs_);
+  free(types);
+  free(chans);
+  free(vals);
+  free(ids);
+  cxm_ctx_destroy(o);
+  cxm_ctx_destroy(b);
+  cxm_ctx_destroy(ctx);
+  free(ev);
+}
+END_TEST
+
 /* A snapshot taken while extensions are staged holds them: the loaded handle
    answers like the definitions, and so does the original afterwards. */
 START_TEST(test_staged_snapshot) {
@@ -1049,6 +1174,7 @@ static Suite *retention_suite(void) {
   tcase_add_test(tc, test_module_off);
   tcase_add_loop_test(tc, test_random_against_model, 0, 6);
   tcase_add_loop_test(tc, test_staged_against_model, 0, 8);
+  tcase_add_loop_test(tc, test_worked_out_against_model, 0, 15);
   tcase_add_test(tc, test_staged_snapshot);
   tcase_add_test(tc, test_staged_merge);
   tcase_add_test(tc, test_merge_and_snapshot);
