@@ -202,8 +202,9 @@ static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t fou
                                        uint32_t set) {
   if (CXM_UNLIKELY(!ev || found < 0 || ctx->customers.recs[found].segset != set))
     return cxm__ext_prepare_all(ctx, ev, found, set);
+  /* The option is 0 .. CXM_MOD_ALL: no other type's bits pass. */
   uint32_t pend = (uint32_t)ctx->opt[CXM_OPT_MODULES] &
-                  (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)ev->type & 15u))) & 15u;
+                  (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)ev->type & 15u)));
   ev->pend = pend;
   if (!(pend & (uint32_t)~CXM_MOD_ATTRIBUTION)) return CXM_OK; /* CXM__PREP_OF_TYPE */
   int rc;

@@ -205,12 +205,21 @@ typedef char setrows_hash_fits[NSETROWS == 1u << (32 - 22) ? 1 : -1];
 
 static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
 
+#if defined(__GNUC__)
+#define SLOW __attribute__((noinline))
+#else
+#define SLOW
+#endif
+
 static int ensure_cells_walk(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k);
 
-/* Every cell of (set, ch) exists, with the sketch of step k when k > 0. */
-static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
-  fready *rd = &f->ready[((set << 8 | ch) * UINT32_C(0x9E3779B1)) >> 22];
-  if (CXM_LIKELY(rd->set == set && rd->ch == ch && (rd->ks >> k & 1u))) return CXM_OK;
+static fready *ready_of(funnel *f, uint32_t set, uint8_t ch) {
+  return &f->ready[((set << 8 | ch) * UINT32_C(0x9E3779B1)) >> 22];
+}
+
+/* ensure_cells() past its cache. */
+static SLOW int ensure_cells_slow(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
+  fready *rd = ready_of(f, set, ch);
   int rc = ensure_cells_walk(ctx, f, set, ch, k);
   if (rc) return rc;
   if (rd->set != set || rd->ch != ch) {
@@ -220,6 +229,13 @@ static int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k
   }
   rd->ks |= (uint8_t)(1u | 1u << k);
   return CXM_OK;
+}
+
+/* Every cell of (set, ch) exists, with the sketch of step k when k > 0. */
+static CXM_INLINE int ensure_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch, int k) {
+  const fready *rd = ready_of(f, set, ch);
+  if (CXM_LIKELY(rd->set == set && rd->ch == ch && (rd->ks >> k & 1u))) return CXM_OK;
+  return ensure_cells_slow(ctx, f, set, ch, k);
 }
 typedef char ready_hash_fits[NREADY == 1u << (32 - 22) && NSTAGE <= 8 ? 1 : -1];
 
@@ -311,44 +327,37 @@ static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
   }
 }
 
+/* One cell's part of add_to_cells: `add` per stage (d inside [lo, hi),
+   else 0, so that the four counts change without a loop bound). */
+static CXM_INLINE void add_cell(fcell *c, const int64_t *add, int k, uint32_t b) {
+  for (int s = 0; s < NSTAGE; s++) c->n[s] += add[s];
+  if (k) {
+    c->sk[k][b]++;
+    c->skn[k]++;
+  }
+}
+
 /* Adds `d` to the customers at stages [lo, hi) of the cells of (set, ch)
    and, when k > 0, a sample of `dt` seconds to their step-k sketches (the
    cells and sketches exist). */
 static void add_to_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
                          int lo, int hi, int64_t d, int k, uint32_t dt) {
+  int64_t add[NSTAGE] = {0, 0, 0, 0};
+  for (int s = lo; s < hi; s++) add[s] = d;
   uint32_t b = k ? cxm__qs_bucket(dt) : 0;
   const fsetrows *e = rows_of(ctx, f, set);
   if (CXM_LIKELY(e != NULL)) {
     uint32_t c1 = col_of(ch);
     for (uint32_t i = 0; i < e->n; i++) {
-      fcell *a = e->r[i]->c[0];
-      for (int s = lo; s < hi; s++) a->n[s] += d;
-      if (k) {
-        a->sk[k][b]++;
-        a->skn[k]++;
-      }
-      if (c1) {
-        fcell *c = e->r[i]->c[c1];
-        for (int s = lo; s < hi; s++) c->n[s] += d;
-        if (k) {
-          c->sk[k][b]++;
-          c->skn[k]++;
-        }
-      }
+      add_cell(e->r[i]->c[0], add, k, b);
+      if (c1) add_cell(e->r[i]->c[c1], add, k, b);
     }
     return;
   }
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
   uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
   for (uint32_t i = 0; i < nr; i++)
-    for (uint32_t j = 0; j < nc; j++) {
-      fcell *c = cell_at(f, rows[i], cols[j]);
-      for (int s = lo; s < hi; s++) c->n[s] += d;
-      if (k) {
-        c->sk[k][b]++;
-        c->skn[k]++;
-      }
-    }
+    for (uint32_t j = 0; j < nc; j++) add_cell(cell_at(f, rows[i], cols[j]), add, k, b);
 }
 
 static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
