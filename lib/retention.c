@@ -1132,6 +1132,30 @@ static CXM_INLINE int32_t month_cached(const cxm_ret *m, int32_t day) {
   return day >= e->next ? e->month + 1 : e->month;
 }
 
+/* shift_packed(m, x, pl, top0, d) for a span without a churn event (the
+   newest leaving activity becomes lin, uncut; a leaving or carried purchase
+   asks for months) into *out; 0 when a month it needs is not cached. */
+static CXM_INLINE int shift_nochurn(const cxm_ret *m, uint64_t x, uint32_t pl, int32_t top0,
+                                    int32_t d, uint64_t *out) {
+  uint32_t k = (uint32_t)(d - top0);
+  uint32_t leave = k < RET_SPAN ? (0xFF00u >> k) & 0xFFu : 0xFFu;
+  uint32_t la = PL_ACT(pl) & leave, lp = PL_PUR(pl) & leave;
+  uint64_t pc = x & ((uint64_t)1 << 41);
+  if (CXM_UNLIKELY(lp || pc)) {
+    int32_t m1 = month_cached(m, d - (RET_SPAN - 1)), mo = -1, ml = -1;
+    if (pc) mo = month_cached(m, top0 - (RET_SPAN - 1));
+    if (lp) ml = month_cached(m, top0 - low_bit(lp));
+    if (m1 < 0 || (pc && mo < 0) || (lp && ml < 0)) return 0;
+    pc = (uint64_t)(mo == m1 || ml == m1) << 41;
+  }
+  uint64_t nx = x & ((((uint64_t)1 << 41) - 1) & ~((uint64_t)1 << 40));
+  if (la) nx = (nx & ~((uint64_t)0xFFFF << 16)) | (uint64_t)(uint32_t)(top0 - low_bit(la) + 2) << 16;
+  else nx |= x & ((uint64_t)1 << 40); /* no activity leaves: the cut stays */
+  uint32_t dig = k < RET_SPAN ? (uint32_t)((x >> 42) * pow6[k] % 1679616u) : 0;
+  *out = nx | pc | (uint64_t)dig << 42;
+  return 1;
+}
+
 /* An activity on day d after the customer's newest top0 (state x with
    planes pl: an activity before, no churn event in the span; its scope
    rows reserved, its fine cell's ring `ring`, NULL: none): worked out whole when the coverage
@@ -1161,32 +1185,16 @@ static CXM_INLINE int prep_extend(cxm_ret *m, int32_t type, uint32_t spare, uint
                                    !cxm__ret_gap_open(spare))))
     return 0;
   if (CXM_UNLIKELY(end < d || !ring || d >= m->rlim || d < m->rbase)) return 0;
-  /* shift_packed without churn: the newest leaving activity becomes lin
-     (uncut), a leaving or carried purchase asks for months. */
-  uint32_t k = (uint32_t)(d - top0);
-  uint32_t leave = k < RET_SPAN ? (0xFF00u >> k) & 0xFFu : 0xFFu;
-  uint32_t la = act & leave, lp = PL_PUR(pl) & leave;
-  uint64_t pc = x & ((uint64_t)1 << 41);
-  if (CXM_UNLIKELY(lp || pc)) {
-    int32_t m1 = month_cached(m, d - (RET_SPAN - 1)), mo = -1, ml = -1;
-    if (pc) mo = month_cached(m, top0 - (RET_SPAN - 1));
-    if (lp) ml = month_cached(m, top0 - low_bit(lp));
-    if (m1 < 0 || (pc && mo < 0) || (lp && ml < 0)) return 0;
-    pc = (uint64_t)(mo == m1 || ml == m1) << 41;
-  }
-  /* the work: ring slots, then the new state */
+  uint64_t nx;
+  if (CXM_UNLIKELY(!shift_nochurn(m, x, pl, top0, d, &nx))) return 0;
+  /* the work: ring slots, then the new state with the new day's digit */
   uint32_t mask = m->rlen - 1;
   m->pend_p0 = ring + ((uint32_t)end & mask);
   m->pend_v0 = 1 - (int64_t)(ell - first) * ((int64_t)1 << 24);
   m->pend_p1 = ring + ((uint32_t)x1 & mask);
   m->pend_v1 = (int64_t)(d - first) * ((int64_t)1 << 24) - 1;
   m->pend_kind = RK_STORE | RK_RING;
-  uint64_t nx = x & ((((uint64_t)1 << 41) - 1) & ~((uint64_t)1 << 40)) ;
-  if (la) nx = (nx & ~((uint64_t)0xFFFF << 16)) | (uint64_t)(uint32_t)(top0 - low_bit(la) + 2) << 16;
-  else nx |= x & ((uint64_t)1 << 40); /* no activity leaves: the cut stays */
-  uint32_t dig = k < RET_SPAN ? (uint32_t)((x >> 42) * pow6[k] % 1679616u) : 0;
-  dig += type == CXM_EV_PURCHASE ? 2u : 1u;
-  m->pend_x = nx | pc | (uint64_t)dig << 42;
+  m->pend_x = nx + ((uint64_t)(type == CXM_EV_PURCHASE ? 2u : 1u) << 42);
   return 1;
 }
 
@@ -1263,6 +1271,24 @@ int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t
     if (type == CXM_EV_MESSAGE_SENT ||
         (d == top0 && type != CXM_EV_CHURN && type != CXM_EV_PURCHASE && (x >> 42) % 3 != 0)) {
       ev->pend &= ~(uint32_t)CXM_MOD_RETENTION;
+      return CXM_OK;
+    }
+    return prepare_other(ctx, ev, found, set, x, top0);
+  }
+  if (type == CXM_EV_MESSAGE_SENT) {
+    /* The span moves (on a newer day): worked out here when no churn event
+       is in it and no settling day changes a gap (as on_event's test). */
+    uint32_t pl = planes((uint32_t)(x >> 42));
+    uint32_t f = (uint32_t)x & 0xFFFFu, l = (uint32_t)(x >> 16) & 0xFFFFu;
+    int32_t b1 = d - RET_SPAN;
+    uint64_t nx;
+    if (x && !PL_CHURN(pl) &&
+        (!f || (int32_t)f - 2 >= b1 ||
+         (l && !((x >> 40) & 1) && (int32_t)l - 2 + m->window >= b1 &&
+          !cxm__ret_gap_open(r->spare))) &&
+        shift_nochurn(m, x, pl, top0, d, &nx)) {
+      m->pend_x = nx;
+      m->pend_kind = RK_STORE;
       return CXM_OK;
     }
     return prepare_other(ctx, ev, found, set, x, top0);
