@@ -119,6 +119,25 @@ void cxm__cohort_purchase(cxm_ret *m, int32_t day, int32_t first, int32_t last,
   }
 }
 
+void cxm__cohort_purchase_inorder(cxm_ret *m, int32_t day, int32_t first, int seen_day,
+                                  int32_t md, int32_t mf, int32_t ml) {
+  if (first == RET_NONE) {
+    buyers_add(m, day, 0, 1);
+    m->csize[md - m->m0]++;
+    (*cell(m->con, m, md, md))++;
+    (*cell(m->clast, m, md, md))++;
+    return;
+  }
+  /* day >= last >= first: not seen that day means a later day than first;
+     the cohort stays (md >= mf) */
+  if (!seen_day) buyers_add(m, day, 1, 1);
+  if (md != ml) (*cell(m->con, m, mf, md))++;
+  if (md > ml) {
+    (*cell(m->clast, m, mf, ml))--;
+    (*cell(m->clast, m, mf, md))++;
+  }
+}
+
 /* ---- snapshots and merges ----------------------------------------------------- */
 
 void cxm__cohort_save(const cxm_ret *m, cxm_wbuf *w) {

@@ -689,13 +689,25 @@ static inline int32_t packed_first(uint64_t x) {
    before it (for purchase_book). */
 CXM_NOINLINE_ static int prepare_purchase(cxm_ctx *ctx, cxm_ret *m, const cxm_cust *r,
                                           int32_t day) {
-  m->pend_first = m->pend_last = RET_NONE;
+  int32_t f = RET_NONE, l = RET_NONE, md = cxm__ret_month(m, day), mf = md, ml = md;
   if (r && (r->flags & CF_PURCHASE)) {
-    m->pend_first = day_of_time(ctx, r->first_purchase);
-    m->pend_last = day_of_time(ctx, r->last_purchase);
+    f = day_of_time(ctx, r->first_purchase);
+    l = day_of_time(ctx, r->last_purchase);
+    mf = cxm__ret_month(m, f);
+    ml = cxm__ret_month(m, l);
   }
-  if (CXM_LIKELY(cxm__cohort_ready(m, day, m->pend_first, m->pend_last))) return CXM_OK;
-  return cxm__cohort_reserve(ctx, m, day, m->pend_first, m->pend_last);
+  m->pend_first = f;
+  m->pend_last = l;
+  m->pend_md = md; /* months of day, first and last for purchase_book */
+  m->pend_mf = mf;
+  m->pend_ml = ml;
+  /* cxm__cohort_ready with the months at hand */
+  const ret_days *b = &m->buyers;
+  int32_t lo = f != RET_NONE && f < day ? f : day, hi = f != RET_NONE && f > day ? f : day;
+  if (CXM_LIKELY(b->v && lo >= b->day0 && (int64_t)hi < (int64_t)b->day0 + b->n && m->nm &&
+                 (mf < md ? mf : md) >= m->m0 && (ml > md ? ml : md) < m->m0 + (int32_t)m->nm))
+    return CXM_OK;
+  return cxm__cohort_reserve(ctx, m, day, f, l);
 }
 
 /* prepare in full: any event, a segment change, the module's first use. */
@@ -787,10 +799,10 @@ static void purchase_book(cxm_ret *m, uint64_t x, int32_t top0, int32_t d) {
   int32_t f = m->pend_first, l = m->pend_last;
   if (f == RET_NONE || d >= l) {
     /* The customer's first purchase, or its newest: every earlier purchase
-       day and month is at most l's, so l alone tells what was seen. */
-    int seen_day = f != RET_NONE && d == l;
-    int seen_month = f != RET_NONE && cxm__ret_month(m, d) == cxm__ret_month(m, l);
-    cxm__cohort_purchase(m, d, f, l, seen_day, seen_month, NULL, 0);
+       day and month is at most l's, so l alone tells what was seen; the
+       months come from prepare_purchase. */
+    cxm__cohort_purchase_inorder(m, d, f, f != RET_NONE && d == l, m->pend_md, m->pend_mf,
+                                 m->pend_ml);
     return;
   }
   rst o = unpack(x);

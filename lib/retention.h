@@ -56,6 +56,7 @@ typedef struct cxm_ret {
      record before on_event). */
   int32_t pend_top;   /* day of the customer's newest event, INT32_MIN none */
   int32_t pend_first, pend_last; /* purchase days, INT32_MIN none */
+  int32_t pend_md, pend_mf, pend_ml; /* months of the day, first and last */
 
   /* Between merge_reserve and merge_apply: for each src record that is
      also in dst, dst's top day and segment set before the merge. */
@@ -229,6 +230,12 @@ CXM_HIDDEN int cxm__cohort_reserve(cxm_ctx *ctx, cxm_ret *m, int32_t day,
 CXM_HIDDEN void cxm__cohort_purchase(cxm_ret *m, int32_t day, int32_t first,
                                      int32_t last, int seen_day, int seen_month,
                                      const int32_t *months, int n);
+/* The same for a purchase on or after the customer's last purchase day
+   (first = RET_NONE: its first purchase), with the months of day, first
+   and last at hand (any when first is RET_NONE). */
+CXM_HIDDEN void cxm__cohort_purchase_inorder(cxm_ret *m, int32_t day, int32_t first,
+                                             int seen_day, int32_t md, int32_t mf,
+                                             int32_t ml);
 CXM_HIDDEN void cxm__cohort_free(cxm_ctx *ctx, cxm_ret *m);
 CXM_HIDDEN void cxm__cohort_save(const cxm_ret *m, cxm_wbuf *w);
 CXM_HIDDEN int cxm__cohort_load(cxm_ctx *ctx, cxm_ret *m, cxm_rbuf *r);
