@@ -838,6 +838,7 @@ void cxm__retention_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
   cxm_ret *m = mod_get(ctx);
   if (!m || ri >= m->side_cap) return;
   m->gen++;
+  if (!(m->side[ri] & 0xFFFFu)) return; /* never active (a new customer): nothing moves */
   rst s = unpack(m->side[ri]);
   int32_t top = cust_top(ctx, &ctx->customers.recs[ri]);
   if (s.first == RET_NONE || top == RET_NONE) return;
