@@ -82,6 +82,7 @@ void cxm__ext_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
 void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t stride) {
   ctx->side[modix].base = (const uint8_t *)base;
   ctx->side[modix].stride = base ? stride : 0;
+  ctx->side[modix].mod = 1u << modix; /* CXM_MOD_* (ingest.c: prefetch_rec) */
   int n = 0;
   for (int k = 0; k < CXM_NMOD; k++)
     if (ctx->side[k].base && ctx->side[k].stride) ctx->side_on[n++] = ctx->side[k];

@@ -874,7 +874,7 @@ static CXM_INLINE void prefetch_slot(const cxm_custtab *t, uint64_t hash) {
   if (t->slots) CXM_PREFETCH_W(&t->slots[hash >> t->shift]);
 }
 
-static CXM_INLINE uint32_t prefetch_rec(const cxm_ctx *ctx, uint64_t hash) {
+static CXM_INLINE uint32_t prefetch_rec(const cxm_ctx *ctx, uint64_t hash, int32_t type) {
   const cxm_custtab *t = &ctx->customers;
   if (!t->slots) return 0;
   uint64_t i = hash >> t->shift;
@@ -888,11 +888,20 @@ static CXM_INLINE uint32_t prefetch_rec(const cxm_ctx *ctx, uint64_t hash) {
   }
   uint32_t idx = (uint32_t)s - 1;
   CXM_PREFETCH_W(&t->recs[idx]);
-  /* an entry may straddle two lines: both ends */
-  for (int k = 0; k < ctx->n_side_on; k++) {
-    const uint8_t *p = ctx->side_on[k].base + (size_t)idx * ctx->side_on[k].stride;
-    CXM_PREFETCH_W(p);
-    CXM_PREFETCH_W(p + ctx->side_on[k].stride - 1);
+  if (ctx->n_side_on) {
+    /* Only the entries of the modules that read the event's type (a known
+       customer keeping its set reaches no other module): a touch needs no
+       CLV entry, a survey answer only retention's. Each needless line took
+       a fill buffer and bandwidth from the lines that are needed. An entry
+       may straddle two lines: both ends. */
+    uint32_t mods = (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)type & 15u)));
+    for (int k = 0; k < ctx->n_side_on; k++) {
+      const cxm_side *sd = &ctx->side_on[k];
+      if (!(mods & sd->mod)) continue;
+      const uint8_t *p = sd->base + (size_t)idx * sd->stride;
+      CXM_PREFETCH_W(p);
+      CXM_PREFETCH_W(p + sd->stride - 1);
+    }
   }
   return (uint32_t)s;
 }
@@ -926,7 +935,9 @@ static CXM_INLINE void run_one(cxm_ctx *ctx, ingest_run *run, batch *b, int full
                                int pf_slot, int pf_rec, window *w) {
   const uint64_t *hashes = w->hash;
   if (pf_slot) prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
-  if (pf_rec) w->guess[j + AHEAD_REC] = prefetch_rec(ctx, hashes[j + AHEAD_REC]);
+  if (pf_rec)
+    w->guess[j + AHEAD_REC] =
+        prefetch_rec(ctx, hashes[j + AHEAD_REC], b->types[base + j + AHEAD_REC]);
   size_t i = base + j;
   if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j], active)) {
     if (b->statuses) b->statuses[i] = CXM_OK;
@@ -1016,7 +1027,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       for (size_t j = 0; j < avail && j < AHEAD_SLOT; j++)
         prefetch_slot(&ctx->customers, w.hash[j]);
       for (size_t j = 0; j < avail && j < AHEAD_REC; j++)
-        w.guess[j] = n > 1 ? prefetch_rec(ctx, w.hash[j]) : 0;
+        w.guess[j] = n > 1 ? prefetch_rec(ctx, w.hash[j], types[j]) : 0;
     }
     if (fast && !run.active)
       run_chunk(ctx, &run, &b, 1, 1, 0, base, m, avail, &w);
