@@ -874,6 +874,14 @@ static CXM_INLINE void prefetch_slot(const cxm_custtab *t, uint64_t hash) {
   if (t->slots) CXM_PREFETCH_W(&t->slots[hash >> t->shift]);
 }
 
+/* cxm_side.mod (ext.c) is 1 << module index; CXM__MODS_OF_TYPE holds CXM_MOD_* bits. */
+typedef char cxm__side_mod_bits[CXM_MOD_RETENTION == 1 << CXM_MODIX_RETENTION &&
+                                        CXM_MOD_FUNNEL == 1 << CXM_MODIX_FUNNEL &&
+                                        CXM_MOD_ATTRIBUTION == 1 << CXM_MODIX_ATTRIBUTION &&
+                                        CXM_MOD_CLV == 1 << CXM_MODIX_CLV
+                                    ? 1
+                                    : -1];
+
 static CXM_INLINE uint32_t prefetch_rec(const cxm_ctx *ctx, uint64_t hash, int32_t type) {
   const cxm_custtab *t = &ctx->customers;
   if (!t->slots) return 0;
