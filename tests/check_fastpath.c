@@ -423,7 +423,7 @@ START_TEST(new_customers_and_cells_in_the_batch) {
   /* 40 new customers, each with a purchase then (1..20 events later, so
      some of them past the batch's prefetch distance) a touch and an NPS
      answer on days 0..3 and on each channel */
-  for (int c = 0; c < 40; c++) snprintf(ids[c], sizeof ids[c], "n%02d", c);
+  for (int c = 0; c < 40; c++) snprintf(ids[c], sizeof ids[c], "n%02u", (unsigned)c % 100u);
   for (int c = 0; c < 40; c++) {
     int64_t day = c % 4;
     E1(&b, T0 + day * DAY + c, CXM_EV_PURCHASE, ids[c], c % 3, 1.0 + c);
