@@ -243,6 +243,17 @@ static void build_columns(columns *c, wl_gen *g) {
   c->id_offsets[n] = off;
 }
 
+static void free_columns(columns *c) {
+  free(c->times);
+  free(c->types);
+  free(c->id_data);
+  free(c->id_offsets);
+  free(c->channels);
+  free(c->values);
+  free(c->values2);
+  free(c->segsets);
+}
+
 /* BENCH_REORDER=G (experiment): within each group of G events, a stable
    sort by the customer's record index >> BENCH_REORDER_SHIFT (default 14),
    the record index being the customer's rank of first appearance, as the
@@ -301,29 +312,11 @@ static void reorder_columns(columns *c, size_t group, unsigned shift, uint64_t c
     off += len;
   }
   d.id_offsets[n] = off;
-  free(c->times);
-  free(c->types);
-  free(c->id_data);
-  free(c->id_offsets);
-  free(c->channels);
-  free(c->values);
-  free(c->values2);
-  free(c->segsets);
+  free_columns(c);
   *c = d;
   free(rank);
   free(cntb);
   free(perm);
-}
-
-static void free_columns(columns *c) {
-  free(c->times);
-  free(c->types);
-  free(c->id_data);
-  free(c->id_offsets);
-  free(c->channels);
-  free(c->values);
-  free(c->values2);
-  free(c->segsets);
 }
 
 /* The library ids of the workload's labels and segment sets. */

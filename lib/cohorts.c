@@ -81,15 +81,21 @@ static void buyers_add(cxm_ret *m, int32_t day, int k, int64_t v) {
   m->buyers.v[(size_t)(day - m->buyers.day0) * 2 + (size_t)k] += v;
 }
 
+/* A customer's first purchase: a new buyer of the day, one more member of
+   the month's cohort, who bought in its month 0. */
+static void first_purchase(cxm_ret *m, int32_t day, int32_t md) {
+  buyers_add(m, day, 0, 1);
+  m->csize[md - m->m0]++;
+  (*cell(m->con, m, md, md))++;
+  (*cell(m->clast, m, md, md))++;
+}
+
 void cxm__cohort_purchase(cxm_ret *m, int32_t day, int32_t first, int32_t last,
                           int seen_day, int seen_month, const int32_t *months,
                           int n) {
   int32_t md = cxm__ret_month(m, day);
   if (first == RET_NONE) {
-    buyers_add(m, day, 0, 1);
-    m->csize[md - m->m0]++;
-    (*cell(m->con, m, md, md))++;
-    (*cell(m->clast, m, md, md))++;
+    first_purchase(m, day, md);
     return;
   }
   if (!seen_day) {
@@ -122,10 +128,7 @@ void cxm__cohort_purchase(cxm_ret *m, int32_t day, int32_t first, int32_t last,
 void cxm__cohort_purchase_inorder(cxm_ret *m, int32_t day, int32_t first, int seen_day,
                                   int32_t md, int32_t mf, int32_t ml) {
   if (first == RET_NONE) {
-    buyers_add(m, day, 0, 1);
-    m->csize[md - m->m0]++;
-    (*cell(m->con, m, md, md))++;
-    (*cell(m->clast, m, md, md))++;
+    first_purchase(m, day, md);
     return;
   }
   /* day >= last >= first: not seen that day means a later day than first;

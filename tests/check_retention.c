@@ -564,6 +564,33 @@ static void compare_model(cxm_ctx *ctx, const rev *ev, int n, int64_t off, int64
   compare_model2(ctx, ev, n, off, w, gold, 1);
 }
 
+/* The model streams' value column: an amount for purchases, a score for
+   NPS answers. */
+static double model_value(int32_t type) {
+  return type == CXM_EV_PURCHASE ? 10.0 : type == CXM_EV_NPS ? 8.0 : NAN;
+}
+
+/* Every third customer holds the gold set before the stream starts. */
+static void model_assign_gold(cxm_ctx *ctx, int32_t gold_set) {
+  for (int c = 0; c < RC; c += 3) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", c);
+    t_assign(ctx, id, gold_set);
+  }
+}
+
+/* The events one at a time, compared with the model after every `every`
+   events (0: never). */
+static void model_feed(cxm_ctx *ctx, const rev *ev, int n, int every, int64_t off, int64_t w,
+                       int32_t gold) {
+  for (int i = 0; i < n; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "cust%d", ev[i].cust);
+    T_ADD(ctx, ev[i].t, ev[i].type, id, ev[i].ch, model_value(ev[i].type), NAN);
+    if (every && i % every == every - 1) compare_model2(ctx, ev, i + 1, off, w, gold, 0);
+  }
+}
+
 static cxm_ctx *model_ctx(int64_t off, int32_t *gold, int32_t *gold_set) {
   cxm_ctx *ctx = new_window(10);
   ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_UTC_OFFSET, off), CXM_OK);
@@ -637,18 +664,8 @@ START_TEST(test_staged_against_model) {
   ordered_stream(ev, N, 90, 40 + 10 * (_i % 3), 500 + (uint64_t)_i);
   int32_t gold, gold_set;
   cxm_ctx *ctx = model_ctx_w(off, w, &gold, &gold_set);
-  for (int c = 0; c < RC; c += 3) {
-    char id[16];
-    snprintf(id, sizeof id, "cust%d", c);
-    t_assign(ctx, id, gold_set);
-  }
-  for (int i = 0; i < N; i++) {
-    char id[16];
-    snprintf(id, sizeof id, "cust%d", ev[i].cust);
-    double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
-    T_ADD(ctx, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
-    if (i % 400 == 399) compare_model2(ctx, ev, i + 1, off, w, gold, 0);
-  }
+  model_assign_gold(ctx, gold_set);
+  model_feed(ctx, ev, N, 400, off, w, gold);
   compare_model(ctx, ev, N, off, w, gold);
   cxm_ctx_destroy(ctx);
   free(ev);
@@ -715,18 +732,8 @@ START_TEST(test_worked_out_against_model) {
   ck_assert_int_gt(n, 350);
   int32_t gold, gold_set;
   cxm_ctx *ctx = model_ctx_w(off, w, &gold, &gold_set);
-  for (int c = 0; c < RC; c += 3) {
-    char id[16];
-    snprintf(id, sizeof id, "cust%d", c);
-    t_assign(ctx, id, gold_set);
-  }
-  for (int i = 0; i < n; i++) {
-    char id[16];
-    snprintf(id, sizeof id, "cust%d", ev[i].cust);
-    double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
-    T_ADD(ctx, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
-    if (i % 300 == 299) compare_model2(ctx, ev, i + 1, off, w, gold, 0);
-  }
+  model_assign_gold(ctx, gold_set);
+  model_feed(ctx, ev, n, 300, off, w, gold);
   compare_model(ctx, ev, n, off, w, gold);
 
   /* the batch path: the state of the same events one at a time (without
@@ -734,18 +741,9 @@ START_TEST(test_worked_out_against_model) {
   int32_t g2, gs2;
   cxm_ctx *b = model_ctx_w(off, w, &g2, &gs2), *o = model_ctx_w(off, w, &g2, &gs2);
   ck_assert_int_eq(gs2, gold_set);
-  for (int c = 0; c < RC; c += 3) {
-    char id[16];
-    snprintf(id, sizeof id, "cust%d", c);
-    t_assign(b, id, gold_set);
-    t_assign(o, id, gold_set);
-  }
-  for (int i = 0; i < n; i++) {
-    char id[16];
-    snprintf(id, sizeof id, "cust%d", ev[i].cust);
-    double v = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
-    T_ADD(o, ev[i].t, ev[i].type, id, ev[i].ch, v, NAN);
-  }
+  model_assign_gold(b, gold_set);
+  model_assign_gold(o, gold_set);
+  model_feed(o, ev, n, 0, off, w, gold);
   int64_t *times = malloc(sizeof(int64_t) * (size_t)n), *offs_ = malloc(sizeof(int64_t) * (size_t)(n + 1));
   int32_t *types = malloc(sizeof(int32_t) * (size_t)n), *chans = malloc(sizeof(int32_t) * (size_t)n);
   double *vals = malloc(sizeof(double) * (size_t)n);
@@ -755,7 +753,7 @@ START_TEST(test_worked_out_against_model) {
     times[i] = ev[i].t;
     types[i] = ev[i].type;
     chans[i] = ev[i].ch;
-    vals[i] = ev[i].type == CXM_EV_PURCHASE ? 10.0 : ev[i].type == CXM_EV_NPS ? 8.0 : NAN;
+    vals[i] = model_value(ev[i].type);
     offs_[i] = (int64_t)len;
     len += (size_t)snprintf(ids + len, 16, "cust%d", ev[i].cust);
   }
