@@ -55,7 +55,6 @@ static attrib *A(const cxm_ctx *ctx) { return (attrib *)ctx->mod[CXM_MODIX_ATTRI
                  BIT(CXM_EV_ENGAGE))
 /* Event types are 1..14 once accepted. */
 #define USES(type) (((TOUCHES | BIT(CXM_EV_PURCHASE)) >> (type)) & 1u)
-static int is_touch(int32_t type) { return (TOUCHES >> type) & 1u; }
 
 /* ---- storage ---------------------------------------------------------------- */
 
@@ -363,13 +362,8 @@ void cxm__attribution_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
   (void)ctx; (void)ri; (void)old_set; (void)new_set; /* not kept per segment */
 }
 
-/* The dispatch (ext.h) calls cxm__attribution_touch or _purchase itself. */
-void cxm__attribution_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
-  if (is_touch(ev->type))
-    cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
-  else if (ev->type == CXM_EV_PURCHASE)
-    cxm__attribution_purchase(ctx, ri, ev);
-}
+/* No on_event: the dispatch (ext.h) calls cxm__attribution_touch or
+   cxm__attribution_purchase itself. */
 
 /* ---- snapshots ----------------------------------------------------------------- */
 

@@ -134,8 +134,6 @@ CXM_HIDDEN void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t 
                                        int64_t found, uint32_t set);             \
   CXM_HIDDEN void cxm__##NAME##_on_segset(cxm_ctx *ctx, uint32_t ri,             \
                                           uint32_t old_set, uint32_t new_set);   \
-  CXM_HIDDEN void cxm__##NAME##_on_event(cxm_ctx *ctx, uint32_t ri,              \
-                                         const cxm_evview *ev);                  \
   CXM_HIDDEN int cxm__##NAME##_save(const cxm_ctx *ctx, cxm_wbuf *w);            \
   CXM_HIDDEN int cxm__##NAME##_load(cxm_ctx *ctx, cxm_rbuf *r);                  \
   CXM_HIDDEN int cxm__##NAME##_merge_reserve(cxm_ctx *dst, const cxm_ctx *src,   \
@@ -149,10 +147,15 @@ CXM_HIDDEN void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t 
 CXM_MODULE_DECL(retention)
 CXM_MODULE_DECL(funnel)
 CXM_MODULE_DECL(attribution)
-/* Attribution's on_event by type, which the dispatch calls directly. */
+CXM_MODULE_DECL(clv)
+/* After the counting, an accepted event's own part. Attribution has none:
+   the dispatch calls its touch or purchase part by type. (Declared only
+   where defined: the amalgamation makes them static.) */
+CXM_HIDDEN void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
+CXM_HIDDEN void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
+CXM_HIDDEN void cxm__clv_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
 CXM_HIDDEN void cxm__attribution_touch(cxm_ctx *ctx, uint32_t ri, uint32_t t, uint8_t ch);
 CXM_HIDDEN void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
-CXM_MODULE_DECL(clv)
 
 /* monitor.h (which includes this file) declares it too. */
 CXM_HIDDEN void cxm__monitor_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev);
