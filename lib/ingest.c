@@ -461,14 +461,18 @@ static CXM_COLD int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t 
 
 /* `guess` is the record index + 1 that the batch's prefetch read from the
    hash's home slot (0: none); it is taken only when that record has the
-   hash (records are never removed or moved during a call). */
+   hash (records are never removed or moved during a call). GUESS_ABSENT:
+   the fast path probed the index for this event and found no record. */
+#define GUESS_ABSENT UINT32_MAX
 static CXM_INLINE int add_customer_event(cxm_ctx *ctx, ingest_run *run,
                                          const ev_in *e, uint64_t hash,
                                          uint32_t guess, size_t idx, int64_t minor) {
   cxm_custtab *tab = &ctx->customers;
   uint32_t t = (uint32_t)e->time;
   int64_t found;
-  if (guess && guess - 1 < tab->count && tab->recs[guess - 1].hash == hash)
+  if (guess == GUESS_ABSENT)
+    found = -1;
+  else if (guess && guess - 1 < tab->count && tab->recs[guess - 1].hash == hash)
     found = guess - 1;
   else
     found = cxm__custtab_find(tab, hash);
@@ -800,33 +804,57 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
   }
 }
 
+/* The record of a known customer whose slot the batch's prefetch did not
+   reach (displaced into the next cache line of the index, or inserted
+   after the prefetch): one probe here is far cheaper than the general
+   path. A customer with no record is noted in *guess for that path. */
+static CXM_COLD int64_t fast_find(const cxm_custtab *tab, uint64_t hash, uint32_t *guess) {
+  int64_t f = cxm__custtab_find(tab, hash);
+  *guess = f < 0 ? GUESS_ABSENT : (uint32_t)f + 1;
+  return f;
+}
+
 /* With `active` (modules or monitoring listen) the checks run first, then
    the modules' prepare(), then the counting, then their on_event(), in the
    general path's order: a failed prepare() leaves the event to the general
    path, which reports it. */
 static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
-                                 size_t i, uint64_t hash, uint32_t guess, int active) {
+                                 size_t i, uint64_t hash, uint32_t *guess, int active) {
   const cxm_custtab *tab = &ctx->customers;
   int64_t time = b->times[i];
   int32_t seg = b->segsets[i];
   uint32_t col = (uint32_t)b->channels[i] + 1; /* CXM_NO_CHANNEL (-1): column 0 */
   int64_t a = b->id_offsets[i], z = b->id_offsets[i + 1];
-  /* guess 0 (no record) wraps to UINT32_MAX */
-  if ((uint64_t)time > (uint64_t)CXM_TIME_LAST || col > ctx->channels.count ||
-      guess - 1 >= tab->count || a < 0 || z <= a)
+  if ((uint64_t)time > (uint64_t)CXM_TIME_LAST || col > ctx->channels.count || a < 0 ||
+      z <= a)
     return 0;
-  uint32_t ri = guess - 1;
+  /* guess 0 (no record) wraps to UINT32_MAX */
+  uint32_t ri = *guess - 1;
+  if (CXM_UNLIKELY(ri >= tab->count || tab->recs[ri].hash != hash)) {
+    int64_t f = fast_find(tab, hash, guess);
+    if (f < 0) return 0;
+    ri = (uint32_t)f;
+  }
   cxm_cust *r = &tab->recs[ri];
   uint32_t t = (uint32_t)time;
-  if (r->hash != hash || (seg >= 0 && (uint32_t)seg != r->segset) ||
+  if ((seg >= 0 && (uint32_t)seg != r->segset) ||
       (r->last_time > t && (int64_t)(r->last_time - t) > ctx->max_lateness))
     return 0;
   int32_t day = run_day(ctx, run, time);
-  int64_t *cell = cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, r->segset, col));
-  if (!cell) return 0;
   int32_t type = b->types[i];
   double v1 = b->values[i], v2 = b->values2[i];
   int64_t minor = 0;
+  uint64_t key = CXM_EV_KEY(day, r->segset, col);
+  int64_t *cell = cxm__stage_find(&ctx->stage_ev, key);
+  if (CXM_UNLIKELY(!cell)) {
+    /* A cell not staged yet (mostly the first events of a day, or after a
+       flush) is staged only for an event known to pass, so that a rejected
+       one leaves no day rows behind; the checks run again after it, since
+       its flush may have dropped the cell a first purchase also needs. */
+    if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, 1, &minor)) return 0;
+    cell = cxm__stage_ev_insert(ctx, key);
+    if (!cell || !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, 1, &minor)) return 0;
+  }
   if (active) {
     if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, 1, &minor)) return 0;
     cxm_evview ev;
@@ -947,7 +975,7 @@ static CXM_INLINE void run_one(cxm_ctx *ctx, ingest_run *run, batch *b, int full
     w->guess[j + AHEAD_REC] =
         prefetch_rec(ctx, hashes[j + AHEAD_REC], b->types[base + j + AHEAD_REC]);
   size_t i = base + j;
-  if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j], active)) {
+  if (fast && fast_event(ctx, run, b, i, hashes[j], &w->guess[j], active)) {
     if (b->statuses) b->statuses[i] = CXM_OK;
     b->ok++;
     return;

@@ -236,10 +236,9 @@ static int have_avx2(void) {
     v2 = _mm256_rol_epi64(v2, 32);           \
   } while (0)
 
-/* Four ids with the same number nb of whole words (the caller checks). */
-SIP_VL_TARGET static void sip4vl(const __m256i init[4], const unsigned char *const p[4],
-                                 const size_t len[4], uint64_t out[4]) {
-  size_t nb = len[0] / 8;
+/* Four ids with the same number nb of whole words and their last words. */
+SIP_VL_TARGET static CXM_INLINE void sip4vl(const __m256i init[4], const unsigned char *const p[4],
+                                            size_t nb, __m256i tail, uint64_t out[4]) {
   __m256i v0 = init[0], v1 = init[1], v2 = init[2], v3 = init[3];
   for (size_t r = 0; r < nb; r++) {
     __m256i m = words4(p, 8 * r);
@@ -247,9 +246,6 @@ SIP_VL_TARGET static void sip4vl(const __m256i init[4], const unsigned char *con
     SIPROUND4R(v0, v1, v2, v3);
     v0 = _mm256_xor_si256(v0, m);
   }
-  __m256i tail = _mm256_set_epi64x(
-      (long long)tail_word_fast(p[3], len[3]), (long long)tail_word_fast(p[2], len[2]),
-      (long long)tail_word_fast(p[1], len[1]), (long long)tail_word_fast(p[0], len[0]));
   v3 = _mm256_xor_si256(v3, tail);
   SIPROUND4R(v0, v1, v2, v3);
   v0 = _mm256_xor_si256(v0, tail);
@@ -274,6 +270,37 @@ static inline void ids4(const unsigned char *data, const int64_t *off, size_t i,
   }
 }
 
+/* The usual group of four: valid ids of one whole-word count nb >= 1 (the
+   tail then comes from each id's last 8 bytes, shifted in the lanes). The
+   checks, lengths and tails of the four take a few vector instructions
+   where the general path (ids4, tail_word_fast) takes about a hundred
+   scalar ones: 0 when the group is not of that kind. z > a is compared,
+   not z - a > 0, which can wrap. */
+SIP_TARGET static inline int lanes4(const unsigned char *data, const int64_t *off,
+                                    const unsigned char *p[4], size_t *nb, __m256i *tail) {
+  __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)off);
+  __m256i z = _mm256_loadu_si256((const __m256i *)(const void *)(off + 1));
+  __m256i len = _mm256_sub_epi64(z, a);
+  __m256i w = _mm256_srli_epi64(len, 3);
+  __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), a),
+                                _mm256_cmpgt_epi64(_mm256_set1_epi64x(8), len));
+  bad = _mm256_or_si256(bad, _mm256_cmpeq_epi64(_mm256_cmpgt_epi64(z, a), _mm256_setzero_si256()));
+  __m256i same = _mm256_cmpeq_epi64(w, _mm256_permute4x64_epi64(w, 0));
+  if (!_mm256_testc_si256(same, _mm256_set1_epi64x(-1)) || !_mm256_testz_si256(bad, bad))
+    return 0;
+  for (int l = 0; l < 4; l++) p[l] = data + off[l];
+  *nb = (size_t)(off[1] - off[0]) / 8;
+  __m256i last = _mm256_set_epi64x(
+      (long long)load_le64(data + off[4] - 8), (long long)load_le64(data + off[3] - 8),
+      (long long)load_le64(data + off[2] - 8), (long long)load_le64(data + off[1] - 8));
+  /* the r = len % 8 trailing bytes are the top r of the last 8: shifted by
+     64 - 8r, which is 64 (all out) for r = 0 */
+  __m256i sh = _mm256_sub_epi64(_mm256_set1_epi64x(64),
+                                _mm256_slli_epi64(_mm256_and_si256(len, _mm256_set1_epi64x(7)), 3));
+  *tail = _mm256_or_si256(_mm256_srlv_epi64(last, sh), _mm256_slli_epi64(len, 56));
+  return 1;
+}
+
 /* Groups of four whose ids share the word count go through sip4vl, others
    through the blending AVX2 lanes. */
 SIP_VL_TARGET static size_t ids_vl(const uint64_t key[2], size_t n, const unsigned char *data,
@@ -287,23 +314,65 @@ SIP_VL_TARGET static size_t ids_vl(const uint64_t key[2], size_t n, const unsign
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const unsigned char *p[4];
-    size_t l[4];
+    size_t l[4], nb;
+    __m256i tail;
+    if (lanes4(data, off + i, p, &nb, &tail)) {
+      sip4vl(init, p, nb, tail, out + i);
+      continue;
+    }
     ids4(data, off, i, p, l);
-    size_t nb = l[0] / 8;
-    if (l[1] / 8 == nb && l[2] / 8 == nb && l[3] / 8 == nb)
-      sip4vl(init, p, l, out + i);
-    else
+    nb = l[0] / 8;
+    if (l[1] / 8 == nb && l[2] / 8 == nb && l[3] / 8 == nb) {
+      tail = _mm256_set_epi64x(
+          (long long)tail_word_fast(p[3], l[3]), (long long)tail_word_fast(p[2], l[2]),
+          (long long)tail_word_fast(p[1], l[1]), (long long)tail_word_fast(p[0], l[0]));
+      sip4vl(init, p, nb, tail, out + i);
+    } else {
       sip4(key, p, l, out + i);
+    }
   }
   return i;
 }
 
+/* sip4's lockstep case for lanes4's groups, the initial state given. */
+SIP_TARGET static CXM_INLINE void sip4ls(const __m256i init[4], const unsigned char *const p[4],
+                                         size_t nb, __m256i tail, uint64_t out[4]) {
+  const __m256i rot16 = ROT16_MASK;
+  __m256i v0 = init[0], v1 = init[1], v2 = init[2], v3 = init[3];
+  for (size_t r = 0; r < nb; r++) {
+    __m256i m = words4(p, 8 * r);
+    v3 = _mm256_xor_si256(v3, m);
+    SIPROUND4(v0, v1, v2, v3);
+    v0 = _mm256_xor_si256(v0, m);
+  }
+  v3 = _mm256_xor_si256(v3, tail);
+  SIPROUND4(v0, v1, v2, v3);
+  v0 = _mm256_xor_si256(v0, tail);
+  v2 = _mm256_xor_si256(v2, _mm256_set1_epi64x(0xff));
+  SIPROUND4(v0, v1, v2, v3);
+  SIPROUND4(v0, v1, v2, v3);
+  SIPROUND4(v0, v1, v2, v3);
+  __m256i h = _mm256_xor_si256(_mm256_xor_si256(v0, v1), _mm256_xor_si256(v2, v3));
+  _mm256_storeu_si256((__m256i *)(void *)out, h);
+}
+
 SIP_TARGET static size_t ids_avx2(const uint64_t key[2], size_t n, const unsigned char *data,
                                   const int64_t *off, uint64_t *out) {
+  __m256i k0 = _mm256_set1_epi64x((long long)key[0]);
+  __m256i k1 = _mm256_set1_epi64x((long long)key[1]);
+  __m256i init[4] = {_mm256_xor_si256(k0, _mm256_set1_epi64x(0x736f6d6570736575LL)),
+                     _mm256_xor_si256(k1, _mm256_set1_epi64x(0x646f72616e646f6dLL)),
+                     _mm256_xor_si256(k0, _mm256_set1_epi64x(0x6c7967656e657261LL)),
+                     _mm256_xor_si256(k1, _mm256_set1_epi64x(0x7465646279746573LL))};
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const unsigned char *p[4];
-    size_t l[4];
+    size_t l[4], nb;
+    __m256i tail;
+    if (lanes4(data, off + i, p, &nb, &tail)) {
+      sip4ls(init, p, nb, tail, out + i);
+      continue;
+    }
     ids4(data, off, i, p, l);
     sip4(key, p, l, out + i);
   }
