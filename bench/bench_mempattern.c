@@ -16,7 +16,9 @@
  * read) but prefetches them for all; SIDES 3 prefetches them only for those.
  * SIDES 4 is SIDES 3 with the three entries co-located in one 64-byte
  * aligned row per customer (8 + 12 + 44 bytes): one line, prefetched once
- * for any event that reads one of them.
+ * for any event that reads one of them. SIDES 5 packs them in 59-byte rows
+ * (8 + 10 + 41, their sizes today), both ends prefetched: two lines for
+ * most customers, no padding.
  * WORK adds that many dependent multiply-adds per event (the instructions
  * of the real ingest; 60 take about 100 ns). Each of three orders of the
  * events is timed (best CPU time of RUNS, default 3): the batch order,
@@ -75,7 +77,7 @@ typedef struct rec {
 
 static uint64_t *slots;
 static rec *recs;
-static uint8_t *s8, *s12, *s44, *s64;
+static uint8_t *s8, *s12, *s44, *s64, *s59;
 
 static uint64_t find(uint64_t h) {
   size_t j = h >> (64 - SLOT_BITS);
@@ -98,8 +100,8 @@ int main(int argc, char **argv) {
   int sides = argc > 1 ? atoi(argv[1]) : 1;
   int work = argc > 2 ? atoi(argv[2]) : 0;
   int runs = argc > 3 ? atoi(argv[3]) : 3;
-  if (sides < 0 || sides > 4 || work < 0 || runs < 1) {
-    fprintf(stderr, "usage: bench_mempattern [SIDES 0..4 [WORK [RUNS]]]\n");
+  if (sides < 0 || sides > 5 || work < 0 || runs < 1) {
+    fprintf(stderr, "usage: bench_mempattern [SIDES 0..5 [WORK [RUNS]]]\n");
     return 2;
   }
   slots = big((size_t)8 << SLOT_BITS);
@@ -108,6 +110,7 @@ int main(int argc, char **argv) {
   s12 = big((size_t)N * 12);
   s44 = big((size_t)N * 44);
   s64 = big((size_t)N * 64);
+  s59 = big((size_t)N * 59);
   for (uint32_t i = 0; i < N; i++) {
     uint64_t h = mix(i + 1);
     recs[i].hash = h;
@@ -147,6 +150,9 @@ int main(int argc, char **argv) {
           __builtin_prefetch(&recs[idx], 1, 3);
           if (sides == 4) {
             __builtin_prefetch(s64 + idx * 64, 1, 3);
+          } else if (sides == 5) {
+            __builtin_prefetch(s59 + idx * 59, 1, 3);
+            __builtin_prefetch(s59 + idx * 59 + 58, 1, 3);
           } else if (sides) {
             unsigned u = sides == 3 ? use[i + AHEAD_REC] : 3;
             __builtin_prefetch(s8 + idx * 8, 1, 3);
@@ -172,6 +178,11 @@ int main(int argc, char **argv) {
           s64[idx * 64]++;
           if (u & 1) s64[idx * 64 + 8 + 4]++;
           if (u & 2) s64[idx * 64 + 20 + 20]++;
+        } else if (sides == 5) {
+          unsigned u = use[i];
+          s59[idx * 59]++;
+          if (u & 1) s59[idx * 59 + 8 + 4]++;
+          if (u & 2) s59[idx * 59 + 18 + 20]++;
         } else if (sides) {
           unsigned u = sides >= 2 ? use[i] : 3;
           s8[idx * 8]++;

@@ -91,7 +91,9 @@ static attrib *get_or_create(cxm_ctx *ctx) {
 
 /* A record and its ring: attribution.h. */
 #define FULL CXM_ATTR_FULL
-static uint8_t *rec_of(const attrib *a, uint32_t ri) { return a->ring.rec + (size_t)ri * a->ring.rs; }
+static uint8_t *rec_of(const attrib *a, uint32_t ri) {
+  return a->ring.rows.base + (size_t)ri * a->ring.rows.stride;
+}
 static uint32_t time_at(const attrib *a, const uint8_t *r, uint32_t slot) {
   uint32_t t;
   memcpy(&t, r + 1 + a->ring.k + 4 * (size_t)slot, 4);
@@ -127,23 +129,10 @@ static void pack(const attrib *a, uint8_t *r, const uint32_t *tt, const uint8_t 
   r[0] = (uint8_t)(n == a->ring.k ? FULL : n);
 }
 
-/* As funnel.c: to the core's capacity, or 1024 * 2^k ahead of it. */
+/* Rows as funnel.c (ext.h: cxm__siderows_reserve). */
 static int ensure_cap(cxm_ctx *ctx, attrib *a, uint64_t need) {
-  if (need <= a->ring.cap) return CXM_OK;
-  uint64_t ncap = ctx->customers.cap;
-  if (ncap < need) {
-    ncap = a->ring.cap ? a->ring.cap : 1024;
-    while (ncap < need) ncap *= 2;
-  }
-  uint8_t *rec = (uint8_t *)cxm__realloc(ctx, a->ring.rec, (size_t)a->ring.cap * a->ring.rs,
-                                        (size_t)ncap * a->ring.rs);
-  if (!rec) return CXM_E_NOMEM;
-  /* New records: count 0 (the rest is never read past the count). */
-  for (size_t i = a->ring.cap; i < ncap; i++) rec[i * a->ring.rs] = 0;
-  a->ring.rec = rec;
-  cxm__ext_side(ctx, CXM_MODIX_ATTRIBUTION, rec, a->ring.rs); /* prefetched by the batch */
-  a->ring.cap = (uint32_t)ncap;
-  return CXM_OK;
+  if (need <= a->ring.rows.cap) return CXM_OK;
+  return cxm__siderows_reserve(ctx, CXM_MODIX_ATTRIBUTION, &a->ring.rows, a->ring.rs, need);
 }
 
 #if defined(__GNUC__)
@@ -294,7 +283,7 @@ static void attribute_spread(attrib *a, const uint32_t *tt, const uint8_t *tc,
 
 void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   attrib *a = A(ctx);
-  if (!a || ri >= a->ring.cap) return; /* prepare() ran: cannot happen */
+  if (!a || ri >= a->ring.rows.cap) return; /* prepare() ran: cannot happen */
   const uint8_t *r = rec_of(a, ri);
   uint32_t t = ev->t, k = a->ring.k, hdr = r[0];
   uint32_t lookback = (uint32_t)(ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400);
@@ -334,7 +323,7 @@ void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) 
    (cxm__attr_keep_newest) and calls this for the others. */
 void cxm__attribution_touch(cxm_ctx *ctx, uint32_t ri, uint32_t t, uint8_t ch) {
   attrib *a = A(ctx);
-  if (a && ri < a->ring.cap) keep_touch(a, rec_of(a, ri), t, ch);
+  if (a && ri < a->ring.rows.cap) keep_touch(a, rec_of(a, ri), t, ch);
 }
 
 /* ---- the protocol -------------------------------------------------------------- */
@@ -344,7 +333,7 @@ int cxm__attribution_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
   (void)set;
   const attrib *a = A(ctx);
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
-  if (CXM_UNLIKELY(!a || need > a->ring.cap)) return grow(ctx, need);
+  if (CXM_UNLIKELY(!a || need > a->ring.rows.cap)) return grow(ctx, need);
   /* on_event will read the record after the core's own update: start the
      cache miss now so that the two overlap. (The dispatch calls this for a
      known customer only on a segment move; the batch ingest prefetches
@@ -372,7 +361,7 @@ void cxm__attribution_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
 int cxm__attribution_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   const attrib *a = A(ctx);
   uint32_t n = a ? ctx->customers.count : 0;
-  if (a && n > a->ring.cap) n = a->ring.cap;
+  if (a && n > a->ring.rows.cap) n = a->ring.rows.cap;
   cxm__w_u32(w, ATTR_FORMAT);
   cxm__w_u32(w, a ? a->ring.k : (uint32_t)ctx->opt[CXM_OPT_TOUCHES_KEPT]);
   cxm__w_u32(w, n);
@@ -477,13 +466,13 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
       if (!x->orders && !x->minor && !x->acc) continue;
       credit_sum(&d->cr[c ? 1u + map->channel[c - 1] : 0][md], x);
     }
-  uint32_t n = src->customers.count < s->ring.cap ? src->customers.count : s->ring.cap;
+  uint32_t n = src->customers.count < s->ring.rows.cap ? src->customers.count : s->ring.rows.cap;
   if (n > map->n_rec) n = map->n_rec;
   /* A customer in both handles (shards should be customer-disjoint) keeps
      the most recent touches of the two. */
   for (uint32_t i = 0; i < n; i++) {
     uint32_t j = map->rec[i];
-    if (j >= d->ring.cap) continue;
+    if (j >= d->ring.rows.cap) continue;
     uint32_t tt[MAXK];
     uint8_t tc[MAXK];
     uint32_t m = unpack(s, rec_of(s, i), tt, tc);
@@ -497,12 +486,12 @@ void cxm__attribution_merge_apply(cxm_ctx *dst, const cxm_ctx *src,
 /* Credits already made stay, as an anonymous contribution. */
 void cxm__attribution_erase(cxm_ctx *ctx, uint32_t ri) {
   attrib *a = A(ctx);
-  if (a && ri < a->ring.cap) rec_of(a, ri)[0] = 0;
+  if (a && ri < a->ring.rows.cap) rec_of(a, ri)[0] = 0;
 }
 
 void cxm__attribution_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   attrib *a = A(ctx);
-  if (!a || from >= a->ring.cap || to >= a->ring.cap || from == to) return;
+  if (!a || from >= a->ring.rows.cap || to >= a->ring.rows.cap || from == to) return;
   memcpy(rec_of(a, to), rec_of(a, from), a->ring.rs);
   rec_of(a, from)[0] = 0;
 }
@@ -510,7 +499,7 @@ void cxm__attribution_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
 void cxm__attribution_free(cxm_ctx *ctx) {
   attrib *a = A(ctx);
   if (!a) return;
-  cxm__free(ctx, a->ring.rec, (size_t)a->ring.cap * a->ring.rs);
+  cxm__siderows_free(ctx, CXM_MODIX_ATTRIBUTION, &a->ring.rows);
   cxm__free(ctx, a, sizeof *a);
   ctx->mod[CXM_MODIX_ATTRIBUTION] = NULL;
 }

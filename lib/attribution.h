@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rows.h"
 
 /* The start of the module's state (attribution.c). A customer's record:
    rec[0] the header, rec + 1 the K channels, rec + 1 + K the K times
@@ -21,9 +22,9 @@
    flag. The side array covers every record from the customer's first
    event, snapshot load or merge on. */
 typedef struct cxm_attr_ring {
-  uint32_t cap, k;  /* records held; touches kept per customer */
+  uint32_t k;       /* touches kept per customer */
   size_t rs;        /* record size, 5k + 1 */
-  uint8_t *rec;     /* cap * rs */
+  cxm_rows rows;    /* the records (rows.stride >= rs: rows shared, ext.h) */
 } cxm_attr_ring;
 #define CXM_ATTR_FULL 0x40u
 

@@ -160,7 +160,7 @@ static void count_pass(cxm_ctx *ctx, cxm_ret *m, int64_t d0, int64_t d1, int64_t
                        uint32_t cols, uint32_t qrow, uint32_t qcol, int64_t one[2]) {
   const cxm_cust *recs = ctx->customers.recs;
   uint32_t n = ctx->customers.count;
-  if (n > m->side_cap) n = m->side_cap;
+  if (n > m->side.cap) n = m->side.cap;
   uint64_t li = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint8_t mk = 0; /* in a logged gap: bit 0 on d0, bit 1 on d1 */
@@ -170,7 +170,7 @@ static void count_pass(cxm_ctx *ctx, cxm_ret *m, int64_t d0, int64_t d1, int64_t
       int64_t g0 = (int64_t)e->g0 - 2, g1 = (int64_t)e->g1 - 2;
       mk |= (uint8_t)((d0 >= g0 && d0 < g1) | (d1 >= g0 && d1 < g1) << 1);
     }
-    uint64_t x = m->side[i];
+    uint64_t x = ret_side_get(m, i);
     const cxm_cust *r = &recs[i];
     if (!(x & 0xFFFF) || !(r->flags & CF_EVENT)) continue; /* never active */
     int64_t v = (int64_t)r->last_time + ctx->utc_offset;

@@ -51,6 +51,7 @@
 #include "attribution.h"
 #include "internal.h"
 #include "funnel.h"
+#include "rows.h"
 
 enum { CXM_MODIX_RETENTION, CXM_MODIX_FUNNEL, CXM_MODIX_ATTRIBUTION,
        CXM_MODIX_CLV, CXM_NMOD };
@@ -124,8 +125,34 @@ CXM_HIDDEN void cxm__ext_move(cxm_ctx *ctx, uint32_t from, uint32_t to);
 CXM_HIDDEN void cxm__ext_free(cxm_ctx *ctx);
 /* A module tells where its per-customer side array is whenever it
    (re)allocates or frees it (base NULL: none): entry i at base + i * stride.
-   The batch ingest prefetches a known customer's entry with its record. */
+   The batch ingest prefetches a known customer's entry with its record.
+   (Retention, funnel and attribution use cxm__siderows_reserve instead, which
+   tells for them; CLV keeps its own array.) */
 CXM_HIDDEN void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t stride);
+
+/* ---- shared per-customer rows (ext.c) -------------------------------------------
+   An event of a known customer reads the entries of retention, funnel and
+   attribution together: in three arrays they took three to five cache
+   lines (most entries straddle two), so the enabled ones share one row per
+   customer instead, packed (8 + 10 + 41 bytes with 8 touches: two lines at
+   most, and no padding that the state budget would pay for), retention
+   first. A module sees its entries through a cxm_rows view: entry i at
+   base + i * stride, `cap` entries, new ones zero. The row's layout is
+   fixed when the block is first allocated, from the modules then enabled
+   (CXM_OPT_MODULES) and the touches kept; a module outside it (enabled
+   later, or whose entry size differs) gets a block of its own. Growth,
+   load, merge and failures behave as with a module's own array: the block
+   grows to the core's capacity (1024 * 2^k records) and a failed growth
+   changes nothing. cxm_rows: rows.h. */
+
+/* Makes module `modix`'s view `v` (inside the module's state, which must
+   not move while registered) hold at least `need` entries of `size` bytes.
+   Every view on the same block is updated when it moves. CXM_E_NOMEM or
+   CXM_E_LIMIT (past 2^32 records) leave everything as it was. */
+CXM_HIDDEN int cxm__siderows_reserve(cxm_ctx *ctx, int modix, cxm_rows *v, size_t size,
+                                 uint64_t need);
+/* Releases the view (the block with its last view). */
+CXM_HIDDEN void cxm__siderows_free(cxm_ctx *ctx, int modix, cxm_rows *v);
 
 /* ---- each module implements these (NAME = retention, funnel, attribution,
    clv) in lib/NAME.c ------------------------------------------------------------ */
@@ -215,8 +242,8 @@ static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t fou
   if (pend & CXM_MOD_FUNNEL) {
     /* The usual case, a known customer's stage unchanged, from the funnel's
        record (funnel.h) without a call: nothing to reserve, nothing to do. */
-    const uint8_t *fr = ctx->side[CXM_MODIX_FUNNEL].base;
-    if (fr && cxm__funnel_unchanged(fr + (size_t)found * CXM_FUNNEL_REC,
+    const cxm_side *fs = &ctx->side[CXM_MODIX_FUNNEL];
+    if (fs->base && cxm__funnel_unchanged(fs->base + (size_t)found * fs->stride,
                                     cxm__funnel_ev_stage(ev->type, ev->v1), ev->t))
       ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL;
     else if ((rc = cxm__funnel_prepare(ctx, ev, found, set)))
@@ -237,8 +264,9 @@ static CXM_INLINE void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_ev
       const cxm_attr_ring *a = (const cxm_attr_ring *)ctx->mod[CXM_MODIX_ATTRIBUTION];
       if (ev->type == CXM_EV_PURCHASE)
         cxm__attribution_purchase(ctx, ri, ev);
-      else if (!a || ri >= a->cap ||
-               !cxm__attr_keep_newest(a, a->rec + (size_t)ri * a->rs, ev->t, ev->ch))
+      else if (!a || ri >= a->rows.cap ||
+               !cxm__attr_keep_newest(a, a->rows.base + (size_t)ri * a->rows.stride, ev->t,
+                                      ev->ch))
         cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
     }
     if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);

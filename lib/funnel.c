@@ -74,8 +74,7 @@ typedef struct fready {
 } fready;
 
 typedef struct funnel {
-  uint32_t cap;               /* records the side array holds */
-  uint8_t *rec;               /* cap * REC bytes */
+  cxm_rows recs; /* first (ext.c: view_of): the records, REC bytes each, shared rows */
   fsetrows *setrows;          /* NSETROWS entries */
   fready ready[NREADY];
   /* What prepare() planned for the event on_event() applies next, or NULL
@@ -88,8 +87,12 @@ typedef struct funnel {
   frow *rows[CXM_GRID_ROWS];  /* 0 = all, 1 + segment id */
 } funnel;
 
+static uint8_t *rec_at(const funnel *f, uint64_t ri) {
+  return f->recs.base + (size_t)ri * f->recs.stride;
+}
+
 static void get_rec(const funnel *f, uint32_t ri, fstate *x) {
-  const uint8_t *p = f->rec + (size_t)ri * REC;
+  const uint8_t *p = rec_at(f, ri);
   memcpy(&x->t_first, p, 4);
   memcpy(&x->t_high, p + 4, 4);
   x->stage = p[8];
@@ -97,15 +100,15 @@ static void get_rec(const funnel *f, uint32_t ri, fstate *x) {
 }
 
 static void put_rec(funnel *f, uint32_t ri, const fstate *x) {
-  uint8_t *p = f->rec + (size_t)ri * REC;
+  uint8_t *p = rec_at(f, ri);
   memcpy(p, &x->t_first, 4);
   memcpy(p + 4, &x->t_high, 4);
   p[8] = x->stage;
   p[9] = x->chan;
 }
 
-static uint8_t stage_of(const funnel *f, uint32_t ri) { return f->rec[(size_t)ri * REC + 8]; }
-static uint8_t chan_of(const funnel *f, uint32_t ri) { return f->rec[(size_t)ri * REC + 9]; }
+static uint8_t stage_of(const funnel *f, uint32_t ri) { return rec_at(f, ri)[8]; }
+static uint8_t chan_of(const funnel *f, uint32_t ri) { return rec_at(f, ri)[9]; }
 
 static funnel *F(const cxm_ctx *ctx) { return (funnel *)ctx->mod[CXM_MODIX_FUNNEL]; }
 
@@ -133,20 +136,8 @@ static funnel *get_or_create(cxm_ctx *ctx) {
    1024 * 2^k when the core has not grown yet (cxm_customer_set_segments
    prepares before it reserves). New slots are zero: no stage. */
 static int ensure_cap(cxm_ctx *ctx, funnel *f, uint64_t need) {
-  if (need <= f->cap) return CXM_OK;
-  uint64_t ncap = ctx->customers.cap;
-  if (ncap < need) {
-    ncap = f->cap ? f->cap : 1024;
-    while (ncap < need) ncap *= 2;
-  }
-  uint8_t *rec = (uint8_t *)cxm__realloc(ctx, f->rec, (size_t)f->cap * REC,
-                                        (size_t)ncap * REC);
-  if (!rec) return CXM_E_NOMEM;
-  memset(rec + (size_t)f->cap * REC, 0, (size_t)(ncap - f->cap) * REC);
-  f->rec = rec;
-  cxm__ext_side(ctx, CXM_MODIX_FUNNEL, rec, REC); /* prefetched by the batch */
-  f->cap = (uint32_t)ncap;
-  return CXM_OK;
+  if (need <= f->recs.cap) return CXM_OK;
+  return cxm__siderows_reserve(ctx, CXM_MODIX_FUNNEL, &f->recs, REC, need);
 }
 
 static fcell *cell_at(const funnel *f, uint32_t row, uint32_t col) {
@@ -279,7 +270,7 @@ static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
                  const cxm_evview *ev, fplan *p) {
   fstate x = {0, 0, 0, CXM_CH_NONE};
   int k = ev_stage(ev);
-  if (k && ri >= 0 && (uint64_t)ri < f->cap) get_rec(f, (uint32_t)ri, &x);
+  if (k && ri >= 0 && (uint64_t)ri < f->recs.cap) get_rec(f, (uint32_t)ri, &x);
   p->from = p->to = x.stage;
   p->chan = x.chan;
   p->t_first = x.t_first;
@@ -377,7 +368,7 @@ int cxm__funnel_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t se
   if (CXM_UNLIKELY(!f) && !(f = get_or_create(ctx))) return CXM_E_NOMEM;
   f->plan_ev = NULL;
   uint64_t need = found >= 0 ? (uint64_t)found + 1 : (uint64_t)ctx->customers.count + 1;
-  int rc = CXM_UNLIKELY(need > f->cap) ? ensure_cap(ctx, f, need) : CXM_OK;
+  int rc = CXM_UNLIKELY(need > f->recs.cap) ? ensure_cap(ctx, f, need) : CXM_OK;
   if (rc) return rc;
   /* A move to `set` carries the customer's counts into its cells. */
   if (found >= 0 && CXM_UNLIKELY(ctx->customers.recs[found].segset != set) &&
@@ -385,7 +376,7 @@ int cxm__funnel_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t se
       (rc = ensure_cells(ctx, f, set, chan_of(f, (uint32_t)found), 0)))
     return rc;
   int k = ev ? ev_stage(ev) : 0;
-  if (!k || (found >= 0 && unchanged(f->rec + (size_t)found * REC, k, ev->t)))
+  if (!k || (found >= 0 && unchanged(rec_at(f, found), k, ev->t)))
     return CXM_OK;
   fplan *p = &f->plan;
   plan(ctx, f, found, ev, p);
@@ -399,7 +390,7 @@ int cxm__funnel_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t se
 void cxm__funnel_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                            uint32_t new_set) {
   funnel *f = F(ctx);
-  if (!f || ri >= f->cap || !stage_of(f, ri)) return;
+  if (!f || ri >= f->recs.cap || !stage_of(f, ri)) return;
   add_counts(ctx, f, old_set, chan_of(f, ri), 0, stage_of(f, ri), -1);
   add_counts(ctx, f, new_set, chan_of(f, ri), 0, stage_of(f, ri), 1);
 }
@@ -408,7 +399,7 @@ void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   funnel *f = F(ctx);
   if (CXM_LIKELY(!f || f->plan_ev != ev)) return; /* nothing changes */
   f->plan_ev = NULL;
-  if (ri >= f->cap) return; /* prepare() ran: cannot happen */
+  if (ri >= f->recs.cap) return; /* prepare() ran: cannot happen */
   const fplan *p = &f->plan;
   if (p->to > p->from)
     add_to_cells(ctx, f, ev->set, p->chan, p->from, p->to, 1, p->timed ? p->to - 1 : 0, p->dt);
@@ -424,7 +415,7 @@ void cxm__funnel_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
 int cxm__funnel_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   const funnel *f = F(ctx);
   uint32_t n = f ? ctx->customers.count : 0;
-  if (f && n > f->cap) n = f->cap;
+  if (f && n > f->recs.cap) n = f->recs.cap;
   cxm__w_u32(w, FUNNEL_FORMAT);
   cxm__w_u32(w, n);
   for (uint32_t i = 0; i < n; i++) {
@@ -573,13 +564,13 @@ void cxm__funnel_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *
       }
     }
   }
-  uint32_t n = src->customers.count < s->cap ? src->customers.count : s->cap;
+  uint32_t n = src->customers.count < s->recs.cap ? src->customers.count : s->recs.cap;
   if (n > map->n_rec) n = map->n_rec;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t j = map->rec[i];
     fstate a, b;
     get_rec(s, i, &a);
-    if (!a.stage || j >= d->cap) continue;
+    if (!a.stage || j >= d->recs.cap) continue;
     get_rec(d, j, &b);
     if (!b.stage) {
       a.chan = map_ch(map, a.chan);
@@ -599,13 +590,13 @@ void cxm__funnel_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *
 
 /* ---- erase, move, free ----------------------------------------------------------- */
 
-static void clear(funnel *f, uint32_t ri) { memset(f->rec + (size_t)ri * REC, 0, REC); }
+static void clear(funnel *f, uint32_t ri) { memset(rec_at(f, ri), 0, REC); }
 
 /* Stage counts are customer-level: they stop counting the customer. Its
    step durations stay in the sketches, as anonymous samples. */
 void cxm__funnel_erase(cxm_ctx *ctx, uint32_t ri) {
   funnel *f = F(ctx);
-  if (!f || ri >= f->cap) return;
+  if (!f || ri >= f->recs.cap) return;
   if (stage_of(f, ri))
     add_counts(ctx, f, ctx->customers.recs[ri].segset, chan_of(f, ri), 0, stage_of(f, ri), -1);
   clear(f, ri);
@@ -613,15 +604,15 @@ void cxm__funnel_erase(cxm_ctx *ctx, uint32_t ri) {
 
 void cxm__funnel_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   funnel *f = F(ctx);
-  if (!f || from >= f->cap || to >= f->cap || from == to) return;
-  memcpy(f->rec + (size_t)to * REC, f->rec + (size_t)from * REC, REC);
+  if (!f || from >= f->recs.cap || to >= f->recs.cap || from == to) return;
+  memcpy(rec_at(f, to), rec_at(f, from), REC);
   clear(f, from);
 }
 
 void cxm__funnel_free(cxm_ctx *ctx) {
   funnel *f = F(ctx);
   if (!f) return;
-  cxm__free(ctx, f->rec, (size_t)f->cap * REC);
+  cxm__siderows_free(ctx, CXM_MODIX_FUNNEL, &f->recs);
   cxm__free(ctx, f->setrows, NSETROWS * sizeof(fsetrows));
   for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
     if (!f->rows[r]) continue;

@@ -274,7 +274,7 @@ int cxm__ret_covers(const cxm_ret *m, uint64_t x, int32_t top, uint32_t gap, int
 }
 
 static inline void fast_cap_set(cxm_ret *m) {
-  m->fast_cap = cxm__ret_log_room(m) >= RET_LOG_RESERVE ? m->side_cap : 0;
+  m->fast_cap = cxm__ret_log_room(m) >= RET_LOG_RESERVE ? m->side.cap : 0;
 }
 
 /* The days [top0 - RET_SPAN, top1 - RET_SPAN) leave the span of state o
@@ -650,21 +650,11 @@ CXM_COLD static cxm_ret *mod_make(cxm_ctx *ctx) {
 }
 
 CXM_COLD static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
-  if (need <= m->side_cap) return CXM_OK;
-  /* Grow to the core's capacity (1024 * 2^k records), so the side array
-     follows the record array's doublings. */
-  uint64_t ncap = ctx->customers.cap ? ctx->customers.cap : 1024;
-  while (ncap < need) ncap *= 2;
-  if (ncap > UINT32_MAX) return CXM_E_LIMIT;
-  uint64_t *s = (uint64_t *)cxm__realloc(ctx, m->side, (size_t)m->side_cap * 8,
-                                         (size_t)ncap * 8);
-  if (!s) return CXM_E_NOMEM;
-  memset(s + m->side_cap, 0, (size_t)(ncap - m->side_cap) * 8);
-  m->side = s;
-  m->side_cap = (uint32_t)ncap;
+  if (need <= m->side.cap) return CXM_OK;
+  /* A row shared with funnel and attribution, prefetched by the batch. */
+  int rc = cxm__siderows_reserve(ctx, CXM_MODIX_RETENTION, &m->side, 8, need);
   fast_cap_set(m);
-  cxm__ext_side(ctx, CXM_MODIX_RETENTION, s, 8); /* prefetched by the batch */
-  return CXM_OK;
+  return rc;
 }
 
 static inline int32_t day_of_time(const cxm_ctx *ctx, uint32_t t) {
@@ -725,9 +715,9 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
       (rc = cxm__ret_rc_reserve(ctx, m)))
     return rc;
   fast_cap_set(m);
-  if (need > m->side_cap && (rc = side_reserve(ctx, m, need))) return rc;
+  if (need > m->side.cap && (rc = side_reserve(ctx, m, need))) return rc;
   const cxm_cust *r = found >= 0 ? &ctx->customers.recs[found] : NULL;
-  uint64_t x = r ? m->side[found] : 0;
+  uint64_t x = r ? ret_side_get(m, found) : 0;
   int32_t first = packed_first(x);
   uint8_t sch = (uint8_t)(x >> 32);
   int32_t top0 = r ? cust_top(ctx, r) : RET_NONE;
@@ -836,10 +826,10 @@ static void purchase_book(cxm_ret *m, uint64_t x, int32_t top0, int32_t d) {
 void cxm__retention_on_segset(cxm_ctx *ctx, uint32_t ri, uint32_t old_set,
                               uint32_t new_set) {
   cxm_ret *m = mod_get(ctx);
-  if (!m || ri >= m->side_cap) return;
+  if (!m || ri >= m->side.cap) return;
   m->gen++;
-  if (!(m->side[ri] & 0xFFFFu)) return; /* never active (a new customer): nothing moves */
-  rst s = unpack(m->side[ri]);
+  if (!(ret_side_get(m, ri) & 0xFFFFu)) return; /* never active (a new customer): nothing moves */
+  rst s = unpack(ret_side_get(m, ri));
   int32_t top = cust_top(ctx, &ctx->customers.recs[ri]);
   if (s.first == RET_NONE || top == RET_NONE) return;
   rsim g;
@@ -987,7 +977,7 @@ static CXM_INLINE uint64_t shift_packed(cxm_ret *m, uint64_t x, uint32_t pl, int
    event needs the general path; then nothing has changed. */
 static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview *ev,
                         int32_t top0) {
-  uint64_t x = m->side[ri];
+  uint64_t x = ret_side_get(m, ri);
   int32_t d = ev->day;
   int pur = ev->type == CXM_EV_PURCHASE, churn = ev->type == CXM_EV_CHURN;
   uint32_t dig = (uint32_t)(x >> 42) & 0x1FFFFF;
@@ -999,7 +989,7 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
       /* Coverage, first day and channel stay; at most the purchase flag. */
       if (pur) {
         purchase_book(m, x, top0, d);
-        if (dg0 % 3 == 1) m->side[ri] = x + ((uint64_t)1 << 42);
+        if (dg0 % 3 == 1) ret_side_put(m, ri, x + ((uint64_t)1 << 42));
       }
       return 1;
     }
@@ -1056,7 +1046,7 @@ static int fast_inorder(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview 
     first = d;
     nx = (nx & ~(uint64_t)0xFF0000FFFF) | (uint64_t)(uint32_t)(d + 2) | (uint64_t)ev->ch << 32;
   }
-  m->side[ri] = nx;
+  ret_side_put(m, ri, nx);
 
   rent e[2];
   int64_t was = o.first == RET_NONE ? 0 : (int64_t)ell - o.first;
@@ -1117,7 +1107,7 @@ static CXM_INLINE int prepare_known(cxm_ctx *ctx, cxm_ret *m, cxm_evview *ev, in
     m->pend_cell = -1;
     return CXM_OK;
   }
-  uint64_t x = m->side[found];
+  uint64_t x = ret_side_get(m, found);
   int32_t first = packed_first(x);
   if (CXM_UNLIKELY(first == RET_NONE || (ev->day < first && ev->type != CXM_EV_CHURN)))
     return prepare_slow(ctx, ev, found, set);
@@ -1273,7 +1263,7 @@ int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t
   if (CXM_UNLIKELY(r->segset != set || !(r->flags & CF_EVENT)))
     return prepare_slow(ctx, ev, found, set);
   int32_t top0 = day_of_time(ctx, r->last_time), d = ev->day, type = ev->type;
-  uint64_t x = m->side[found];
+  uint64_t x = ret_side_get(m, found);
   m->pend_top = top0;
   m->pend_x0 = x;
   if (d <= top0) {
@@ -1342,7 +1332,7 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
   uint32_t kind = m->pend_kind;
   if (CXM_LIKELY(kind == (RK_STORE | RK_RING))) { /* prepare worked it out */
-    m->side[ri] = m->pend_x;
+    ret_side_put(m, ri, m->pend_x);
     *m->pend_p0 += m->pend_v0;
     *m->pend_p1 += m->pend_v1;
     uint32_t rp = m->rpoints + 2;
@@ -1352,7 +1342,7 @@ void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
     return;
   }
   if (kind == RK_STORE && ev->type != CXM_EV_PURCHASE) { /* a message_sent's span move */
-    m->side[ri] = m->pend_x;
+    ret_side_put(m, ri, m->pend_x);
     return;
   }
   on_event_other(ctx, m, ri, ev);
@@ -1369,7 +1359,7 @@ CXM_NOINLINE_ static void on_event_tail(cxm_ctx *ctx, cxm_ret *m, const cxm_evvi
 CXM_NOINLINE_ static void on_event_other(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
                                          const cxm_evview *ev) {
   if (m->pend_kind == RK_STORE) { /* prepare worked out the new state */
-    m->side[ri] = m->pend_x;
+    ret_side_put(m, ri, m->pend_x);
     if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->pend_x0, m->pend_top, ev->day);
     return;
   }
@@ -1378,11 +1368,11 @@ CXM_NOINLINE_ static void on_event_other(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
   if (ev->type == CXM_EV_MESSAGE_SENT) {
     /* Not an activity: only a newer day changes anything (the span moves,
        its oldest days settle). */
-    uint64_t x = m->side[ri];
+    uint64_t x = ret_side_get(m, ri);
     if (top0 != RET_NONE && d > top0 && x != 0) {
       uint32_t pl = planes((uint32_t)(x >> 42) & 0x1FFFFF);
       hist_settle(ctx, m, ri, x, pl, top0, d);
-      m->side[ri] = shift_packed(m, x, pl, top0, d);
+      ret_side_put(m, ri, shift_packed(m, x, pl, top0, d));
     }
     return;
   }
@@ -1397,11 +1387,11 @@ CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
   int32_t d = ev->day;
 
   const cxm_cust *r = &ctx->customers.recs[ri];
-  rst o = unpack(m->side[ri]);
+  rst o = unpack(ret_side_get(m, ri));
   int32_t top1 = top0 == RET_NONE || d > top0 ? d : top0;
   if (top0 == RET_NONE) top0 = top1; /* an empty state fits any span */
 
-  if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->side[ri], top0, d);
+  if (ev->type == CXM_EV_PURCHASE) purchase_book(m, ret_side_get(m, ri), top0, d);
 
   rst s = o;
   hist_walk(ctx, m, ri, &o, top0, top1);
@@ -1432,7 +1422,7 @@ CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
     s.first = d;
   }
   uint64_t packed = pack(&s);
-  m->side[ri] = packed;
+  ret_side_put(m, ri, packed);
   if (top0 == top1 && cov_same && s.first == o.first && s.ch == o.ch) return;
   if (act && d >= top0 && fast_extend(ctx, m, r->segset, &o, top0, d, s.ch)) return;
 
@@ -1472,7 +1462,7 @@ int cxm__retention_save(const cxm_ctx *ctx, cxm_wbuf *w) {
   cxm__w_u32(w, (uint32_t)m->window);
   uint32_t n = ctx->customers.count;
   cxm__w_u32(w, n);
-  for (uint32_t i = 0; i < n; i++) cxm__w_u64(w, i < m->side_cap ? m->side[i] : 0);
+  for (uint32_t i = 0; i < n; i++) cxm__w_u64(w, i < m->side.cap ? ret_side_get(m, i) : 0);
   for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
     if (!m->rows[r]) continue;
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++) {
@@ -1496,9 +1486,9 @@ int cxm__retention_save(const cxm_ctx *ctx, cxm_wbuf *w) {
    and rates from an earlier day than the newest such eve use the per-day
    counts as 0.2.0 did (hist_from). */
 static void hist_from_v1(cxm_ctx *ctx, cxm_ret *m) {
-  for (uint32_t i = 0; i < ctx->customers.count && i < m->side_cap; i++) {
+  for (uint32_t i = 0; i < ctx->customers.count && i < m->side.cap; i++) {
     cxm_cust *r = &ctx->customers.recs[i];
-    uint64_t x = m->side[i];
+    uint64_t x = ret_side_get(m, i);
     r->spare = 0;
     if (!(x & 0xFFFF) || !(r->flags & CF_EVENT)) continue;
     int32_t top = cust_top(ctx, r), b = top - RET_SPAN;
@@ -1519,7 +1509,7 @@ int cxm__retention_load(cxm_ctx *ctx, cxm_rbuf *r) {
   if (r->err || n != ctx->customers.count || (uint64_t)n * 8 > r->len - r->pos)
     return CXM_E_CORRUPT;
   if (side_reserve(ctx, m, n)) return CXM_E_NOMEM;
-  for (uint32_t i = 0; i < n; i++) m->side[i] = cxm__r_u64(r);
+  for (uint32_t i = 0; i < n; i++) ret_side_put(m, i, cxm__r_u64(r));
   for (;;) {
     uint32_t row = cxm__r_u32(r);
     if (r->err) return CXM_E_CORRUPT;
@@ -1623,8 +1613,8 @@ int cxm__retention_merge_reserve(cxm_ctx *dst, const cxm_ctx *src, const cxm_rem
       int32_t ts = cust_top(src, sr), top = m->mtop[i];
       if (ts != RET_NONE && (top == RET_NONE || ts > top)) top = ts;
       if (top == RET_NONE) continue;
-      rst sd = unpack(j < m->side_cap ? m->side[j] : 0);
-      rst ss = unpack(i < s->side_cap ? s->side[i] : 0);
+      rst sd = unpack(j < m->side.cap ? ret_side_get(m, j) : 0);
+      rst ss = unpack(i < s->side.cap ? ret_side_get(s, i) : 0);
       uint32_t sets[2] = {dr->segset, map->segset[sr->segset]};
       uint8_t chs[2] = {sd.ch, map_ch(map, ss.ch)};
       for (int a = 0; a < 2; a++)
@@ -1663,8 +1653,8 @@ static uint32_t dig_union(uint32_t x, uint32_t y) {
 static void merge_overlap(cxm_ctx *dst, cxm_ret *m, const cxm_ctx *src, const cxm_ret *s,
                           const cxm_remap *map, uint32_t i, uint32_t j) {
   const cxm_cust *sr = &src->customers.recs[i];
-  rst sd = unpack(m->side[j]);
-  rst ss = unpack(i < s->side_cap ? s->side[i] : 0);
+  rst sd = unpack(ret_side_get(m, j));
+  rst ss = unpack(i < s->side.cap ? ret_side_get(s, i) : 0);
   if (ss.first != RET_NONE && ss.ch != CXM_CH_NONE) ss.ch = map->channel[ss.ch];
   int32_t td = m->mtop[i], ts = cust_top(src, sr);
   int32_t top = cust_top(dst, &dst->customers.recs[j]);
@@ -1711,7 +1701,7 @@ static void merge_overlap(cxm_ctx *dst, cxm_ret *m, const cxm_ctx *src, const cx
     n = build(p3, &pos, 1, x, e);
     apply_scopes(dst, m, dst->customers.recs[j].segset, mg.ch, e, n);
   }
-  m->side[j] = pack(&mg);
+  ret_side_put(m, j, pack(&mg));
 }
 
 void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *map) {
@@ -1734,9 +1724,9 @@ void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_rema
       merge_overlap(dst, m, src, s, map, i, j);
       continue;
     }
-    rst st = unpack(i < s->side_cap ? s->side[i] : 0);
+    rst st = unpack(i < s->side.cap ? ret_side_get(s, i) : 0);
     if (st.first != RET_NONE && st.ch != CXM_CH_NONE) st.ch = map->channel[st.ch];
-    m->side[j] = pack(&st);
+    ret_side_put(m, j, pack(&st));
     dst->customers.recs[j].spare = src->customers.recs[i].spare;
   }
   /* Overlapping customers whose history is dst's skip src's entries. */
@@ -1752,7 +1742,7 @@ void cxm__retention_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_rema
 void cxm__retention_erase(cxm_ctx *ctx, uint32_t ri) {
   cxm_ret *m = mod_get(ctx);
   if (!m) return;
-  if (ri < m->side_cap) m->side[ri] = 0;
+  if (ri < m->side.cap) ret_side_put(m, ri, 0);
   cxm__ret_log_erase(m, ri);
   m->gen++;
 }
@@ -1762,15 +1752,15 @@ void cxm__retention_move(cxm_ctx *ctx, uint32_t from, uint32_t to) {
   if (!m) return;
   cxm__ret_log_move(m, from, to);
   m->gen++;
-  if (from >= m->side_cap || to >= m->side_cap) return;
-  m->side[to] = m->side[from];
-  m->side[from] = 0;
+  if (from >= m->side.cap || to >= m->side.cap) return;
+  ret_side_put(m, to, ret_side_get(m, from));
+  ret_side_put(m, from, 0);
 }
 
 void cxm__retention_free(cxm_ctx *ctx) {
   cxm_ret *m = mod_get(ctx);
   if (!m) return;
-  if (m->side) cxm__free(ctx, m->side, (size_t)m->side_cap * 8);
+  cxm__siderows_free(ctx, CXM_MODIX_RETENTION, &m->side);
   for (uint32_t r = 0; r < CXM_GRID_ROWS; r++) {
     if (!m->rows[r]) continue;
     for (uint32_t c = 0; c < CXM_GRID_COLS; c++)

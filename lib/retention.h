@@ -6,6 +6,8 @@
 #ifndef CXM_RETENTION_H
 #define CXM_RETENTION_H
 
+#include <string.h>
+
 #include "ext.h"
 
 /* Days of a customer's recent history kept exactly (its newest event's day
@@ -47,8 +49,7 @@ typedef struct ret_row {
 } ret_row;
 
 typedef struct cxm_ret {
-  uint64_t *side;     /* per customer record, packed state (retention.c) */
-  uint32_t side_cap;
+  cxm_rows side;      /* per customer record, packed state (retention.c): ret_side_* */
   int32_t window;     /* churn window in days, fixed at creation */
   ret_row *rows[CXM_GRID_ROWS];
 
@@ -139,6 +140,17 @@ typedef struct cxm_ret {
   int64_t *rc_cnt;    /* rc_rows x rc_cols x 2: active at d0, and at d1 too */
   uint32_t rc_rows, rc_cols;
 } cxm_ret;
+
+/* A customer's packed state: 8 bytes at the start of its row, unaligned
+   when the row is shared (ext.h: cxm__siderows_reserve). */
+static inline uint64_t ret_side_get(const cxm_ret *m, uint32_t i) {
+  uint64_t x;
+  memcpy(&x, m->side.base + (size_t)i * m->side.stride, 8);
+  return x;
+}
+static inline void ret_side_put(cxm_ret *m, uint32_t i, uint64_t x) {
+  memcpy(m->side.base + (size_t)i * m->side.stride, &x, 8);
+}
 
 /* A settled coverage gap of customer ri: days [g0, g1) uncovered (stored
    plus 2, as the packed state's days). */
