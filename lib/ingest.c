@@ -701,6 +701,39 @@ static CXM_INLINE int money_ok(const cxm_ctx *ctx, double v, int64_t *minor) {
   return 1;
 }
 
+/* The stages' memos (internal.h): a hit is one load where the index takes
+   the key, its hash and a probe. The event stage's follows the newest day
+   seen (a later day clears it; a late event's day goes to the index). */
+static void memo_note(cxm_stage *st, int32_t day, uint32_t mi, int64_t *cell) {
+  if (day > st->memo_day) {
+    memset(st->memo, 0, sizeof st->memo);
+    st->memo_day = day;
+  }
+  if (day == st->memo_day) st->memo[mi] = cell;
+}
+
+static CXM_INLINE int64_t *memo_ev(cxm_ctx *ctx, int32_t day, uint32_t set, uint32_t col) {
+  cxm_stage *st = &ctx->stage_ev;
+  int fits = set < CXM_MEMO_SETS && col < CXM_MEMO_COLS;
+  uint32_t mi = set * CXM_MEMO_COLS + col;
+  if (CXM_LIKELY(fits && day == st->memo_day && st->memo[mi])) return st->memo[mi];
+  int64_t *cell = cxm__stage_find(st, CXM_EV_KEY(day, set, col));
+  if (cell && fits) memo_note(st, day, mi, cell);
+  return cell;
+}
+
+/* The (set, engagement, channel) cell; a flush inside cxm__stage_cc clears
+   the memo before the new cell goes in. */
+static CXM_INLINE int64_t *memo_engage(cxm_ctx *ctx, uint32_t set, uint8_t ch) {
+  cxm_stage *st = &ctx->stage_cc;
+  int fits = set < CXM_MEMO_SETS && ch < CXM_MEMO_COLS;
+  uint32_t mi = set * CXM_MEMO_COLS + ch;
+  if (CXM_LIKELY(fits && st->memo[mi])) return st->memo[mi];
+  int64_t *cell = cxm__stage_cc(ctx, set, CG_ENGAGE, ch);
+  if (fits) st->memo[mi] = cell;
+  return cell;
+}
+
 /* The event's own part: with `dry` the checks only (nothing changes), else
    the checks and the counting. 0: not for the fast path. */
 static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_t type,
@@ -730,7 +763,7 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
       cell[k]++;
       if (r->flags & CF_INTERACT) {
         r->interactions++;
-        cxm__stage_cc(ctx, r->segset, CG_ENGAGE, r->ch_interact)[CC_INTERACTIONS]++;
+        memo_engage(ctx, r->segset, r->ch_interact)[CC_INTERACTIONS]++;
       } else {
         first_interaction(ctx, r, t, (uint8_t)(col - 1));
       }
@@ -844,15 +877,14 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
   int32_t type = b->types[i];
   double v1 = b->values[i], v2 = b->values2[i];
   int64_t minor = 0;
-  uint64_t key = CXM_EV_KEY(day, r->segset, col);
-  int64_t *cell = cxm__stage_find(&ctx->stage_ev, key);
+  int64_t *cell = memo_ev(ctx, day, r->segset, col);
   if (CXM_UNLIKELY(!cell)) {
     /* A cell not staged yet (mostly the first events of a day, or after a
        flush) is staged only for an event known to pass, so that a rejected
        one leaves no day rows behind; the checks run again after it, since
        its flush may have dropped the cell a first purchase also needs. */
     if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, 1, &minor)) return 0;
-    cell = cxm__stage_ev_insert(ctx, key);
+    cell = cxm__stage_ev_insert(ctx, CXM_EV_KEY(day, r->segset, col));
     if (!cell || !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, 1, &minor)) return 0;
   }
   if (active) {

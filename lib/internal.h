@@ -175,6 +175,8 @@ typedef struct cxm_segsets {
 /* An index slot holds the key with the cell's address: a probe that hits
    reads one slot, no second dependent load (the key array is for flushes). */
 #define CXM_SLOT_NONE UINT64_MAX /* no cell has it (sets < 2^24, groups < 255) */
+#define CXM_MEMO_SETS 64u
+#define CXM_MEMO_COLS 16u
 typedef struct cxm_slot {
   uint64_t key;
   int64_t *cell;
@@ -186,6 +188,12 @@ typedef struct cxm_stage {
   cxm_slot *slots;  /* 4 * cap (stage.c), open addressing; key CXM_SLOT_NONE = empty */
   uint32_t mask, count, cap;
   int width;
+  /* In front of the index, direct-mapped (set < CXM_MEMO_SETS, column or
+     channel < CXM_MEMO_COLS): the event stage's cell of (memo_day, set,
+     column), the customer stage's engagement cell of (set, channel); NULL
+     when not known. A flush clears it. */
+  int32_t memo_day;
+  int64_t *memo[CXM_MEMO_SETS * CXM_MEMO_COLS];
 } cxm_stage;
 
 /* A module's per-customer side array as the batch prefetches it: entry i

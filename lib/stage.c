@@ -91,6 +91,7 @@ static void flush_ev(cxm_ctx *ctx) {
     memset(v, 0, NEV * sizeof(int64_t));
   }
   slots_clear(st);
+  memset(st->memo, 0, sizeof st->memo);
   st->count = 0;
 }
 
@@ -135,6 +136,7 @@ static void flush_cc(cxm_ctx *ctx) {
     memset(v, 0, NCC * sizeof(int64_t));
   }
   slots_clear(st);
+  memset(st->memo, 0, sizeof st->memo);
   st->count = 0;
 }
 

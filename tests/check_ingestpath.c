@@ -18,6 +18,17 @@
 #define NCH 6
 #define NSEG 5
 #define NSET 12
+/* The wide mode's: more sets and channels than the stages' memos cover
+   (internal.h: sets < 64, columns < 16), more customer-level cells than
+   their stage holds (2048). */
+#define WCH 20
+#define WSEG 7
+#define WSET 99 /* the empty set and every set of 1..4 of WSEG segments */
+
+/* The stream's and handles' shape: NCH/NSEG/NSET, or WCH/WSEG/WSET. */
+static int nch = NCH, nseg = NSEG, nset = NSET;
+/* Reads a KPI between the batches (each read flushes the stages). */
+static int read_between;
 #define NCUST 3000
 #define NEV 60000
 #define DAYS 45
@@ -69,7 +80,7 @@ static void make_stream(stream *s, uint64_t seed) {
     s->times[i] = late ? base - (int64_t)rnd(6 * DAY) : base;
     if (very_late) s->times[i] = base - 8 * DAY - (int64_t)rnd(DAY);
     s->types[i] = CXM_EV_TOUCH + (int32_t)rnd(14);
-    s->channels[i] = rnd(8) == 0 ? CXM_NO_CHANNEL : (int32_t)rnd(NCH);
+    s->channels[i] = rnd(8) == 0 ? CXM_NO_CHANNEL : (int32_t)rnd((uint32_t)nch);
     s->values[i] = NAN;
     s->values2[i] = NAN;
     s->valid[i] = very_late ? 2 : 1;
@@ -86,7 +97,7 @@ static void make_stream(stream *s, uint64_t seed) {
         break;
       default: break;
     }
-    s->segsets[i] = rnd(20) == 0 ? (int32_t)rnd(NSET) : -1;
+    s->segsets[i] = rnd(20) == 0 ? (int32_t)rnd((uint32_t)nset) : -1;
     s->offs[i] = (int64_t)off;
     s->cust[i] = rnd(NCUST);
     if (edge_mode) {
@@ -111,7 +122,7 @@ static void make_stream(stream *s, uint64_t seed) {
           s->types[i] = bad_types[rnd(7)];
           break;
         }
-        case 1: s->channels[i] = NCH + 3; break;
+        case 1: s->channels[i] = nch + 3; break;
         case 2: s->types[i] = CXM_EV_PURCHASE; s->values[i] = NAN; break;
         case 3: s->types[i] = CXM_EV_NPS; s->values[i] = 11; break;
         default: s->types[i] = CXM_EV_CES; s->values[i] = 2.5; break;
@@ -128,14 +139,29 @@ static cxm_ctx *fresh(int64_t modules) {
   ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_UTC_OFFSET, -5 * 3600), CXM_OK);
   ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_MODULES, modules), CXM_OK);
   char label[16];
-  for (int c = 0; c < NCH; c++) {
+  for (int c = 0; c < nch; c++) {
     snprintf(label, sizeof label, "ch%d", c);
     ck_assert_int_eq(t_chan(ctx, label), c);
   }
-  int32_t seg[NSEG];
-  for (int k = 0; k < NSEG; k++) {
+  int32_t seg[WSEG];
+  for (int k = 0; k < nseg; k++) {
     snprintf(label, sizeof label, "seg%d", k);
     seg[k] = t_seg(ctx, label);
+  }
+  if (nset == WSET) {
+    /* ids in order of size, then of the bits' value */
+    int32_t id = 1;
+    for (int size = 1; size <= 4; size++)
+      for (uint32_t m = 1; m < 1u << WSEG; m++) {
+        if (__builtin_popcount(m) != size) continue;
+        int32_t segs[4];
+        size_t n = 0;
+        for (int k = 0; k < WSEG; k++)
+          if (m & 1u << k) segs[n++] = seg[k];
+        ck_assert_int_eq(t_set(ctx, n, segs), id++);
+      }
+    ck_assert_int_eq(id, WSET);
+    return ctx;
   }
   /* Sets 0..NSET-1: the empty set (id 0), five singles, six pairs. */
   static const int pair[6][2] = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {0, 4}, {0, 2}};
@@ -158,8 +184,8 @@ static void same_kpis(cxm_ctx *a, cxm_ctx *b) {
   long compared = 0;
   for (int kpi = 1; kpi <= cxm_kpi_max(); kpi++) {
     int cl = cxm_kpi_is_customer_level(kpi);
-    for (int32_t sg = CXM_ALL; sg < NSEG; sg++)
-      for (int32_t ch = CXM_ALL; ch < NCH; ch++)
+    for (int32_t sg = CXM_ALL; sg < nseg; sg++)
+      for (int32_t ch = CXM_ALL; ch < nch; ch++)
         for (int w = 0; w < (cl ? 1 : 4); w++) {
           double va = 0, vb = 0;
           int64_t na = 0, nb = 0;
@@ -209,6 +235,12 @@ static void batch_vs_single(int full) {
                    s.values + i, v2 ? v2 + i : NULL, sets ? sets + i : NULL, &acc,
                    st_a + i);
     i += n;
+    if (read_between) {
+      double v;
+      int64_t cnt;
+      ck_assert_int_eq(cxm_kpi_get(a, 1, CXM_ALL, CXM_ALL, CXM_TIME_MIN, CXM_TIME_MAX, &v, &cnt),
+                       CXM_OK);
+    }
   }
   for (size_t i = 0; i < NEV; i++)
     cxm_events_add(b, 1, s.times + i, s.types + i, s.data, s.offs + i, chs + i,
@@ -275,6 +307,31 @@ START_TEST(batch_equals_one_by_one_full_columns_modules) {
 }
 END_TEST
 
+/* A read between batches flushes the stages: no cell the batch remembered
+   (the memos in front of the stages' indexes) may outlive it. */
+START_TEST(batch_equals_one_by_one_read_between) {
+  read_between = 1;
+  batch_vs_single(1);
+  read_between = 0;
+}
+END_TEST
+
+/* Sets and channels past the memos' reach, and more customer-level cells
+   than their stage holds (flushed while a batch runs). */
+START_TEST(batch_equals_one_by_one_wide) {
+  nch = WCH;
+  nseg = WSEG;
+  nset = WSET;
+  batch_vs_single(1);
+  read_between = 1;
+  batch_vs_single(1);
+  read_between = 0;
+  nch = NCH;
+  nseg = NSEG;
+  nset = NSET;
+}
+END_TEST
+
 /* Ids hashed in a batch (four side by side, lengths mixed or not)
    name the same customers as ids hashed one at a time. */
 START_TEST(batch_hashes_are_the_scalar_hashes) {
@@ -323,6 +380,8 @@ int main(void) {
   tcase_add_test(tc, batch_equals_one_by_one_edges);
   tcase_add_test(tc, batch_equals_one_by_one_full_columns_modules);
   tcase_add_test(tc, batch_hashes_are_the_scalar_hashes);
+  tcase_add_test(tc, batch_equals_one_by_one_read_between);
+  tcase_add_test(tc, batch_equals_one_by_one_wide);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
