@@ -13,7 +13,12 @@
  * - the cohort matrix and the new / returning buyers per day equal to a
  *   reference computed here from the definitions;
  * - retention's active and churned counts with every module on equal to
- *   those of a handle with retention alone.
+ *   those of a handle with retention alone;
+ * - the modules' per-customer entries, which share one row per customer
+ *   when several modules are on (lib/ext.c), give the same answers as
+ *   each module alone in its own rows, through growth, erasure (records
+ *   move), a snapshot round trip and a merge, for several touch counts
+ *   (row sizes).
  * Copyright (c) 2026 The libcxmetrics authors. MIT licence, see COPYING.
  */
 #include "testutil.h"
@@ -54,7 +59,7 @@ static int32_t rnd_type(void) {
 
 /* Late events stay within the default 7-day bound, so all are accepted
    whatever other events a stream keeps. */
-static void make_stream(stream *s, uint64_t seed) {
+static void make_stream_n(stream *s, uint64_t seed, uint32_t ncust) {
   rng_state = seed;
   s->n = NEV;
   size_t off = 0;
@@ -79,13 +84,15 @@ static void make_stream(stream *s, uint64_t seed) {
       default: break;
     }
     /* A heavy tenth of the customers makes half the events. */
-    s->cust[i] = rnd(2) ? rnd(NCUST / 10) : rnd(NCUST);
+    s->cust[i] = rnd(2) ? rnd(ncust / 10) : rnd(ncust);
     s->segsets[i] = rnd(25) == 0 ? (int32_t)rnd(NSET) : -1;
     s->offs[i] = (int64_t)off;
     off += (size_t)snprintf((char *)s->data + off, 8, "c%04u", (unsigned)s->cust[i]);
   }
   s->offs[NEV] = (int64_t)off;
 }
+
+static void make_stream(stream *s, uint64_t seed) { make_stream_n(s, seed, NCUST); }
 
 /* The events of `s` that `keep` selects, in order. */
 static void filter(const stream *s, stream *o, int (*keep)(const stream *, int)) {
@@ -314,12 +321,136 @@ START_TEST(cohorts_match_definitions) {
 }
 END_TEST
 
+/* ---- shared rows against each module alone ------------------------------------ */
+
+#define RCUST 3000 /* past 1024 and 2048 records: the rows grow twice */
+
+/* Events [lo, hi) of s, only customers with cust % 2 == odd when odd >= 0. */
+static void feed_part(cxm_ctx *ctx, const stream *s, int lo, int hi, int odd) {
+  static stream p;
+  size_t off = 0;
+  int n = 0;
+  for (int i = lo; i < hi; i++) {
+    if (odd >= 0 && (int)(s->cust[i] % 2) != odd) continue;
+    p.times[n] = s->times[i];
+    p.types[n] = s->types[i];
+    p.channels[n] = s->channels[i];
+    p.values[n] = s->values[i];
+    p.values2[n] = s->values2[i];
+    p.segsets[n] = s->segsets[i];
+    size_t len = (size_t)(s->offs[i + 1] - s->offs[i]);
+    p.offs[n] = (int64_t)off;
+    memcpy(p.data + off, s->data + s->offs[i], len);
+    off += len;
+    n++;
+  }
+  p.offs[n] = (int64_t)off;
+  p.n = n;
+  feed(ctx, &p);
+}
+
+static cxm_ctx *fresh_k(int64_t modules, int64_t touches) {
+  cxm_ctx *ctx = fresh(modules);
+  ck_assert_int_eq(cxm_option_set(ctx, CXM_OPT_TOUCHES_KEPT, touches), CXM_OK);
+  return ctx;
+}
+
+/* The same life for any modules: half the stream, a few erasures, a
+   snapshot round trip, then the rest split over two shards merged. */
+static cxm_ctx *life(const stream *s, int64_t modules, int64_t touches) {
+  cxm_ctx *a = fresh_k(modules, touches);
+  feed_part(a, s, 0, s->n / 2, -1);
+  char id[8];
+  for (unsigned c = 7; c < RCUST; c += 97) {
+    int len = snprintf(id, sizeof id, "c%04u", c);
+    int rc = cxm_customer_erase(a, id, (size_t)len);
+    ck_assert(rc == CXM_OK || rc == CXM_E_NOTFOUND);
+  }
+  void *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, 0, &buf, &len), CXM_OK);
+  cxm_ctx *b = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&b), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_load_buffer(b, buf, len), CXM_OK);
+  cxm_buffer_free(a, buf, len);
+  cxm_ctx_destroy(a);
+  ck_assert_int_eq(cxm_key_set(b, T_KEY, sizeof T_KEY), CXM_OK);
+  cxm_ctx *sh = fresh_k(modules, touches);
+  feed_part(b, s, s->n / 2, s->n, 0);
+  feed_part(sh, s, s->n / 2, s->n, 1);
+  ck_assert_int_eq(cxm_ctx_merge(b, sh), CXM_OK);
+  cxm_ctx_destroy(sh);
+  return b;
+}
+
+static void same_retention(cxm_ctx *a, cxm_ctx *b) {
+  int64_t nz = 0;
+  for (int32_t sg = CXM_ALL; sg < NSEG; sg++)
+    for (int64_t d = 0; d < DAYS + 2; d += 2) {
+      int64_t t = T0 + d * DAY + DAY / 2, aa = -1, ca = -1, ab = -2, cb = -2;
+      ck_assert_int_eq(cxm_retention_active(a, sg, CXM_ALL, t, &aa, &ca), CXM_OK);
+      ck_assert_int_eq(cxm_retention_active(b, sg, CXM_ALL, t, &ab, &cb), CXM_OK);
+      ck_assert_msg(aa == ab && ca == cb, "retention seg %d day %lld: %lld/%lld != %lld/%lld",
+                    (int)sg, (long long)d, (long long)aa, (long long)ca, (long long)ab,
+                    (long long)cb);
+      nz += aa > 0;
+    }
+  ck_assert_int_gt(nz, 0);
+}
+
+START_TEST(shared_rows_match_own_rows) {
+  static const int64_t touches[4] = {8, 1, 3, 32};
+  static stream s;
+  make_stream_n(&s, UINT64_C(0x0c0105ed) + (uint64_t)_i, RCUST);
+  int64_t k = touches[_i % 4];
+  /* Odd loops: funnel and attribution share a row without retention. */
+  int64_t shared = _i % 2 ? CXM_MOD_FUNNEL | CXM_MOD_ATTRIBUTION : CXM_MOD_ALL;
+  cxm_ctx *all = life(&s, shared, k);
+  cxm_ctx *fa = life(&s, CXM_MOD_FUNNEL, k), *aa = life(&s, CXM_MOD_ATTRIBUTION, k);
+  /* same_journey compares both modules: each alone answers for its own. */
+  long fun = 0;
+  for (int32_t sg = CXM_ALL; sg < NSEG; sg++)
+    for (int32_t ch = CXM_ALL; ch < NCH; ch++)
+      for (int32_t st = CXM_FUNNEL_AWARENESS; st <= CXM_FUNNEL_RETENTION; st++) {
+        int64_t ca = -1, cb = -2, da = -1, db = -2;
+        ck_assert_int_eq(cxm_funnel_get(all, sg, ch, st, &ca, NULL, &da), CXM_OK);
+        ck_assert_int_eq(cxm_funnel_get(fa, sg, ch, st, &cb, NULL, &db), CXM_OK);
+        ck_assert_msg(ca == cb && da == db, "funnel seg %d ch %d stage %d: %lld != %lld",
+                      (int)sg, (int)ch, (int)st, (long long)ca, (long long)cb);
+        fun += ca;
+      }
+  ck_assert_int_gt(fun, 0);
+  int64_t orders = 0;
+  for (int md = CXM_ATTR_FIRST_TOUCH; md <= CXM_ATTR_POSITION_BASED; md++)
+    for (int32_t ch = CXM_ALL; ch < NCH; ch++) {
+      int64_t oa, ma, ea, ob, mb, eb;
+      ck_assert_int_eq(cxm_attribution_get_fixed(all, md, ch, &oa, &ma, &ea), CXM_OK);
+      ck_assert_int_eq(cxm_attribution_get_fixed(aa, md, ch, &ob, &mb, &eb), CXM_OK);
+      ck_assert_msg(oa == ob && ma == mb && ea == eb,
+                    "attribution k %d model %d ch %d: %lld/%lld/%lld != %lld/%lld/%lld",
+                    (int)k, md, (int)ch, (long long)oa, (long long)ma, (long long)ea,
+                    (long long)ob, (long long)mb, (long long)eb);
+      if (ch != CXM_ALL) orders += oa;
+    }
+  ck_assert_int_gt(orders, 0);
+  if (shared & CXM_MOD_RETENTION) {
+    cxm_ctx *ra = life(&s, CXM_MOD_RETENTION, k);
+    same_retention(all, ra);
+    cxm_ctx_destroy(ra);
+  }
+  cxm_ctx_destroy(all);
+  cxm_ctx_destroy(fa);
+  cxm_ctx_destroy(aa);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("modpath");
   TCase *tc = tcase_create("random");
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, ignored_types_are_invisible, 0, 3);
   tcase_add_loop_test(tc, cohorts_match_definitions, 0, 3);
+  tcase_add_loop_test(tc, shared_rows_match_own_rows, 0, 4);
   suite_add_tcase(s, tc);
   return s;
 }
