@@ -19,8 +19,8 @@
    CXM_ATTR_FULL | h means K touches, the oldest at slot h. Either way the
    header's low bits are the slot the next newest touch takes, and the
    newest kept touch is in the slot before it. K <= 32 fits beside the
-   flag. The side array covers every record from the customer's first
-   event, snapshot load or merge on. */
+   flag. The records (a row shared with the other modules: ext.h) cover
+   every customer from its first event, snapshot load or merge on. */
 typedef struct cxm_attr_ring {
   uint32_t k;       /* touches kept per customer */
   size_t rs;        /* record size, 5k + 1 */

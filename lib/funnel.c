@@ -2,8 +2,8 @@
  * funnel.c - the journey funnel module (see ext.h for the protocol and
  * docs/funnel.md for the definitions).
  *
- * Per customer, a 10-byte record in a side array indexed like the core's
- * records: the highest stage reached, the channel of its first stage, the time of its
+ * Per customer, a 10-byte record in a row shared with the other modules
+ * (ext.h), indexed like the core's records: the highest stage reached, the channel of its first stage, the time of its
  * first stage (the conversion window's start) and the time of its highest
  * stage (the next step is timed from it; at the transaction stage it is the
  * first purchase, which decides the retention stage).
@@ -132,9 +132,9 @@ static funnel *get_or_create(cxm_ctx *ctx) {
   return f;
 }
 
-/* Grows the side arrays to hold `need` records: to the core's capacity, or
-   1024 * 2^k when the core has not grown yet (cxm_customer_set_segments
-   prepares before it reserves). New slots are zero: no stage. */
+/* Grows the records to hold `need`: to the core's capacity, or 1024 * 2^k
+   when the core has not grown yet (cxm_customer_set_segments prepares
+   before it reserves; ext.c). New records are zero: no stage. */
 static int ensure_cap(cxm_ctx *ctx, funnel *f, uint64_t need) {
   if (need <= f->recs.cap) return CXM_OK;
   return cxm__siderows_reserve(ctx, CXM_MODIX_FUNNEL, &f->recs, REC, need);

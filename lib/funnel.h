@@ -15,8 +15,9 @@
 /* A customer's record, 10 bytes packed (one cache line for one customer:
    an event reads one record, not four arrays): t_first (4), t_high (4),
    stage (1: 0 none, 1..4), chan (1: of the first stage, CXM_CH_NONE). The
-   side array (registered with cxm__ext_side) covers every record from the
-   customer's first event, snapshot load or merge on. */
+   records (record i at base + i * stride: a row shared with the other
+   modules, ext.h: cxm__siderows_reserve) cover every customer from its
+   first event, snapshot load or merge on. */
 #define CXM_FUNNEL_REC 10
 
 /* The stage an event reaches by itself: 0 none, 1 awareness, 2 engagement,
