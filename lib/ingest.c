@@ -46,9 +46,15 @@ typedef struct ev_in {
    a call runs: the options are fixed once events exist, and a callback
    cannot register another). */
 typedef struct ingest_run {
-  uint64_t day_lo; /* time + utc_offset of the cached day's first second */
+  uint64_t day_lo; /* the cached day's first second as a time (UTC offset taken off) */
   int32_t day;
   int active;
+  /* The event stage's memo (internal.h) serves this call when every column
+     and set id is within its reach (checked once: channels and sets cannot
+     be added while a call runs); memo_day is then the stage's memo_day,
+     else a day no event has. */
+  int memo_ok;
+  int32_t memo_day;
   /* Accepted by the batch's fast path and not yet in ctx (run_commit): the
      count and the time range, kept here so that an event does not reload
      and store three handle fields. */
@@ -57,9 +63,12 @@ typedef struct ingest_run {
 } ingest_run;
 
 static void run_init(const cxm_ctx *ctx, ingest_run *run) {
-  run->day_lo = UINT64_C(1) << 63; /* matches no time: |time + offset| < 2^62 */
+  /* matches no time: |time + offset| < 2^62 */
+  run->day_lo = (UINT64_C(1) << 63) - (uint64_t)ctx->utc_offset;
   run->day = 0;
   run->active = cxm__ext_active(ctx);
+  run->memo_ok = ctx->channels.count < CXM_MEMO_COLS && ctx->segsets.count <= CXM_MEMO_SETS;
+  run->memo_day = run->memo_ok ? ctx->stage_ev.memo_day : INT32_MIN;
   run->nacc = 0;
   run->tlo = UINT32_MAX;
   run->thi = 0;
@@ -78,13 +87,12 @@ static void run_commit(cxm_ctx *ctx, ingest_run *run) {
   run->thi = 0;
 }
 
-/* Modular arithmetic: lt - day_lo < 86400 exactly when lt is in the day. */
+/* Modular arithmetic: time - day_lo < 86400 exactly when time is in the day. */
 static CXM_INLINE int32_t run_day(const cxm_ctx *ctx, ingest_run *run, int64_t time) {
-  uint64_t lt = (uint64_t)(time + ctx->utc_offset);
-  if (CXM_LIKELY(lt - run->day_lo < 86400)) return run->day;
+  if (CXM_LIKELY((uint64_t)time - run->day_lo < 86400)) return run->day;
   int64_t d = cxm__day_of(ctx, time);
   run->day = (int32_t)d;
-  run->day_lo = (uint64_t)(d * 86400);
+  run->day_lo = (uint64_t)(d * 86400) - (uint64_t)ctx->utc_offset;
   return run->day;
 }
 
@@ -704,21 +712,22 @@ static CXM_INLINE int money_ok(const cxm_ctx *ctx, double v, int64_t *minor) {
 /* The stages' memos (internal.h): a hit is one load where the index takes
    the key, its hash and a probe. The event stage's follows the newest day
    seen (a later day clears it; a late event's day goes to the index). */
-static void memo_note(cxm_stage *st, int32_t day, uint32_t mi, int64_t *cell) {
+static void memo_note(cxm_stage *st, ingest_run *run, int32_t day, uint32_t mi,
+                      int64_t *cell) {
   if (day > st->memo_day) {
     memset(st->memo, 0, sizeof st->memo);
-    st->memo_day = day;
+    st->memo_day = run->memo_day = day;
   }
   if (day == st->memo_day) st->memo[mi] = cell;
 }
 
-static CXM_INLINE int64_t *memo_ev(cxm_ctx *ctx, int32_t day, uint32_t set, uint32_t col) {
+static CXM_INLINE int64_t *memo_ev(cxm_ctx *ctx, ingest_run *run, int32_t day, uint32_t set,
+                                   uint32_t col) {
   cxm_stage *st = &ctx->stage_ev;
-  int fits = set < CXM_MEMO_SETS && col < CXM_MEMO_COLS;
-  uint32_t mi = set * CXM_MEMO_COLS + col;
-  if (CXM_LIKELY(fits && day == st->memo_day && st->memo[mi])) return st->memo[mi];
+  uint32_t mi = set * CXM_MEMO_COLS + col; /* in reach when run->memo_ok */
+  if (CXM_LIKELY(day == run->memo_day) && CXM_LIKELY(st->memo[mi] != NULL)) return st->memo[mi];
   int64_t *cell = cxm__stage_find(st, CXM_EV_KEY(day, set, col));
-  if (cell && fits) memo_note(st, day, mi, cell);
+  if (cell && run->memo_ok) memo_note(st, run, day, mi, cell);
   return cell;
 }
 
@@ -877,7 +886,7 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
   int32_t type = b->types[i];
   double v1 = b->values[i], v2 = b->values2[i];
   int64_t minor = 0;
-  int64_t *cell = memo_ev(ctx, day, r->segset, col);
+  int64_t *cell = memo_ev(ctx, run, day, r->segset, col);
   if (CXM_UNLIKELY(!cell)) {
     /* A cell not staged yet (mostly the first events of a day, or after a
        flush) is staged only for an event known to pass, so that a rejected

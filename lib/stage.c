@@ -84,9 +84,17 @@ static void flush_ev(cxm_ctx *ctx) {
     uint32_t set = (uint32_t)(key >> 8) & 0xFFFFFFu;
     uint32_t col = (uint32_t)key & 0xFFu;
     int64_t *v = st->vals + (size_t)c * NEV;
+    /* Only the counters the cell changed: a cell holds a day's events of
+       one set and column, seldom of every type. */
+    uint8_t nz[NEV];
+    int n = 0;
+    for (int k = 0; k < NEV; k++) {
+      nz[n] = (uint8_t)k;
+      n += v[k] != 0;
+    }
     FOR_EACH_SCOPE(ctx, set, col, s, {
       int64_t *row = s->cells + (size_t)(uint32_t)(day - s->day0) * NEV;
-      for (int k = 0; k < NEV; k++) row[k] += v[k];
+      for (int q = 0; q < n; q++) row[nz[q]] += v[nz[q]];
     });
     memset(v, 0, NEV * sizeof(int64_t));
   }
