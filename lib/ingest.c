@@ -682,7 +682,7 @@ typedef struct batch {
   const double *values, *values2;
   const int32_t *segsets;
   int32_t *statuses;
-  size_t ok;
+  size_t bad; /* events not accepted: the accepted ones are the rest */
   int first_rc;
   char first_msg[sizeof ((cxm_ctx *)0)->errmsg];
 } batch;
@@ -861,7 +861,8 @@ static CXM_COLD int64_t fast_find(const cxm_custtab *tab, uint64_t hash, uint32_
    general path's order: a failed prepare() leaves the event to the general
    path, which reports it. */
 static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
-                                 size_t i, uint64_t hash, uint32_t *guess, int active) {
+                                 size_t i, uint64_t hash, uint32_t guess, uint32_t *guess_out,
+                                 int active) {
   const cxm_custtab *tab = &ctx->customers;
   int64_t time = b->times[i];
   int32_t seg = b->segsets[i];
@@ -871,9 +872,9 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
       z <= a)
     return 0;
   /* guess 0 (no record) wraps to UINT32_MAX */
-  uint32_t ri = *guess - 1;
+  uint32_t ri = guess - 1;
   if (CXM_UNLIKELY(ri >= tab->count || tab->recs[ri].hash != hash)) {
-    int64_t f = fast_find(tab, hash, guess);
+    int64_t f = fast_find(tab, hash, guess_out);
     if (f < 0) return 0;
     ri = (uint32_t)f;
   }
@@ -1004,11 +1005,11 @@ static void window_hash(const cxm_ctx *ctx, const batch *b, const uint8_t *id_da
 }
 
 /* Events [base, base + m) with the window filled to `avail` (>= m) events.
-   Inlined three times: with `full` (every optional column given: the usual
-   case) the loop has no NULL tests, and with `fast` it tries fast_event
-   first. */
+   Inlined five times: with `full` (every optional column given: the usual
+   case) the loop has no NULL tests, with `fast` it tries fast_event first,
+   with `nost` the caller wants no statuses (no test per event). */
 static CXM_INLINE void run_one(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
-                               int fast, int active, size_t base, size_t j,
+                               int fast, int active, int nost, size_t base, size_t j,
                                int pf_slot, int pf_rec, window *w) {
   const uint64_t *hashes = w->hash;
   if (pf_slot) prefetch_slot(&ctx->customers, hashes[j + AHEAD_SLOT]);
@@ -1016,9 +1017,8 @@ static CXM_INLINE void run_one(cxm_ctx *ctx, ingest_run *run, batch *b, int full
     w->guess[j + AHEAD_REC] =
         prefetch_rec(ctx, hashes[j + AHEAD_REC], b->types[base + j + AHEAD_REC]);
   size_t i = base + j;
-  if (fast && fast_event(ctx, run, b, i, hashes[j], &w->guess[j], active)) {
-    if (b->statuses) b->statuses[i] = CXM_OK;
-    b->ok++;
+  if (fast && fast_event(ctx, run, b, i, hashes[j], w->guess[j], &w->guess[j], active)) {
+    if (!nost && b->statuses) b->statuses[i] = CXM_OK;
     return;
   }
   if (fast) run_commit(ctx, run);
@@ -1039,24 +1039,25 @@ static CXM_INLINE void run_one(cxm_ctx *ctx, ingest_run *run, batch *b, int full
     rc = add_one(ctx, run, &e, hashes[j], w->guess[j], i);
   }
   if (b->statuses) b->statuses[i] = rc;
-  if (CXM_LIKELY(rc == CXM_OK)) {
-    b->ok++;
-  } else if (b->first_rc == CXM_OK) {
-    b->first_rc = rc;
-    memcpy(b->first_msg, ctx->errmsg, sizeof b->first_msg);
+  if (CXM_UNLIKELY(rc != CXM_OK)) {
+    b->bad++;
+    if (b->first_rc == CXM_OK) {
+      b->first_rc = rc;
+      memcpy(b->first_msg, ctx->errmsg, sizeof b->first_msg);
+    }
   }
 }
 
 static CXM_INLINE void run_chunk(cxm_ctx *ctx, ingest_run *run, batch *b, int full,
-                                 int fast, int active, size_t base, size_t m,
+                                 int fast, int active, int nost, size_t base, size_t m,
                                  size_t avail, window *w) {
   size_t j = 0;
   /* A chunk followed by AHEAD_SLOT more events (all but a batch's last)
      prefetches for every event: no bound tests in its loop. */
   if (fast && m + AHEAD_SLOT <= avail)
-    for (; j < m; j++) run_one(ctx, run, b, full, fast, active, base, j, 1, 1, w);
+    for (; j < m; j++) run_one(ctx, run, b, full, fast, active, nost, base, j, 1, 1, w);
   for (; j < m; j++)
-    run_one(ctx, run, b, full, fast, active, base, j, j + AHEAD_SLOT < avail,
+    run_one(ctx, run, b, full, fast, active, nost, base, j, j + AHEAD_SLOT < avail,
             j + AHEAD_REC < avail, w);
 }
 
@@ -1083,7 +1084,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   b.values2 = values2;
   b.segsets = segsets;
   b.statuses = statuses;
-  b.ok = 0;
+  b.bad = 0;
   b.first_rc = CXM_OK;
   b.first_msg[0] = 0;
   int full = channels && values && values2 && segsets;
@@ -1106,21 +1107,23 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       for (size_t j = 0; j < avail && j < AHEAD_REC; j++)
         w.guess[j] = n > 1 ? prefetch_rec(ctx, w.hash[j], types[j]) : 0;
     }
-    if (fast && !run.active)
-      run_chunk(ctx, &run, &b, 1, 1, 0, base, m, avail, &w);
+    if (fast && !run.active && !statuses)
+      run_chunk(ctx, &run, &b, 1, 1, 0, 1, base, m, avail, &w);
+    else if (fast && !run.active)
+      run_chunk(ctx, &run, &b, 1, 1, 0, 0, base, m, avail, &w);
     else if (fast)
-      run_chunk(ctx, &run, &b, 1, 1, 1, base, m, avail, &w);
+      run_chunk(ctx, &run, &b, 1, 1, 1, 0, base, m, avail, &w);
     else if (full)
-      run_chunk(ctx, &run, &b, 1, 0, 0, base, m, avail, &w);
+      run_chunk(ctx, &run, &b, 1, 0, 0, 0, base, m, avail, &w);
     else
-      run_chunk(ctx, &run, &b, 0, 0, 0, base, m, avail, &w);
+      run_chunk(ctx, &run, &b, 0, 0, 0, 0, base, m, avail, &w);
     if (m == CHUNK) {
       memcpy(w.hash, w.hash + CHUNK, AHEAD_SLOT * sizeof w.hash[0]);
       memcpy(w.guess, w.guess + CHUNK, AHEAD_REC * sizeof w.guess[0]);
     }
   }
   run_commit(ctx, &run);
-  if (accepted) *accepted = b.ok;
+  if (accepted) *accepted = n - b.bad;
   if (b.first_rc != CXM_OK) {
     memcpy(ctx->errmsg, b.first_msg, sizeof b.first_msg);
     ctx->errcode = b.first_rc;
