@@ -467,11 +467,22 @@ static CXM_COLD int add_spend(cxm_ctx *ctx, const ev_in *e, size_t idx, int64_t 
   return CXM_OK;
 }
 
+/* Room for one more customer, which there usually is: cxm__custtab_reserve
+   (same statuses) only when the table must grow. */
+static CXM_INLINE int custtab_room(cxm_ctx *ctx, cxm_custtab *t) {
+  uint64_t need = (uint64_t)t->count + 1;
+  if (CXM_LIKELY(t->slots && need <= t->cap && need * 2 <= t->mask + 1 &&
+                 need < UINT32_MAX - 1))
+    return CXM_OK;
+  return cxm__custtab_reserve(ctx, t, 1);
+}
+
 /* `guess` is the record index + 1 that the batch's prefetch read from the
    hash's home slot (0: none); it is taken only when that record has the
    hash (records are never removed or moved during a call). GUESS_ABSENT:
    the fast path probed the index for this event and found no record. */
 #define GUESS_ABSENT UINT32_MAX
+
 static CXM_INLINE int add_customer_event(cxm_ctx *ctx, ingest_run *run,
                                          const ev_in *e, uint64_t hash,
                                          uint32_t guess, size_t idx, int64_t minor) {
@@ -493,7 +504,7 @@ static CXM_INLINE int add_customer_event(cxm_ctx *ctx, ingest_run *run,
                     (long long)(r->last_time - t), (long long)ctx->max_lateness);
     set = e->segset >= 0 ? (uint32_t)e->segset : r->segset;
   } else {
-    int rc = cxm__custtab_reserve(ctx, tab, 1);
+    int rc = custtab_room(ctx, tab);
     if (rc) return reject(ctx, idx, rc, "no room for a new customer");
     set = e->segset >= 0 ? (uint32_t)e->segset : 0;
   }
