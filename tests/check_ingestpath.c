@@ -148,11 +148,11 @@ static cxm_ctx *fresh(int64_t modules) {
     snprintf(label, sizeof label, "seg%d", k);
     seg[k] = t_seg(ctx, label);
   }
-  if (nset == WSET) {
-    /* ids in order of size, then of the bits' value */
+  if (nseg == WSEG) {
+    /* ids in order of size, then of the bits' value, the first nset */
     int32_t id = 1;
     for (int size = 1; size <= 4; size++)
-      for (uint32_t m = 1; m < 1u << WSEG; m++) {
+      for (uint32_t m = 1; m < 1u << WSEG && id < nset; m++) {
         if (__builtin_popcount(m) != size) continue;
         int32_t segs[4];
         size_t n = 0;
@@ -160,7 +160,7 @@ static cxm_ctx *fresh(int64_t modules) {
           if (m & 1u << k) segs[n++] = seg[k];
         ck_assert_int_eq(t_set(ctx, n, segs), id++);
       }
-    ck_assert_int_eq(id, WSET);
+    ck_assert_int_eq(id, nset);
     return ctx;
   }
   /* Sets 0..NSET-1: the empty set (id 0), five singles, six pairs. */
@@ -220,12 +220,14 @@ static void batch_vs_single(int full) {
   /* With every module on in one of the runs: the batch then also prefetches
      the modules' side arrays. */
   int64_t mods = full ? full_mods : CXM_MOD_ALL;
-  cxm_ctx *a = fresh(mods), *b = fresh(mods);
+  /* c: a's batches without statuses (the batch's loop without stores). */
+  cxm_ctx *a = fresh(mods), *b = fresh(mods), *c = fresh(mods);
   /* One key for both: their snapshots (every module's state too) must then
      be the same bytes. */
   static const uint8_t key[CXM_KEY_SIZE] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   ck_assert_int_eq(cxm_key_set(a, key, sizeof key), CXM_OK);
   ck_assert_int_eq(cxm_key_set(b, key, sizeof key), CXM_OK);
+  ck_assert_int_eq(cxm_key_set(c, key, sizeof key), CXM_OK);
   /* a: batches of 1..700 events (across the 256-event chunks); b: one by one. */
   for (size_t i = 0; i < NEV;) {
     size_t n = 1 + rnd(700);
@@ -234,6 +236,13 @@ static void batch_vs_single(int full) {
     cxm_events_add(a, n, s.times + i, s.types + i, s.data, s.offs + i, chs + i,
                    s.values + i, v2 ? v2 + i : NULL, sets ? sets + i : NULL, &acc,
                    st_a + i);
+    size_t acc_c = 0, ok = 0;
+    cxm_events_add(c, n, s.times + i, s.types + i, s.data, s.offs + i, chs + i,
+                   s.values + i, v2 ? v2 + i : NULL, sets ? sets + i : NULL, &acc_c,
+                   NULL);
+    for (size_t q = i; q < i + n; q++) ok += st_a[q] == CXM_OK;
+    ck_assert_uint_eq(acc, ok);
+    ck_assert_uint_eq(acc_c, ok);
     i += n;
     if (read_between) {
       double v;
@@ -279,8 +288,10 @@ static void batch_vs_single(int full) {
   ck_assert_int_eq(stat(a, CXM_STAT_CUSTOMERS), distinct);
   same_kpis(a, b);
   t_handles_same_bytes(a, b);
+  t_handles_same_bytes(a, c);
   cxm_ctx_destroy(a);
   cxm_ctx_destroy(b);
+  cxm_ctx_destroy(c);
 }
 
 START_TEST(batch_equals_one_by_one_full_columns) { batch_vs_single(1); }
@@ -326,6 +337,26 @@ START_TEST(batch_equals_one_by_one_wide) {
   read_between = 1;
   batch_vs_single(1);
   read_between = 0;
+  nch = NCH;
+  nseg = NSEG;
+  nset = NSET;
+}
+END_TEST
+
+/* The largest shape the memos cover: 15 channels (columns 0..15) and 64
+   sets (ids 0..63), every module on, edge cases. */
+START_TEST(batch_equals_one_by_one_memo_bounds) {
+  nch = 15;
+  nseg = WSEG;
+  nset = 64;
+  full_mods = CXM_MOD_ALL;
+  edge_mode = 1;
+  batch_vs_single(1);
+  read_between = 1;
+  batch_vs_single(1);
+  read_between = 0;
+  edge_mode = 0;
+  full_mods = 0;
   nch = NCH;
   nseg = NSEG;
   nset = NSET;
@@ -382,6 +413,7 @@ int main(void) {
   tcase_add_test(tc, batch_hashes_are_the_scalar_hashes);
   tcase_add_test(tc, batch_equals_one_by_one_read_between);
   tcase_add_test(tc, batch_equals_one_by_one_wide);
+  tcase_add_test(tc, batch_equals_one_by_one_memo_bounds);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
