@@ -252,28 +252,38 @@ static int have_avx2(void) {
     }                                              \
   } while (0)
 
+/* The lockstep hash of four ids with nb whole words each and their last
+   words (init, p, nb, tail, out in scope), with the rounds of ROUND (the
+   AVX-512VL rotates or the AVX2 shifts and shuffles) and WORD (absorbing
+   word r with them): the two lanes' functions differ only there. */
+#define SIP4_ABSORB(ROUND, r)                \
+  do {                                       \
+    __m256i m = words4(p, 8 * (r));          \
+    v3 = _mm256_xor_si256(v3, m);            \
+    ROUND(v0, v1, v2, v3);                   \
+    v0 = _mm256_xor_si256(v0, m);            \
+  } while (0)
+#define SIP4_LOCKSTEP(ROUND, WORD)                                               \
+  do {                                                                           \
+    __m256i v0 = init[0], v1 = init[1], v2 = init[2], v3 = init[3];              \
+    SIP4_WORDS(nb, WORD);                                                        \
+    v3 = _mm256_xor_si256(v3, tail);                                             \
+    ROUND(v0, v1, v2, v3);                                                       \
+    v0 = _mm256_xor_si256(v0, tail);                                             \
+    v2 = _mm256_xor_si256(v2, _mm256_set1_epi64x(0xff));                         \
+    ROUND(v0, v1, v2, v3);                                                       \
+    ROUND(v0, v1, v2, v3);                                                       \
+    ROUND(v0, v1, v2, v3);                                                       \
+    __m256i h = _mm256_xor_si256(_mm256_xor_si256(v0, v1), _mm256_xor_si256(v2, v3)); \
+    _mm256_storeu_si256((__m256i *)(void *)out, h);                              \
+  } while (0)
+
 /* Four ids with the same number nb of whole words and their last words. */
 SIP_VL_TARGET static CXM_INLINE void sip4vl(const __m256i init[4], const unsigned char *const p[4],
                                             size_t nb, __m256i tail, uint64_t out[4]) {
-  __m256i v0 = init[0], v1 = init[1], v2 = init[2], v3 = init[3];
-#define SIP4R_WORD(r)                 \
-  do {                                \
-    __m256i m = words4(p, 8 * (r));   \
-    v3 = _mm256_xor_si256(v3, m);     \
-    SIPROUND4R(v0, v1, v2, v3);       \
-    v0 = _mm256_xor_si256(v0, m);     \
-  } while (0)
-  SIP4_WORDS(nb, SIP4R_WORD);
+#define SIP4R_WORD(r) SIP4_ABSORB(SIPROUND4R, r)
+  SIP4_LOCKSTEP(SIPROUND4R, SIP4R_WORD);
 #undef SIP4R_WORD
-  v3 = _mm256_xor_si256(v3, tail);
-  SIPROUND4R(v0, v1, v2, v3);
-  v0 = _mm256_xor_si256(v0, tail);
-  v2 = _mm256_xor_si256(v2, _mm256_set1_epi64x(0xff));
-  SIPROUND4R(v0, v1, v2, v3);
-  SIPROUND4R(v0, v1, v2, v3);
-  SIPROUND4R(v0, v1, v2, v3);
-  __m256i h = _mm256_xor_si256(_mm256_xor_si256(v0, v1), _mm256_xor_si256(v2, v3));
-  _mm256_storeu_si256((__m256i *)(void *)out, h);
 }
 
 /* The ids of events i .. i + 3 as in cxm__siphash13_ids: an invalid range
@@ -320,16 +330,22 @@ SIP_TARGET static inline int lanes4(const unsigned char *data, const int64_t *of
   return 1;
 }
 
+/* The initial state of every lane under the key, set once per batch. */
+SIP_TARGET static inline void sip4_init(const uint64_t key[2], __m256i init[4]) {
+  __m256i k0 = _mm256_set1_epi64x((long long)key[0]);
+  __m256i k1 = _mm256_set1_epi64x((long long)key[1]);
+  init[0] = _mm256_xor_si256(k0, _mm256_set1_epi64x(0x736f6d6570736575LL));
+  init[1] = _mm256_xor_si256(k1, _mm256_set1_epi64x(0x646f72616e646f6dLL));
+  init[2] = _mm256_xor_si256(k0, _mm256_set1_epi64x(0x6c7967656e657261LL));
+  init[3] = _mm256_xor_si256(k1, _mm256_set1_epi64x(0x7465646279746573LL));
+}
+
 /* Groups of four whose ids share the word count go through sip4vl, others
    through the blending AVX2 lanes. */
 SIP_VL_TARGET static size_t ids_vl(const uint64_t key[2], size_t n, const unsigned char *data,
                                    const int64_t *off, uint64_t *out) {
-  __m256i k0 = _mm256_set1_epi64x((long long)key[0]);
-  __m256i k1 = _mm256_set1_epi64x((long long)key[1]);
-  __m256i init[4] = {_mm256_xor_si256(k0, _mm256_set1_epi64x(0x736f6d6570736575LL)),
-                     _mm256_xor_si256(k1, _mm256_set1_epi64x(0x646f72616e646f6dLL)),
-                     _mm256_xor_si256(k0, _mm256_set1_epi64x(0x6c7967656e657261LL)),
-                     _mm256_xor_si256(k1, _mm256_set1_epi64x(0x7465646279746573LL))};
+  __m256i init[4];
+  sip4_init(key, init);
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const unsigned char *p[4];
@@ -356,36 +372,16 @@ SIP_VL_TARGET static size_t ids_vl(const uint64_t key[2], size_t n, const unsign
 /* sip4's lockstep case for lanes4's groups, the initial state given. */
 SIP_TARGET static CXM_INLINE void sip4ls(const __m256i init[4], const unsigned char *const p[4],
                                          size_t nb, __m256i tail, uint64_t out[4]) {
-  const __m256i rot16 = ROT16_MASK;
-  __m256i v0 = init[0], v1 = init[1], v2 = init[2], v3 = init[3];
-#define SIP4_WORD(r)                  \
-  do {                                \
-    __m256i m = words4(p, 8 * (r));   \
-    v3 = _mm256_xor_si256(v3, m);     \
-    SIPROUND4(v0, v1, v2, v3);        \
-    v0 = _mm256_xor_si256(v0, m);     \
-  } while (0)
-  SIP4_WORDS(nb, SIP4_WORD);
+  const __m256i rot16 = ROT16_MASK; /* SIPROUND4's */
+#define SIP4_WORD(r) SIP4_ABSORB(SIPROUND4, r)
+  SIP4_LOCKSTEP(SIPROUND4, SIP4_WORD);
 #undef SIP4_WORD
-  v3 = _mm256_xor_si256(v3, tail);
-  SIPROUND4(v0, v1, v2, v3);
-  v0 = _mm256_xor_si256(v0, tail);
-  v2 = _mm256_xor_si256(v2, _mm256_set1_epi64x(0xff));
-  SIPROUND4(v0, v1, v2, v3);
-  SIPROUND4(v0, v1, v2, v3);
-  SIPROUND4(v0, v1, v2, v3);
-  __m256i h = _mm256_xor_si256(_mm256_xor_si256(v0, v1), _mm256_xor_si256(v2, v3));
-  _mm256_storeu_si256((__m256i *)(void *)out, h);
 }
 
 SIP_TARGET static size_t ids_avx2(const uint64_t key[2], size_t n, const unsigned char *data,
                                   const int64_t *off, uint64_t *out) {
-  __m256i k0 = _mm256_set1_epi64x((long long)key[0]);
-  __m256i k1 = _mm256_set1_epi64x((long long)key[1]);
-  __m256i init[4] = {_mm256_xor_si256(k0, _mm256_set1_epi64x(0x736f6d6570736575LL)),
-                     _mm256_xor_si256(k1, _mm256_set1_epi64x(0x646f72616e646f6dLL)),
-                     _mm256_xor_si256(k0, _mm256_set1_epi64x(0x6c7967656e657261LL)),
-                     _mm256_xor_si256(k1, _mm256_set1_epi64x(0x7465646279746573LL))};
+  __m256i init[4];
+  sip4_init(key, init);
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const unsigned char *p[4];

@@ -787,14 +787,7 @@ START_TEST(test_staged_snapshot) {
   int32_t gold, gold_set;
   cxm_ctx *ctx = model_ctx_w(0, 20, &gold, &gold_set);
   feed(ctx, ev, N, gold_set);
-  void *buf = NULL;
-  size_t len = 0;
-  ck_assert_int_eq(cxm_snapshot_save_buffer(ctx, 0, &buf, &len), CXM_OK);
-  cxm_ctx *c = NULL;
-  ck_assert_int_eq(cxm_ctx_create(&c), CXM_OK);
-  ck_assert_int_eq(cxm_snapshot_load_buffer(c, buf, len), CXM_OK);
-  cxm_buffer_free(ctx, buf, len);
-  ck_assert_int_eq(cxm_key_set(c, T_KEY, sizeof T_KEY), CXM_OK);
+  cxm_ctx *c = t_reloaded(ctx);
   compare_model(c, ev, N, 0, 20, gold);
   compare_model(ctx, ev, N, 0, 20, gold);
   cxm_ctx_destroy(c);
@@ -1037,13 +1030,7 @@ START_TEST(test_rate_by_hand) {
   rate_is(ctx, gold, web, 5, 15, 1, 1);
   rate_is(ctx, CXM_ALL, CXM_ALL, 5, 19, 5, 2); /* b (9..18) lapsed on 19: a g */
   /* after a snapshot round trip, the same */
-  void *buf = NULL;
-  size_t len = 0;
-  ck_assert_int_eq(cxm_snapshot_save_buffer(ctx, 0, &buf, &len), CXM_OK);
-  cxm_ctx *c2 = NULL;
-  ck_assert_int_eq(cxm_ctx_create(&c2), CXM_OK);
-  ck_assert_int_eq(cxm_snapshot_load_buffer(c2, buf, len), CXM_OK);
-  cxm_buffer_free(ctx, buf, len);
+  cxm_ctx *c2 = t_reloaded(ctx);
   rate_is(c2, CXM_ALL, CXM_ALL, 5, 15, 5, 3);
   rate_is(c2, CXM_ALL, CXM_ALL, 2, 30, 3, 1);
   cxm_ctx_destroy(c2);

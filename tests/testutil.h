@@ -263,6 +263,20 @@ static inline void t_handles_same_bytes(cxm_ctx *a, cxm_ctx *b) {
   cxm_buffer_free(b, bb, lb);
 }
 
+/* A new handle loaded from a's snapshot (a keeps its state), with the
+   tests' key T_KEY; the caller destroys it. */
+static inline cxm_ctx *t_reloaded(cxm_ctx *a) {
+  void *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(cxm_snapshot_save_buffer(a, 0, &buf, &len), CXM_OK);
+  cxm_ctx *b = NULL;
+  ck_assert_int_eq(cxm_ctx_create(&b), CXM_OK);
+  ck_assert_int_eq(cxm_snapshot_load_buffer(b, buf, len), CXM_OK);
+  cxm_buffer_free(a, buf, len);
+  ck_assert_int_eq(cxm_key_set(b, T_KEY, sizeof T_KEY), CXM_OK);
+  return b;
+}
+
 /* Run a suite; the exit status of a test program. */
 static inline int t_run(Suite *s) {
   SRunner *sr = srunner_create(s);
