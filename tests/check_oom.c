@@ -95,6 +95,9 @@ static int64_t stat(cxm_ctx *ctx, int s) {
   return v;
 }
 
+static size_t module_answers(cxm_ctx *ctx, double *out);
+static void answers_equal(const double *a, const double *b, size_t n, const char *what);
+
 static void same_state(cxm_ctx *a, cxm_ctx *b, const char *what) {
   static const int stats[] = {CXM_STAT_EVENTS_ACCEPTED, CXM_STAT_EVENTS_LATE,
                               CXM_STAT_CUSTOMERS, CXM_STAT_FIRST_TIME,
@@ -104,6 +107,12 @@ static void same_state(cxm_ctx *a, cxm_ctx *b, const char *what) {
                   what, stats[i], (long long)stat(a, stats[i]),
                   (long long)stat(b, stats[i]));
   t_handles_same_kpis(a, b, what);
+  /* A failed call must not have left a trace in any module either (a
+     retention span, a funnel stage, a touch, a cohort month). */
+  static double qa[4096], qb[4096];
+  size_t na = module_answers(a, qa), nb = module_answers(b, qb);
+  ck_assert_uint_eq(na, nb);
+  answers_equal(qa, qb, na, what);
 }
 
 /* Two channels, two segments, four customers, events of several types. */
