@@ -128,9 +128,14 @@ static void side_table(cxm_ctx *ctx) {
       e.stride = b->stride;
       e.mod = b->members;
     }
+    e.types = 0;
+    for (uint32_t t = 0; t < 16; t++)
+      if ((uint32_t)(CXM__MODS_OF_TYPE >> (4 * t)) & e.mod) e.types |= 1u << t;
     ctx->side_on[n++] = e;
   }
   ctx->n_side_on = n;
+  /* The batch tests side_on[0].types alone when there is one entry or none. */
+  for (int k = n; k < CXM_NMOD; k++) ctx->side_on[k] = (cxm_side){0};
 }
 
 void cxm__ext_side(cxm_ctx *ctx, int modix, const void *base, size_t stride) {

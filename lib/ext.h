@@ -226,19 +226,23 @@ typedef char cxm__mods_of_type_fits[CXM_EV_CHURN < 16 && CXM_MOD_ALL < 16 ? 1 : 
 CXM_HIDDEN int cxm__ext_prepare_all(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
                                     uint32_t set);
 
-/* Calls the prepare of each module concerned (ext.h's protocol) and sets
-   ev->pend; the first failure's status is returned. */
-static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
-                                       uint32_t set) {
-  if (CXM_UNLIKELY(!ev || found < 0 || ctx->customers.recs[found].segset != set))
-    return cxm__ext_prepare_all(ctx, ev, found, set);
+/* The enabled modules that read events of type `type` (CXM_MOD_* bits):
+   the ev->pend that cxm__ext_prepare_known expects. */
+static CXM_INLINE uint32_t cxm__ext_pend(const cxm_ctx *ctx, int32_t type) {
   /* The option is 0 .. CXM_MOD_ALL: no other type's bits pass. */
-  uint32_t pend = (uint32_t)ctx->opt[CXM_OPT_MODULES] &
-                  (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)ev->type & 15u)));
-  ev->pend = pend;
+  return (uint32_t)ctx->opt[CXM_OPT_MODULES] &
+         (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)type & 15u)));
+}
+
+/* cxm__ext_prepare for an event of known customer `found` that keeps its
+   segment set (ev->set), with ev->pend already cxm__ext_pend's (the batch
+   takes it from a table made once per call). */
+static CXM_INLINE int cxm__ext_prepare_known(cxm_ctx *ctx, cxm_evview *ev, uint32_t found) {
+  uint32_t pend = ev->pend;
   if (!(pend & (uint32_t)~CXM_MOD_ATTRIBUTION)) return CXM_OK; /* CXM__PREP_OF_TYPE */
   int rc;
-  if ((pend & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, set))) return rc;
+  if ((pend & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, ev->set)))
+    return rc;
   if (pend & CXM_MOD_FUNNEL) {
     /* The usual case, a known customer's stage unchanged, from the funnel's
        record (funnel.h) without a call: nothing to reserve, nothing to do. */
@@ -246,31 +250,47 @@ static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t fou
     if (fs->base && cxm__funnel_unchanged(fs->base + (size_t)found * fs->stride,
                                     cxm__funnel_ev_stage(ev->type, ev->v1), ev->t))
       ev->pend &= ~(uint32_t)CXM_MOD_FUNNEL;
-    else if ((rc = cxm__funnel_prepare(ctx, ev, found, set)))
+    else if ((rc = cxm__funnel_prepare(ctx, ev, found, ev->set)))
       return rc;
   }
-  if ((pend & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, set))) return rc;
+  if ((pend & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, ev->set))) return rc;
   return CXM_OK;
+}
+
+/* Calls the prepare of each module concerned (ext.h's protocol) and sets
+   ev->pend; the first failure's status is returned. */
+static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
+                                       uint32_t set) {
+  if (CXM_UNLIKELY(!ev || found < 0 || ctx->customers.recs[found].segset != set))
+    return cxm__ext_prepare_all(ctx, ev, found, set);
+  ev->pend = cxm__ext_pend(ctx, ev->type);
+  return cxm__ext_prepare_known(ctx, ev, (uint32_t)found);
+}
+
+/* After the core counted the event prepared last: the modules left in
+   ev->pend (not monitoring: cxm__ext_on_event). */
+static CXM_INLINE void cxm__ext_on_event_mods(cxm_ctx *ctx, uint32_t ri,
+                                              const cxm_evview *ev) {
+  uint32_t pend = ev->pend;
+  if (!pend) return;
+  if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
+  if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);
+  if (pend & CXM_MOD_ATTRIBUTION) {
+    const cxm_attr_ring *a = (const cxm_attr_ring *)ctx->mod[CXM_MODIX_ATTRIBUTION];
+    if (ev->type == CXM_EV_PURCHASE)
+      cxm__attribution_purchase(ctx, ri, ev);
+    else if (!a || ri >= a->rows.cap ||
+             !cxm__attr_keep_newest(a, a->rows.base + (size_t)ri * a->rows.stride, ev->t,
+                                    ev->ch))
+      cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
+  }
+  if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);
 }
 
 /* After the core counted the event prepared last: the modules left in
    ev->pend, then monitoring (whatever the module bits). */
 static CXM_INLINE void cxm__ext_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
-  uint32_t pend = ev->pend;
-  if (pend) {
-    if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
-    if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);
-    if (pend & CXM_MOD_ATTRIBUTION) {
-      const cxm_attr_ring *a = (const cxm_attr_ring *)ctx->mod[CXM_MODIX_ATTRIBUTION];
-      if (ev->type == CXM_EV_PURCHASE)
-        cxm__attribution_purchase(ctx, ri, ev);
-      else if (!a || ri >= a->rows.cap ||
-               !cxm__attr_keep_newest(a, a->rows.base + (size_t)ri * a->rows.stride, ev->t,
-                                      ev->ch))
-        cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
-    }
-    if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);
-  }
+  cxm__ext_on_event_mods(ctx, ri, ev);
   if (ctx->mon_on) cxm__monitor_on_event(ctx, ri, ev);
 }
 

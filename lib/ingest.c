@@ -60,6 +60,10 @@ typedef struct ingest_run {
      and store three handle fields. */
   int64_t nacc;
   uint32_t tlo, thi;
+  /* With `active`, for the batch's fast path (set by run_tables): each
+     type's cxm__ext_pend, and whether monitoring listens. */
+  int mon;
+  uint8_t pend_of[16];
 } ingest_run;
 
 static void run_init(const cxm_ctx *ctx, ingest_run *run) {
@@ -72,6 +76,11 @@ static void run_init(const cxm_ctx *ctx, ingest_run *run) {
   run->nacc = 0;
   run->tlo = UINT32_MAX;
   run->thi = 0;
+}
+
+static void run_tables(const cxm_ctx *ctx, ingest_run *run) {
+  for (int32_t k = 0; k < 16; k++) run->pend_of[k] = (uint8_t)cxm__ext_pend(ctx, k);
+  run->mon = ctx->mon_on;
 }
 
 /* Before anything else reads the handle's counts (the general path's
@@ -754,30 +763,37 @@ static CXM_INLINE int64_t *memo_engage(cxm_ctx *ctx, uint32_t set, uint8_t ch) {
   return cell;
 }
 
-/* The event's own part: with `dry` the checks only (nothing changes), else
-   the checks and the counting. 0: not for the fast path. */
+/* The event's own part: FT_DRY the checks only (nothing changes), FT_FULL
+   the checks and the counting, FT_COUNT the counting of an event whose
+   FT_DRY passed (nothing it read has changed since: the modules' prepare
+   touches neither the record nor the staged cells) with *minor as FT_DRY
+   left it. 0: not for the fast path. */
+enum { FT_DRY, FT_FULL, FT_COUNT };
+#define FT_FAIL(cond) \
+  do { if (mode != FT_COUNT && (cond)) return 0; } while (0)
+
 static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_t type,
                                 uint32_t t, uint32_t col, int32_t day, double v1,
-                                double v2, int dry, int64_t *minor) {
+                                double v2, int mode, int64_t *minor) {
   int k;
+  int dry = mode == FT_DRY;
   switch (type) {
     case CXM_EV_TOUCH: k = E_TOUCH; goto interaction;
     case CXM_EV_ENGAGE: k = E_ENGAGE; goto interaction;
     case CXM_EV_MESSAGE_CLICK: k = E_MSG_CLICK; goto interaction;
     case CXM_EV_SESSION:
-      if ((!isnan(v1) && !(v1 >= 0 && v1 < 1e15)) ||
-          (!isnan(v2) && !(v2 >= 0 && v2 < 1e15)))
-        return 0;
+      FT_FAIL((!isnan(v1) && !(v1 >= 0 && v1 < 1e15)) ||
+              (!isnan(v2) && !(v2 >= 0 && v2 < 1e15)));
       k = E_SES_N;
       /* an earlier interaction than the first moves the acquisition:
          the general path */
-      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
+      FT_FAIL(!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions));
       if (dry) return 1;
       cell[E_SES_BOUNCE] += v1 == 1.0;
       cell[E_SES_ENGAGED] += v1 >= 2.0 || v2 >= 10.0;
       goto counted;
     interaction:
-      if (!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions)) return 0;
+      FT_FAIL(!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions));
       if (dry) return 1;
     counted:
       cell[k]++;
@@ -793,15 +809,15 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
     case CXM_EV_CHURN: if (!dry) cell[E_CHURN]++; return 1;
     case CXM_EV_LEAD:
       /* a later lead changes no contribution, an earlier one the channel */
-      if ((r->flags & CF_LEAD) && t < r->first_lead) return 0;
+      FT_FAIL((r->flags & CF_LEAD) && t < r->first_lead);
       if (dry) return 1;
       cell[E_LEADS]++;
       if (!(r->flags & CF_LEAD)) first_lead(ctx, r, t, (uint8_t)(col - 1));
       return 1;
     case CXM_EV_PURCHASE:
-      if (!money_ok(ctx, v1, minor)) return 0;
+      FT_FAIL(!money_ok(ctx, v1, minor));
       if (r->flags & CF_PURCHASE) {
-        if (t < r->first_purchase) return 0; /* the acquisition moves */
+        FT_FAIL(t < r->first_purchase); /* the acquisition moves */
         if (dry) return 1;
         cell[E_PUR_N]++;
         cell[E_PUR_SUM] += *minor;
@@ -811,16 +827,15 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
       /* The first purchase also counts a new buyer in the (day, no
          segment, column) cell: when that cell is not staged yet, creating
          it may flush the stage and move `cell`, so the general path. */
-      if (r->orders != 0 ||
-          (r->segset != 0 && !cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, 0, col))))
-        return 0;
+      FT_FAIL(r->orders != 0 ||
+              (r->segset != 0 && !cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, 0, col))));
       if (dry) return 1;
       cell[E_PUR_N]++;
       cell[E_PUR_SUM] += *minor;
       first_purchase(ctx, r, t, (uint8_t)(col - 1), day, *minor);
       return 1;
     case CXM_EV_REFUND:
-      if (!money_ok(ctx, v1, minor)) return 0;
+      FT_FAIL(!money_ok(ctx, v1, minor));
       if (dry) return 1;
       cell[E_REF_N]++;
       cell[E_REF_SUM] += *minor;
@@ -829,7 +844,7 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
         bump_cc(ctx, r->segset, CC_NET, CG_BUY, r->ch_purchase, -*minor);
       return 1;
     case CXM_EV_NPS: {
-      if (!score_ok(v1, 0, 10)) return 0;
+      FT_FAIL(!score_ok(v1, 0, 10));
       if (dry) return 1;
       unsigned cat = v1 >= 9 ? 3u : v1 >= 7 ? 2u : 1u;
       cell[cat == 3 ? E_NPS_PRO : cat == 2 ? E_NPS_PAS : E_NPS_DET]++;
@@ -840,14 +855,14 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
       return 1;
     }
     case CXM_EV_CSAT:
-      if (!score_ok(v1, 1, 5)) return 0;
+      FT_FAIL(!score_ok(v1, 1, 5));
       if (dry) return 1;
       cell[E_CSAT_N]++;
       cell[E_CSAT_SUM] += (int64_t)v1;
       cell[E_CSAT_POS] += v1 >= 4;
       return 1;
     case CXM_EV_CES:
-      if (!score_ok(v1, 1, 7)) return 0;
+      FT_FAIL(!score_ok(v1, 1, 7));
       if (dry) return 1;
       cell[E_CES_N]++;
       cell[E_CES_SUM] += (int64_t)v1;
@@ -856,6 +871,7 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
       return 0;
   }
 }
+#undef FT_FAIL
 
 /* The record of a known customer whose slot the batch's prefetch did not
    reach (displaced into the next cache line of the index, or inserted
@@ -904,12 +920,18 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
        flush) is staged only for an event known to pass, so that a rejected
        one leaves no day rows behind; the checks run again after it, since
        its flush may have dropped the cell a first purchase also needs. */
-    if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, 1, &minor)) return 0;
+    if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor)) return 0;
     cell = cxm__stage_ev_insert(ctx, CXM_EV_KEY(day, r->segset, col));
-    if (!cell || !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, 1, &minor)) return 0;
+    if (!cell || !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor))
+      return 0;
+  } else if (active && !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor)) {
+    return 0;
   }
   if (active) {
-    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, 1, &minor)) return 0;
+    /* The checks passed: the modules' prepare(), then the counting without
+       the checks again, then their on_event(), in the general path's
+       order; a failed prepare() leaves the event to the general path,
+       which reports it. */
     cxm_evview ev;
     ev.time = time;
     ev.t = t;
@@ -920,20 +942,26 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
     ev.v2 = v2;
     ev.minor = minor;
     ev.set = r->segset;
-    if (cxm__ext_prepare(ctx, &ev, ri, r->segset) != CXM_OK) return 0;
+    ev.pend = run->pend_of[(uint32_t)type & 15u];
+    if (cxm__ext_prepare_known(ctx, &ev, ri) != CXM_OK) return 0;
+    /* From the view (the values as they were): the calls leave fewer
+       registers to save around them. */
+    t = ev.t;
     if (t < r->first_seen) r->first_seen = t;
     if (t > r->last_time) r->last_time = t;
     r->flags |= CF_EVENT;
-    fast_type(ctx, r, cell, type, t, col, day, v1, v2, 0, &minor);
-    /* The modules and monitoring see the counts of the events before, as
-       in the general path: nothing waits in the run (the general path
-       commits it before each event it takes), and this event is counted
-       right after them. */
-    cxm__ext_on_event(ctx, ri, &ev);
-    note_accepted(ctx, t);
-    return 1;
+    fast_type(ctx, r, cell, ev.type, t, col, ev.day, ev.v1, ev.v2, FT_COUNT,
+              &ev.minor);
+    /* The modules see the counts of the events before, as in the general
+       path, except the handle's accepted count and time range, which wait
+       in the run (ext.h: no module reads them). Monitoring reads them. */
+    cxm__ext_on_event_mods(ctx, ri, &ev);
+    if (CXM_UNLIKELY(run->mon)) {
+      run_commit(ctx, run);
+      cxm__monitor_on_event(ctx, ri, &ev);
+    }
   } else {
-    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, 0, &minor)) return 0;
+    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, FT_FULL, &minor)) return 0;
     if (t < r->first_seen) r->first_seen = t;
     if (t > r->last_time) r->last_time = t;
     r->flags |= CF_EVENT;
@@ -977,16 +1005,24 @@ static CXM_INLINE uint32_t prefetch_rec(const cxm_ctx *ctx, uint64_t hash, int32
   }
   uint32_t idx = (uint32_t)s - 1;
   CXM_PREFETCH_W(&t->recs[idx]);
-  if (ctx->n_side_on) {
+  int n = ctx->n_side_on;
+  if (n) {
     /* Only the entries of the modules that read the event's type (a known
        customer keeping its set reaches no other module): a touch needs no
        CLV entry, a survey answer only retention's. Each needless line took
        a fill buffer and bandwidth from the lines that are needed. An entry
-       may straddle two lines: both ends. */
-    uint32_t mods = (uint32_t)(CXM__MODS_OF_TYPE >> (4 * ((uint32_t)type & 15u)));
-    for (int k = 0; k < ctx->n_side_on; k++) {
-      const cxm_side *sd = &ctx->side_on[k];
-      if (!(mods & sd->mod)) continue;
+       may straddle two lines: both ends. The first entry (the shared row,
+       usually the only one) without a loop. */
+    uint32_t bit = 1u << ((uint32_t)type & 15u);
+    const cxm_side *sd = ctx->side_on;
+    if (sd->types & bit) {
+      const uint8_t *p = sd->base + (size_t)idx * sd->stride;
+      CXM_PREFETCH_W(p);
+      CXM_PREFETCH_W(p + sd->stride - 1);
+    }
+    for (int k = 1; k < n; k++) { /* CLV's own array, a module outside the row */
+      sd = &ctx->side_on[k];
+      if (!(sd->types & bit)) continue;
       const uint8_t *p = sd->base + (size_t)idx * sd->stride;
       CXM_PREFETCH_W(p);
       CXM_PREFETCH_W(p + sd->stride - 1);
@@ -1104,6 +1140,7 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
   /* A batch of one event takes the general path (and no guess): tests
      compare batches against it. */
   int fast = full && n > 1;
+  if (fast && run.active) run_tables(ctx, &run);
   for (size_t base = 0; base < n; base += CHUNK) {
     size_t m = n - base < CHUNK ? n - base : CHUNK;
     size_t avail = n - base < CHUNK + AHEAD_SLOT ? n - base : CHUNK + AHEAD_SLOT;
@@ -1122,6 +1159,8 @@ int cxm_events_add(cxm_ctx *ctx, size_t n, const int64_t *times,
       run_chunk(ctx, &run, &b, 1, 1, 0, 1, base, m, avail, &w);
     else if (fast && !run.active)
       run_chunk(ctx, &run, &b, 1, 1, 0, 0, base, m, avail, &w);
+    else if (fast && !statuses)
+      run_chunk(ctx, &run, &b, 1, 1, 1, 1, base, m, avail, &w);
     else if (fast)
       run_chunk(ctx, &run, &b, 1, 1, 1, 0, base, m, avail, &w);
     else if (full)

@@ -202,6 +202,7 @@ typedef struct cxm_side {
   const uint8_t *base;
   size_t stride;
   uint32_t mod; /* its module's CXM_MOD_* bit: prefetched for the types it reads */
+  uint32_t types; /* in side_on[]: bit k set when a module of the entry reads type k */
 } cxm_side;
 
 #define CXM_OPT_COUNT_ 13 /* one past the highest option id */
