@@ -1123,9 +1123,9 @@ static CXM_INLINE int prepare_known(cxm_ctx *ctx, cxm_ret *m, cxm_evview *ev, in
   return CXM_OK;
 }
 
-/* What prepare worked out for on_event (pend_kind). */
+/* What prepare decided for on_event (pend_kind). */
 #define RK_STORE 1u /* on_event stores pend_x */
-#define RK_RING 2u  /* and adds pend_v0 at pend_p0, pend_v1 at pend_p1 */
+#define RK_EXT 2u   /* on_event tries ext_apply (pend_top, pend_rc) */
 
 /* cxm__ret_month from the cache only: -1 on a miss (the caller then takes
    the general path, which fills it). */
@@ -1159,49 +1159,90 @@ static CXM_INLINE int shift_nochurn(const cxm_ret *m, uint64_t x, uint32_t pl, i
   return 1;
 }
 
-/* An activity on day d after the customer's newest top0 (state x with
-   planes pl: an activity before, no churn event in the span; its scope
-   rows reserved, its fine cell's ring `ring`, NULL: none): worked out whole when the coverage
-   grows (no start), no settling day changes the history, both entries fit
-   the ring and the months it needs are cached. on_event then stores pend_x
-   and adds two ring slots. Returns 0 when on_event must work it out.
-   fast_inorder's steps without a churn: shift_packed, then the new day's
-   digit. No call: prepare's fast path keeps to scratch registers. */
-static CXM_INLINE int prep_extend(cxm_ret *m, int32_t type, uint32_t spare, uint64_t x,
-                                  uint32_t pl, int32_t top0, int32_t d, int64_t *ring) {
-  /* Days, window and ring bounds fit 32 bits (days below 2^16, windows at
-     most 3660); NOC: no carried coverage. Every test first, then the work
-     (fewer values live at once). */
-  enum { NOC = INT32_MIN / 2 };
-  int32_t w = m->window;
-  uint32_t act = PL_ACT(pl), lraw = (uint32_t)(x >> 16) & 0xFFFFu;
-  int32_t first = (int32_t)(x & 0xFFFFu) - 2;
-  /* The carry's coverage end; then E and the last activity, as simulate
-     (no activity in the span: lin holds one). */
-  int32_t cend = lraw && !((x >> 40) & 1) ? (int32_t)lraw - 2 + w : NOC;
-  int32_t ell = (int32_t)lraw - 2, end = cend;
-  if (CXM_LIKELY(act)) ell = top0 - low_bit(act), end = ell + w;
-  int32_t b1 = d - RET_SPAN, x1 = d + w;
-  /* fast_inorder's settle test (the days leaving the span change no gap),
-     a start after a lapse, the ring's window to move (stage_pair) */
-  if (CXM_UNLIKELY(first < b1 && !(end >= b1 && (cend >= b1 || (!lraw && w >= RET_SPAN)) &&
-                                   !cxm__ret_gap_open(spare))))
-    return 0;
-  if (CXM_UNLIKELY(end < d || !ring || d >= m->rlim || d < m->rbase)) return 0;
-  uint64_t nx;
-  if (CXM_UNLIKELY(!shift_nochurn(m, x, pl, top0, d, &nx))) return 0;
-  /* the work: ring slots, then the new state with the new day's digit */
-  uint32_t mask = m->rlen - 1;
-  m->pend_p0 = ring + ((uint32_t)end & mask);
-  m->pend_v0 = 1 - (int64_t)(ell - first) * ((int64_t)1 << 24);
-  m->pend_p1 = ring + ((uint32_t)x1 & mask);
-  m->pend_v1 = (int64_t)(d - first) * ((int64_t)1 << 24) - 1;
-  m->pend_kind = RK_STORE | RK_RING;
-  m->pend_x = nx + ((uint64_t)(type == CXM_EV_PURCHASE ? 2u : 1u) << 42);
-  return 1;
+/* The carried-purchase bit (pcarry) after the span of state x (planes pl)
+   moves from top0 to d, leaving the days `leave`: 0 or 1, -1 when a month
+   it needs is not cached. */
+static CXM_INLINE int ext_pcarry(const cxm_ret *m, uint64_t x, uint32_t pl, int32_t top0,
+                                 int32_t d, uint32_t leave) {
+  uint32_t lp = PL_PUR(pl) & leave;
+  int pc = (int)((x >> 41) & 1);
+  int32_t m1 = month_cached(m, d - (RET_SPAN - 1)), mo = -1, ml = -1;
+  if (pc) mo = month_cached(m, top0 - (RET_SPAN - 1));
+  if (lp) ml = month_cached(m, top0 - low_bit(lp));
+  if (m1 < 0 || (pc && mo < 0) || (lp && ml < 0)) return -1;
+  return mo == m1 || ml == m1;
 }
 
-CXM_NOINLINE_ static int prepare_rest(cxm_ctx *ctx);
+/* on_event of an in-order activity whose scope rows prepare found reserved
+   (RK_EXT: the customer's newest day pend_top before the event, its fine
+   cell's rcache entry pend_rc): worked out whole when no churn event is in
+   the span, the coverage grows (no start), no settling day changes the
+   history, both entries fit the ring and the months it needs are cached:
+   the new state and two ring slots. fast_inorder's steps without a churn
+   (shift_packed, then the new day's digit) on the packed state, in an
+   order that keeps few values live (no spills). Returns 0, having changed
+   nothing, when the general path must work it out; 2 when on_event_tail
+   must follow (pend_x0: the state before). */
+static CXM_INLINE int ext_apply(cxm_ctx *ctx, cxm_ret *m, uint32_t ri, const cxm_evview *ev) {
+  uint8_t *row = m->side.base + (size_t)ri * m->side.stride;
+  uint64_t x;
+  memcpy(&x, row, 8);
+  uint32_t pl = planes((uint32_t)(x >> 42));
+  if (CXM_UNLIKELY(PL_CHURN(pl) != 0)) return 0;
+  int32_t top0 = m->pend_top, d = ev->day, w = m->window;
+  uint32_t act = PL_ACT(pl);
+  /* The last activity up to top0 and the coverage's end, as simulate: the
+     span's newest activity, else the carry's (none when cut) */
+  int32_t ell;
+  if (CXM_LIKELY(act)) {
+    ell = top0 - low_bit(act);
+  } else {
+    if ((x >> 40 & 1) || !(x & 0xFFFF0000u)) return 0; /* no coverage: a start */
+    ell = (int32_t)((x >> 16) & 0xFFFFu) - 2;
+  }
+  /* a start after a lapse; the ring's window to move (stage_pair; no ring:
+     rlim lies below every day) */
+  if (CXM_UNLIKELY(ell + w < d || d >= m->rlim || d < m->rbase)) return 0;
+  int32_t first = (int32_t)(x & 0xFFFFu) - 2;
+  if (first < d - RET_SPAN) {
+    /* Days leaving the span settle: as hist_settle, nothing changes while
+       the carry covers them (or, without a carry, the span's activities
+       do, with a window of a span or more) and no gap is open. */
+    uint32_t lraw = (uint32_t)(x >> 16) & 0xFFFFu;
+    int ok = lraw ? !(x >> 40 & 1) && (int32_t)lraw - 2 + w >= d - RET_SPAN : w >= RET_SPAN;
+    if (CXM_UNLIKELY(!ok || cxm__ret_gap_open(ctx->customers.recs[ri].spare))) return 0;
+  }
+  /* The new state: the days leaving fold into the carry (the newest
+     leaving activity becomes lin, uncut), the digits shift, the new day's
+     digit. */
+  uint32_t k = (uint32_t)(d - top0);
+  uint32_t leave = k < RET_SPAN ? (0xFF00u >> k) & 0xFFu : 0xFFu;
+  uint64_t nx = x & ((((uint64_t)1 << 40) - 1));
+  uint32_t la = act & leave;
+  if (la) nx = (nx & ~((uint64_t)0xFFFF << 16)) | (uint64_t)(uint32_t)(top0 - low_bit(la) + 2) << 16;
+  else nx |= x & ((uint64_t)1 << 40); /* no activity leaves: the cut stays */
+  if (CXM_UNLIKELY((PL_PUR(pl) & leave) || (x >> 41 & 1))) {
+    int pc = ext_pcarry(m, x, pl, top0, d, leave);
+    if (pc < 0) return 0;
+    nx |= (uint64_t)pc << 41;
+  }
+  uint32_t dig = k < RET_SPAN ? (uint32_t)((x >> 42) * pow6[k] % 1679616u) : 0;
+  int pur = ev->type == CXM_EV_PURCHASE;
+  nx |= (uint64_t)(dig + 1u + (uint32_t)pur) << 42;
+  memcpy(row, &nx, 8);
+  /* the two difference entries, staged in the cell's ring */
+  int64_t *ring = m->pend_rc->ring;
+  uint32_t mask = m->rlen - 1;
+  ring[(uint32_t)(ell + w) & mask] += 1 - (int64_t)(ell - first) * ((int64_t)1 << 24);
+  ring[(uint32_t)(d + w) & mask] += (int64_t)(d - first) * ((int64_t)1 << 24) - 1;
+  uint32_t rp = m->rpoints + 2;
+  m->rpoints = rp;
+  if (CXM_UNLIKELY(rp >= RET_RING_POINTS || pur)) {
+    m->pend_x0 = x;
+    return 2;
+  }
+  return 1;
+}
 
 /* prepare for a known customer's event other than prepare's fast case. */
 CXM_NOINLINE_ static int prepare_other(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
@@ -1250,12 +1291,12 @@ CXM_NOINLINE_ static int prepare_other(cxm_ctx *ctx, cxm_evview *ev, int64_t fou
   return prepare_known(ctx, m, ev, found, set, r, top0);
 }
 
-/* prepare: the usual events of a known customer without a call (a purchase
-   then needs only its cohort rows: prepare_purchase, a tail call), the
-   commonest (an activity on a new day) worked out whole here (pend_kind) so
-   that on_event only stores; other known customers' events: prepare_other;
-   the rest: prepare_slow. */
-int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t set) {
+/* prepare for whatever prepare's fast case leaves: a known customer's
+   message_sent on a newer day worked out here when no churn event is in
+   the span and no settling day changes a gap (on_event then only stores);
+   other known customers' events: prepare_other; the rest: prepare_slow. */
+CXM_NOINLINE_ static int prepare_full(cxm_ctx *ctx, cxm_evview *ev, int64_t found,
+                                      uint32_t set) {
   cxm_ret *m = mod_get(ctx);
   if (CXM_UNLIKELY(!m || !ev || (uint64_t)found >= m->fast_cap)) /* found < 0 too */
     return prepare_slow(ctx, ev, found, set);
@@ -1266,21 +1307,8 @@ int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t
   uint64_t x = ret_side_get(m, found);
   m->pend_top = top0;
   m->pend_x0 = x;
-  if (d <= top0) {
-    /* A message_sent on the newest day or before, or a repeat of an
-       activity on the newest day (no churn event: the churn wins that day)
-       that is no purchase, changes nothing: no on_event. A day's digit has
-       activity when not 0 or 3 mod 6, so when not 0 mod 3. */
-    if (type == CXM_EV_MESSAGE_SENT ||
-        (d == top0 && type != CXM_EV_CHURN && type != CXM_EV_PURCHASE && (x >> 42) % 3 != 0)) {
-      ev->pend &= ~(uint32_t)CXM_MOD_RETENTION;
-      return CXM_OK;
-    }
-    return prepare_other(ctx, ev, found, set, x, top0);
-  }
-  if (type == CXM_EV_MESSAGE_SENT) {
-    /* The span moves (on a newer day): worked out here when no churn event
-       is in it and no settling day changes a gap (as on_event's test). */
+  if (d > top0 && type == CXM_EV_MESSAGE_SENT) {
+    /* The span moves (on a newer day): as on_event's test. */
     uint32_t pl = planes((uint32_t)(x >> 42));
     uint32_t f = (uint32_t)x & 0xFFFFu, l = (uint32_t)(x >> 16) & 0xFFFFu;
     int32_t b1 = d - RET_SPAN;
@@ -1294,32 +1322,51 @@ int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t
       m->pend_kind = RK_STORE;
       return CXM_OK;
     }
-    return prepare_other(ctx, ev, found, set, x, top0);
   }
-  /* prepare_rest's arguments, kept here rather than in registers through
-     the fast path */
-  m->a_ev = ev;
-  m->a_found = found;
-  m->a_set = set;
-  /* activity types: every customer event but message_sent and churn */
-  const uint32_t acts = ~((1u << CXM_EV_MESSAGE_SENT) | (1u << CXM_EV_CHURN));
-  if (CXM_LIKELY(((acts >> (type & 31)) & 1u) && (x & 0xFFFFu))) {
-    uint32_t pl = planes((uint32_t)(x >> 42));
-    uint32_t key = set << 8 | (uint32_t)(uint8_t)(x >> 32);
-    const struct ret_rc *c = &m->rcache[(key * 2654435761u) >> 20];
-    if (CXM_LIKELY(!PL_CHURN(pl) && c->tag == key + 1 && top0 >= c->lo8 && d <= c->hiw &&
-                   prep_extend(m, type, r->spare, x, pl, top0, d, c->ring))) {
-      if (type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, d);
-      return CXM_OK;
-    }
-  }
-  return prepare_rest(ctx);
+  return prepare_other(ctx, ev, found, set, x, top0);
 }
 
-/* prepare_other with the arguments prepare kept in the module state. */
-CXM_NOINLINE_ static int prepare_rest(cxm_ctx *ctx) {
+/* prepare: a known customer's event checked without a call or a store
+   through the handle but where on_event needs it. An event that changes
+   nothing (a message_sent on the newest day or before, a repeat of an
+   activity on the newest day that is no purchase) clears the module's bit;
+   an activity on a newer day whose scope rows already cover its days (the
+   rcache: then nothing is left to reserve) leaves on_event to work out
+   the extension (RK_EXT; a purchase also needs its cohort rows:
+   prepare_purchase, a tail call). Anything else: prepare_full. */
+int cxm__retention_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t found, uint32_t set) {
   cxm_ret *m = mod_get(ctx);
-  return prepare_other(ctx, m->a_ev, m->a_found, m->a_set, m->pend_x0, m->pend_top);
+  if (CXM_LIKELY(m && ev && (uint64_t)found < m->fast_cap)) { /* found < 0 fails too */
+    const cxm_cust *r = &ctx->customers.recs[found];
+    if (CXM_LIKELY(r->segset == set && (r->flags & CF_EVENT))) {
+      int32_t top0 = day_of_time(ctx, r->last_time), d = ev->day, type = ev->type;
+      uint64_t x = ret_side_get(m, found);
+      /* activity types: every customer event but message_sent and churn */
+      const uint32_t acts = ~((1u << CXM_EV_MESSAGE_SENT) | (1u << CXM_EV_CHURN));
+      if (d > top0) {
+        if (CXM_LIKELY(((acts >> (type & 31)) & 1u) && (x & 0xFFFFu))) {
+          uint32_t key = set << 8 | (uint32_t)(uint8_t)(x >> 32);
+          const struct ret_rc *c = &m->rcache[(key * 2654435761u) >> 20];
+          if (CXM_LIKELY(c->tag == key + 1 && top0 >= c->lo8 && d <= c->hiw)) {
+            m->pend_top = top0;
+            m->pend_rc = c;
+            m->pend_kind = RK_EXT;
+            if (type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, d);
+            return CXM_OK;
+          }
+        }
+      } else if (type == CXM_EV_MESSAGE_SENT ||
+                 (d == top0 && type != CXM_EV_CHURN && type != CXM_EV_PURCHASE &&
+                  (x >> 42) % 3 != 0)) {
+        /* (no churn event on the newest day: the churn wins that day; a
+           day's digit has activity when not 0 or 3 mod 6, so when not 0
+           mod 3) */
+        ev->pend &= ~(uint32_t)CXM_MOD_RETENTION;
+        return CXM_OK;
+      }
+    }
+  }
+  return prepare_full(ctx, ev, found, set);
 }
 
 CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
@@ -1327,32 +1374,41 @@ CXM_COLD static void slow_event(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
 CXM_NOINLINE_ static void on_event_other(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
                                          const cxm_evview *ev);
 CXM_NOINLINE_ static void on_event_tail(cxm_ctx *ctx, cxm_ret *m, const cxm_evview *ev);
+CXM_NOINLINE_ static void on_event_more(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
+                                        const cxm_evview *ev);
 
 void cxm__retention_on_event(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) {
   cxm_ret *m = mod_get(ctx);
-  uint32_t kind = m->pend_kind;
-  if (CXM_LIKELY(kind == (RK_STORE | RK_RING))) { /* prepare worked it out */
-    ret_side_put(m, ri, m->pend_x);
-    *m->pend_p0 += m->pend_v0;
-    *m->pend_p1 += m->pend_v1;
-    uint32_t rp = m->rpoints + 2;
-    m->rpoints = rp;
-    if (CXM_UNLIKELY(rp >= RET_RING_POINTS || ev->type == CXM_EV_PURCHASE))
+  if (CXM_LIKELY(m->pend_kind == RK_EXT)) { /* an in-order activity, its rows reserved */
+    int rc = ext_apply(ctx, m, ri, ev);
+    if (CXM_LIKELY(rc == 1)) return;
+    if (rc == 2) {
       on_event_tail(ctx, m, ev);
-    return;
+      return;
+    }
   }
-  if (kind == RK_STORE && ev->type != CXM_EV_PURCHASE) { /* a message_sent's span move */
-    ret_side_put(m, ri, m->pend_x);
-    return;
-  }
-  on_event_other(ctx, m, ri, ev);
+  on_event_more(ctx, m, ri, ev);
 }
 
 /* The rest of a worked-out extension: a full stage's flush, a purchase's
-   cohort bookkeeping. */
+   cohort bookkeeping (from the state before, pend_x0). */
 CXM_NOINLINE_ static void on_event_tail(cxm_ctx *ctx, cxm_ret *m, const cxm_evview *ev) {
   if (m->rpoints >= RET_RING_POINTS) ring_flush(ctx, m);
   if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->pend_x0, m->pend_top, ev->day);
+}
+
+/* on_event but ext_apply's case. */
+CXM_NOINLINE_ static void on_event_more(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
+                                        const cxm_evview *ev) {
+  if (m->pend_kind == RK_EXT) {
+    /* the general path, with what prepare_known would have left */
+    m->pend_kind = 0;
+    m->pend_cell = m->pend_rc->cell;
+  } else if (m->pend_kind == RK_STORE && ev->type != CXM_EV_PURCHASE) {
+    ret_side_put(m, ri, m->pend_x); /* a message_sent's span move */
+    return;
+  }
+  on_event_other(ctx, m, ri, ev);
 }
 
 /* on_event of an event that prepare did not work out. */

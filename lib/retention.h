@@ -91,16 +91,14 @@ typedef struct cxm_ret {
                          would move the window */
   uint32_t rpoints;   /* entries staged since the last full flush */
   int32_t pend_cell;  /* fine cell of the pending event, -1: none */
-  /* The pending event worked out whole by prepare's fast path (RK_* in
-     retention.c; 0: on_event works it out): the new packed state, and the
-     two ring slots of an extension with what each gets. */
+  /* What prepare decided for on_event (RK_* in retention.c; 0: on_event
+     works it out in general): the new packed state (RK_STORE; the state
+     before in pend_x0 for a purchase), or an in-order activity whose scope
+     rows cover its days (RK_EXT: on_event works out the extension from the
+     state, its cell and ring in the rcache entry pend_rc). */
   uint32_t pend_kind;
   uint64_t pend_x, pend_x0; /* after, before */
-  int64_t pend_v0, pend_v1;
-  int64_t *pend_p0, *pend_p1;
-  cxm_evview *a_ev;   /* prepare's arguments (its fast path's fallback) */
-  int64_t a_found;
-  uint32_t a_set;
+  const struct ret_rc *pend_rc;
 
   ret_days buyers;    /* per day: new buyers, returning buyers (w = 2) */
 
