@@ -130,11 +130,14 @@ static void side_table(cxm_ctx *ctx) {
     }
     e.types = 0;
     for (uint32_t t = 0; t < 16; t++)
-      if ((uint32_t)(CXM__MODS_OF_TYPE >> (4 * t)) & e.mod) e.types |= 1u << t;
+      if ((uint32_t)(CXM__MODS_OF_TYPE >> (4 * t)) & e.mod) e.types |= (uint16_t)(1u << t);
+    e.all = 0;
     ctx->side_on[n++] = e;
   }
   ctx->n_side_on = n;
-  /* The batch tests side_on[0].types alone when there is one entry or none. */
+  const uint32_t cust = ((1u << (CXM_EV_CHURN + 1)) - 2u) & ~(1u << CXM_EV_SPEND);
+  ctx->side_on[0].all = n == 1 && (ctx->side_on[0].types & cust) == cust;
+  /* Unused entries zero: no stale pointer is left in the table. */
   for (int k = n; k < CXM_NMOD; k++) ctx->side_on[k] = (cxm_side){0};
 }
 

@@ -202,7 +202,10 @@ typedef struct cxm_side {
   const uint8_t *base;
   size_t stride;
   uint32_t mod; /* its module's CXM_MOD_* bit: prefetched for the types it reads */
-  uint32_t types; /* in side_on[]: bit k set when a module of the entry reads type k */
+  /* In side_on[]: bit k set when a module of the entry reads type k; `all`
+     when the entry is the only one and every customer event type reads it
+     (retention in a shared row): the batch prefetches it without a test. */
+  uint16_t types, all;
 } cxm_side;
 
 #define CXM_OPT_COUNT_ 13 /* one past the highest option id */
