@@ -236,14 +236,17 @@ static CXM_INLINE uint32_t cxm__ext_pend(const cxm_ctx *ctx, int32_t type) {
 
 /* cxm__ext_prepare for an event of known customer `found` that keeps its
    segment set (ev->set), with ev->pend already cxm__ext_pend's (the batch
-   takes it from a table made once per call). */
-static CXM_INLINE int cxm__ext_prepare_known(cxm_ctx *ctx, cxm_evview *ev, uint32_t found) {
-  uint32_t pend = ev->pend;
-  if (!(pend & (uint32_t)~CXM_MOD_ATTRIBUTION)) return CXM_OK; /* CXM__PREP_OF_TYPE */
+   takes it from a table made once per call), ev->pend within `may` (a
+   constant where the type is known: the other modules' bits are not
+   tested). */
+static CXM_INLINE int cxm__ext_prepare_may(cxm_ctx *ctx, cxm_evview *ev, uint32_t found,
+                                           uint32_t may) {
+  uint32_t pend = ev->pend & may;
   int rc;
-  if ((pend & CXM_MOD_RETENTION) && (rc = cxm__retention_prepare(ctx, ev, found, ev->set)))
+  if ((may & CXM_MOD_RETENTION) && (pend & CXM_MOD_RETENTION) &&
+      (rc = cxm__retention_prepare(ctx, ev, found, ev->set)))
     return rc;
-  if (pend & CXM_MOD_FUNNEL) {
+  if ((may & CXM_MOD_FUNNEL) && (pend & CXM_MOD_FUNNEL)) {
     /* The usual case, a known customer's stage unchanged, from the funnel's
        record (funnel.h) without a call: nothing to reserve, nothing to do. */
     const cxm_side *fs = &ctx->side[CXM_MODIX_FUNNEL];
@@ -253,8 +256,15 @@ static CXM_INLINE int cxm__ext_prepare_known(cxm_ctx *ctx, cxm_evview *ev, uint3
     else if ((rc = cxm__funnel_prepare(ctx, ev, found, ev->set)))
       return rc;
   }
-  if ((pend & CXM_MOD_CLV) && (rc = cxm__clv_prepare(ctx, ev, found, ev->set))) return rc;
+  if ((may & CXM_MOD_CLV) && (pend & CXM_MOD_CLV) &&
+      (rc = cxm__clv_prepare(ctx, ev, found, ev->set)))
+    return rc;
   return CXM_OK;
+}
+
+static CXM_INLINE int cxm__ext_prepare_known(cxm_ctx *ctx, cxm_evview *ev, uint32_t found) {
+  if (!(ev->pend & (uint32_t)~CXM_MOD_ATTRIBUTION)) return CXM_OK; /* CXM__PREP_OF_TYPE */
+  return cxm__ext_prepare_may(ctx, ev, found, CXM_MOD_ALL);
 }
 
 /* Calls the prepare of each module concerned (ext.h's protocol) and sets
@@ -268,14 +278,15 @@ static CXM_INLINE int cxm__ext_prepare(cxm_ctx *ctx, cxm_evview *ev, int64_t fou
 }
 
 /* After the core counted the event prepared last: the modules left in
-   ev->pend (not monitoring: cxm__ext_on_event). */
-static CXM_INLINE void cxm__ext_on_event_mods(cxm_ctx *ctx, uint32_t ri,
-                                              const cxm_evview *ev) {
-  uint32_t pend = ev->pend;
-  if (!pend) return;
-  if (pend & CXM_MOD_RETENTION) cxm__retention_on_event(ctx, ri, ev);
-  if (pend & CXM_MOD_FUNNEL) cxm__funnel_on_event(ctx, ri, ev);
-  if (pend & CXM_MOD_ATTRIBUTION) {
+   ev->pend, within `may` as in cxm__ext_prepare_may (not monitoring:
+   cxm__ext_on_event). */
+static CXM_INLINE void cxm__ext_on_event_may(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev,
+                                             uint32_t may) {
+  uint32_t pend = ev->pend & may;
+  if ((may & CXM_MOD_RETENTION) && (pend & CXM_MOD_RETENTION))
+    cxm__retention_on_event(ctx, ri, ev);
+  if ((may & CXM_MOD_FUNNEL) && (pend & CXM_MOD_FUNNEL)) cxm__funnel_on_event(ctx, ri, ev);
+  if ((may & CXM_MOD_ATTRIBUTION) && (pend & CXM_MOD_ATTRIBUTION)) {
     const cxm_attr_ring *a = (const cxm_attr_ring *)ctx->mod[CXM_MODIX_ATTRIBUTION];
     if (ev->type == CXM_EV_PURCHASE)
       cxm__attribution_purchase(ctx, ri, ev);
@@ -284,7 +295,12 @@ static CXM_INLINE void cxm__ext_on_event_mods(cxm_ctx *ctx, uint32_t ri,
                                     ev->ch))
       cxm__attribution_touch(ctx, ri, ev->t, ev->ch);
   }
-  if (pend & CXM_MOD_CLV) cxm__clv_on_event(ctx, ri, ev);
+  if ((may & CXM_MOD_CLV) && (pend & CXM_MOD_CLV)) cxm__clv_on_event(ctx, ri, ev);
+}
+
+static CXM_INLINE void cxm__ext_on_event_mods(cxm_ctx *ctx, uint32_t ri,
+                                              const cxm_evview *ev) {
+  if (ev->pend) cxm__ext_on_event_may(ctx, ri, ev, CXM_MOD_ALL);
 }
 
 /* After the core counted the event prepared last: the modules left in

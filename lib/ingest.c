@@ -772,19 +772,39 @@ static CXM_INLINE int64_t *memo_engage(cxm_ctx *ctx, uint32_t set, uint8_t ch) {
 }
 
 /* The event's own part: FT_DRY the checks only (nothing changes), FT_FULL
-   the checks and the counting, FT_COUNT the counting of an event whose
-   FT_DRY passed (nothing it read has changed since: the modules' prepare
-   touches neither the record nor the staged cells) with *minor as FT_DRY
-   left it. 0: not for the fast path. */
-enum { FT_DRY, FT_FULL, FT_COUNT };
+   the checks and the counting. With modules (ev, ri given): FT_PREP the
+   checks, then the modules' prepare (0 when it fails), FT_COUNT the
+   counting of an event whose FT_PREP passed (nothing it read has changed
+   since: the modules' prepare touches neither the record nor the staged
+   cells), then the modules' on_event. Each case tells the dispatch which
+   modules its types may reach (CXM__MODS_OF_TYPE), so it tests no other
+   module's bit. *minor is FT_DRY's/FT_PREP's in FT_COUNT. 0: not for the
+   fast path. */
+enum { FT_DRY, FT_FULL, FT_PREP, FT_COUNT };
 #define FT_FAIL(cond) \
   do { if (mode != FT_COUNT && (cond)) return 0; } while (0)
+/* The checks passed: FT_DRY and FT_PREP end here. */
+#define FT_PASSED(mods)                                                     \
+  do {                                                                      \
+    if (mode == FT_DRY) return 1;                                           \
+    if (mode == FT_PREP) return cxm__ext_prepare_may(ctx, ev, ri, (mods)) == CXM_OK; \
+  } while (0)
+/* Counted: FT_COUNT's modules. */
+#define FT_COUNTED(mods)                                                    \
+  do {                                                                      \
+    if (mode == FT_COUNT) cxm__ext_on_event_may(ctx, ri, ev, (mods));       \
+    return 1;                                                               \
+  } while (0)
+/* The modules that may read a type: a constant. */
+#define MODS_T(type) ((uint32_t)(CXM__MODS_OF_TYPE >> (4 * (type))) & 15u)
+#define MODS_INTERACT (MODS_T(CXM_EV_TOUCH) | MODS_T(CXM_EV_ENGAGE) | \
+                       MODS_T(CXM_EV_MESSAGE_CLICK) | MODS_T(CXM_EV_SESSION))
 
 static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_t type,
                                 uint32_t t, uint32_t col, int32_t day, double v1,
-                                double v2, int mode, int64_t *minor) {
+                                double v2, int mode, int64_t *minor, cxm_evview *ev,
+                                uint32_t ri) {
   int k;
-  int dry = mode == FT_DRY;
   switch (type) {
     case CXM_EV_TOUCH: k = E_TOUCH; goto interaction;
     case CXM_EV_ENGAGE: k = E_ENGAGE; goto interaction;
@@ -796,13 +816,13 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
       /* an earlier interaction than the first moves the acquisition:
          the general path */
       FT_FAIL(!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions));
-      if (dry) return 1;
+      FT_PASSED(MODS_T(CXM_EV_SESSION));
       cell[E_SES_BOUNCE] += v1 == 1.0;
       cell[E_SES_ENGAGED] += v1 >= 2.0 || v2 >= 10.0;
       goto counted;
     interaction:
       FT_FAIL(!interacting(r, t) && ((r->flags & CF_INTERACT) || r->interactions));
-      if (dry) return 1;
+      FT_PASSED(MODS_INTERACT);
     counted:
       cell[k]++;
       if (r->flags & CF_INTERACT) {
@@ -811,74 +831,87 @@ static CXM_INLINE int fast_type(cxm_ctx *ctx, cxm_cust *r, int64_t *cell, int32_
       } else {
         first_interaction(ctx, r, t, (uint8_t)(col - 1));
       }
-      return 1;
-    case CXM_EV_MESSAGE_SENT: if (!dry) cell[E_MSG_SENT]++; return 1;
-    case CXM_EV_MESSAGE_OPEN: if (!dry) cell[E_MSG_OPEN]++; return 1;
-    case CXM_EV_CHURN: if (!dry) cell[E_CHURN]++; return 1;
+      FT_COUNTED(MODS_INTERACT);
+    case CXM_EV_MESSAGE_SENT:
+      FT_PASSED(MODS_T(CXM_EV_MESSAGE_SENT));
+      cell[E_MSG_SENT]++;
+      FT_COUNTED(MODS_T(CXM_EV_MESSAGE_SENT));
+    case CXM_EV_MESSAGE_OPEN:
+      FT_PASSED(MODS_T(CXM_EV_MESSAGE_OPEN));
+      cell[E_MSG_OPEN]++;
+      FT_COUNTED(MODS_T(CXM_EV_MESSAGE_OPEN));
+    case CXM_EV_CHURN:
+      FT_PASSED(MODS_T(CXM_EV_CHURN));
+      cell[E_CHURN]++;
+      FT_COUNTED(MODS_T(CXM_EV_CHURN));
     case CXM_EV_LEAD:
       /* a later lead changes no contribution, an earlier one the channel */
       FT_FAIL((r->flags & CF_LEAD) && t < r->first_lead);
-      if (dry) return 1;
+      FT_PASSED(MODS_T(CXM_EV_LEAD));
       cell[E_LEADS]++;
       if (!(r->flags & CF_LEAD)) first_lead(ctx, r, t, (uint8_t)(col - 1));
-      return 1;
+      FT_COUNTED(MODS_T(CXM_EV_LEAD));
     case CXM_EV_PURCHASE:
       FT_FAIL(!money_ok(ctx, v1, minor));
       if (r->flags & CF_PURCHASE) {
         FT_FAIL(t < r->first_purchase); /* the acquisition moves */
-        if (dry) return 1;
+        FT_PASSED(MODS_T(CXM_EV_PURCHASE));
         cell[E_PUR_N]++;
         cell[E_PUR_SUM] += *minor;
         repeat_purchase(ctx, r, t, *minor);
-        return 1;
+        FT_COUNTED(MODS_T(CXM_EV_PURCHASE));
       }
       /* The first purchase also counts a new buyer in the (day, no
          segment, column) cell: when that cell is not staged yet, creating
          it may flush the stage and move `cell`, so the general path. */
       FT_FAIL(r->orders != 0 ||
               (r->segset != 0 && !cxm__stage_find(&ctx->stage_ev, CXM_EV_KEY(day, 0, col))));
-      if (dry) return 1;
+      FT_PASSED(MODS_T(CXM_EV_PURCHASE));
       cell[E_PUR_N]++;
       cell[E_PUR_SUM] += *minor;
       first_purchase(ctx, r, t, (uint8_t)(col - 1), day, *minor);
-      return 1;
+      FT_COUNTED(MODS_T(CXM_EV_PURCHASE));
     case CXM_EV_REFUND:
       FT_FAIL(!money_ok(ctx, v1, minor));
-      if (dry) return 1;
+      FT_PASSED(MODS_T(CXM_EV_REFUND));
       cell[E_REF_N]++;
       cell[E_REF_SUM] += *minor;
       r->net -= *minor;
       if ((r->flags & CF_PURCHASE) && *minor)
         bump_cc(ctx, r->segset, CC_NET, CG_BUY, r->ch_purchase, -*minor);
-      return 1;
+      FT_COUNTED(MODS_T(CXM_EV_REFUND));
     case CXM_EV_NPS: {
       FT_FAIL(!score_ok(v1, 0, 10));
-      if (dry) return 1;
+      FT_PASSED(MODS_T(CXM_EV_NPS));
       unsigned cat = v1 >= 9 ? 3u : v1 >= 7 ? 2u : 1u;
       cell[cat == 3 ? E_NPS_PRO : cat == 2 ? E_NPS_PAS : E_NPS_DET]++;
       if ((r->flags & CF_NPS_MASK) == 0 || t >= r->last_nps_time) {
         r->flags = (uint8_t)((r->flags & ~CF_NPS_MASK) | (cat << CF_NPS_SHIFT));
         r->last_nps_time = t;
       }
-      return 1;
+      FT_COUNTED(MODS_T(CXM_EV_NPS));
     }
     case CXM_EV_CSAT:
       FT_FAIL(!score_ok(v1, 1, 5));
-      if (dry) return 1;
+      FT_PASSED(MODS_T(CXM_EV_CSAT));
       cell[E_CSAT_N]++;
       cell[E_CSAT_SUM] += (int64_t)v1;
       cell[E_CSAT_POS] += v1 >= 4;
-      return 1;
+      FT_COUNTED(MODS_T(CXM_EV_CSAT));
     case CXM_EV_CES:
       FT_FAIL(!score_ok(v1, 1, 7));
-      if (dry) return 1;
+      FT_PASSED(MODS_T(CXM_EV_CES));
       cell[E_CES_N]++;
       cell[E_CES_SUM] += (int64_t)v1;
-      return 1;
+      FT_COUNTED(MODS_T(CXM_EV_CES));
     default: /* spend, unknown types */
       return 0;
   }
 }
+#undef FT_PASSED
+#undef FT_COUNTED
+#undef MODS_T
+#undef MODS_INTERACT
 #undef FT_FAIL
 
 /* The record of a known customer whose slot the batch's prefetch did not
@@ -928,18 +961,17 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
        flush) is staged only for an event known to pass, so that a rejected
        one leaves no day rows behind; the checks run again after it, since
        its flush may have dropped the cell a first purchase also needs. */
-    if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor)) return 0;
-    cell = cxm__stage_ev_insert(ctx, CXM_EV_KEY(day, r->segset, col));
-    if (!cell || !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor))
+    if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor, NULL, 0))
       return 0;
-  } else if (active && !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor)) {
-    return 0;
+    cell = cxm__stage_ev_insert(ctx, CXM_EV_KEY(day, r->segset, col));
+    if (!cell || !fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_DRY, &minor, NULL, 0))
+      return 0;
   }
   if (active) {
-    /* The checks passed: the modules' prepare(), then the counting without
+    /* The checks, then the modules' prepare(), then the counting without
        the checks again, then their on_event(), in the general path's
-       order; a failed prepare() leaves the event to the general path,
-       which reports it. */
+       order, each by one switch on the type; a failed prepare() leaves the
+       event to the general path, which reports it. */
     cxm_evview ev;
     ev.time = time;
     ev.t = t;
@@ -948,28 +980,29 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
     ev.ch = (uint8_t)(col - 1);
     ev.v1 = v1;
     ev.v2 = v2;
-    ev.minor = minor;
+    ev.minor = 0;
     ev.set = r->segset;
     ev.pend = run->pend_of[(uint32_t)type & 15u];
-    if (cxm__ext_prepare_known(ctx, &ev, ri) != CXM_OK) return 0;
+    if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_PREP, &ev.minor, &ev, ri))
+      return 0;
     /* From the view (the values as they were): the calls leave fewer
        registers to save around them. */
     t = ev.t;
     if (t < r->first_seen) r->first_seen = t;
     if (t > r->last_time) r->last_time = t;
     r->flags |= CF_EVENT;
-    fast_type(ctx, r, cell, ev.type, t, col, ev.day, ev.v1, ev.v2, FT_COUNT,
-              &ev.minor);
     /* The modules see the counts of the events before, as in the general
        path, except the handle's accepted count and time range, which wait
        in the run (ext.h: no module reads them). Monitoring reads them. */
-    cxm__ext_on_event_mods(ctx, ri, &ev);
+    fast_type(ctx, r, cell, ev.type, t, col, ev.day, ev.v1, ev.v2, FT_COUNT, &ev.minor, &ev,
+              ri);
     if (CXM_UNLIKELY(run->mon)) {
       run_commit(ctx, run);
       cxm__monitor_on_event(ctx, ri, &ev);
     }
   } else {
-    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, FT_FULL, &minor)) return 0;
+    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, FT_FULL, &minor, NULL, 0))
+      return 0;
     if (t < r->first_seen) r->first_seen = t;
     if (t > r->last_time) r->last_time = t;
     r->flags |= CF_EVENT;
