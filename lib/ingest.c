@@ -730,6 +730,13 @@ static CXM_INLINE int interacting(const cxm_cust *r, uint32_t t) {
   return (r->flags & CF_INTERACT) && t >= r->first_interaction;
 }
 
+/* An accepted event's part of the record. */
+static CXM_INLINE void seen(cxm_cust *r, uint32_t t) {
+  if (t < r->first_seen) r->first_seen = t;
+  if (t > r->last_time) r->last_time = t;
+  r->flags |= CF_EVENT;
+}
+
 static CXM_INLINE int money_ok(const cxm_ctx *ctx, double v, int64_t *minor) {
   double m = v * ctx->money_scale;
   if (!(v >= 0) || !(m < 9.0e15)) return 0; /* NaN fails too */
@@ -772,28 +779,29 @@ static CXM_INLINE int64_t *memo_engage(cxm_ctx *ctx, uint32_t set, uint8_t ch) {
 }
 
 /* The event's own part: FT_DRY the checks only (nothing changes), FT_FULL
-   the checks and the counting. With modules (ev, ri given): FT_PREP the
-   checks, then the modules' prepare (0 when it fails), FT_COUNT the
-   counting of an event whose FT_PREP passed (nothing it read has changed
-   since: the modules' prepare touches neither the record nor the staged
-   cells), then the modules' on_event. Each case tells the dispatch which
-   modules its types may reach (CXM__MODS_OF_TYPE), so it tests no other
-   module's bit. *minor is FT_DRY's/FT_PREP's in FT_COUNT. 0: not for the
-   fast path. */
-enum { FT_DRY, FT_FULL, FT_PREP, FT_COUNT };
+   the checks and the counting, FT_ACTIVE (with modules: ev and ri given)
+   the checks, then the modules' prepare (0 when it fails, nothing
+   changed), the record's times, the counting, then the modules' on_event:
+   the general path's order in one switch. Each case tells the dispatch
+   which modules its types may reach (CXM__MODS_OF_TYPE), so it tests no
+   other module's bit. 0: not for the fast path. */
+enum { FT_DRY, FT_FULL, FT_ACTIVE };
 #define FT_FAIL(cond) \
-  do { if (mode != FT_COUNT && (cond)) return 0; } while (0)
-/* The checks passed: FT_DRY and FT_PREP end here. */
-#define FT_PASSED(mods)                                                     \
-  do {                                                                      \
-    if (mode == FT_DRY) return 1;                                           \
-    if (mode == FT_PREP) return cxm__ext_prepare_may(ctx, ev, ri, (mods)) == CXM_OK; \
+  do { if (cond) return 0; } while (0)
+/* The checks passed: FT_DRY ends here. */
+#define FT_PASSED(mods)                                                    \
+  do {                                                                     \
+    if (mode == FT_DRY) return 1;                                          \
+    if (mode == FT_ACTIVE) {                                               \
+      if (cxm__ext_prepare_may(ctx, ev, ri, (mods)) != CXM_OK) return 0;   \
+      seen(r, t);                                                          \
+    }                                                                      \
   } while (0)
-/* Counted: FT_COUNT's modules. */
-#define FT_COUNTED(mods)                                                    \
-  do {                                                                      \
-    if (mode == FT_COUNT) cxm__ext_on_event_may(ctx, ri, ev, (mods));       \
-    return 1;                                                               \
+/* Counted: FT_ACTIVE's modules. */
+#define FT_COUNTED(mods)                                                   \
+  do {                                                                     \
+    if (mode == FT_ACTIVE) cxm__ext_on_event_may(ctx, ri, ev, (mods));     \
+    return 1;                                                              \
   } while (0)
 /* The modules that may read a type: a constant. */
 #define MODS_T(type) ((uint32_t)(CXM__MODS_OF_TYPE >> (4 * (type))) & 15u)
@@ -968,10 +976,10 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
       return 0;
   }
   if (active) {
-    /* The checks, then the modules' prepare(), then the counting without
-       the checks again, then their on_event(), in the general path's
-       order, each by one switch on the type; a failed prepare() leaves the
-       event to the general path, which reports it. */
+    /* The checks, then the modules' prepare(), then the counting, then
+       their on_event(), in the general path's order, by one switch on the
+       type (fast_type's FT_ACTIVE); a failed prepare() leaves the event to
+       the general path, which reports it. */
     cxm_evview ev;
     ev.time = time;
     ev.t = t;
@@ -983,19 +991,12 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
     ev.minor = 0;
     ev.set = r->segset;
     ev.pend = run->pend_of[(uint32_t)type & 15u];
-    if (!fast_type(ctx, r, NULL, type, t, col, day, v1, v2, FT_PREP, &ev.minor, &ev, ri))
-      return 0;
-    /* From the view (the values as they were): the calls leave fewer
-       registers to save around them. */
-    t = ev.t;
-    if (t < r->first_seen) r->first_seen = t;
-    if (t > r->last_time) r->last_time = t;
-    r->flags |= CF_EVENT;
     /* The modules see the counts of the events before, as in the general
        path, except the handle's accepted count and time range, which wait
        in the run (ext.h: no module reads them). Monitoring reads them. */
-    fast_type(ctx, r, cell, ev.type, t, col, ev.day, ev.v1, ev.v2, FT_COUNT, &ev.minor, &ev,
-              ri);
+    if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, FT_ACTIVE, &ev.minor, &ev, ri))
+      return 0;
+    t = ev.t;
     if (CXM_UNLIKELY(run->mon)) {
       run_commit(ctx, run);
       cxm__monitor_on_event(ctx, ri, &ev);
@@ -1003,9 +1004,7 @@ static CXM_INLINE int fast_event(cxm_ctx *ctx, ingest_run *run, const batch *b,
   } else {
     if (!fast_type(ctx, r, cell, type, t, col, day, v1, v2, FT_FULL, &minor, NULL, 0))
       return 0;
-    if (t < r->first_seen) r->first_seen = t;
-    if (t > r->last_time) r->last_time = t;
-    r->flags |= CF_EVENT;
+    seen(r, t);
   }
   if (t < run->tlo) run->tlo = t;
   if (t > run->thi) run->thi = t;
