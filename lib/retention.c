@@ -700,6 +700,11 @@ CXM_NOINLINE_ static int prepare_purchase(cxm_ctx *ctx, cxm_ret *m, const cxm_cu
   return cxm__cohort_reserve(ctx, m, day, f, l);
 }
 
+/* What prepare decided for on_event (pend_kind). */
+#define RK_STORE 1u /* on_event stores pend_x */
+#define RK_EXT 2u   /* on_event tries ext_apply (pend_top, pend_rc) */
+#define RK_NEW 3u   /* on_event tries new_start (pend_cell) */
+
 /* prepare in full: any event, a segment change, the module's first use. */
 CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t found,
                                  uint32_t set) {
@@ -749,6 +754,8 @@ CXM_COLD static int prepare_slow(cxm_ctx *ctx, const cxm_evview *ev, int64_t fou
              (rc = reserve_scopes(ctx, m, set, sch, lo, hi))) {
     return rc; /* the segment change moves the span */
   }
+  /* A new customer's first activity, its cell found: on_event's new_start */
+  if (!r && m->pend_cell >= 0 && ev->type != CXM_EV_CHURN) m->pend_kind = RK_NEW;
   if (ev->type == CXM_EV_PURCHASE) return prepare_purchase(ctx, m, r, ev->day);
   return CXM_OK;
 }
@@ -1123,10 +1130,6 @@ static CXM_INLINE int prepare_known(cxm_ctx *ctx, cxm_ret *m, cxm_evview *ev, in
   return CXM_OK;
 }
 
-/* What prepare decided for on_event (pend_kind). */
-#define RK_STORE 1u /* on_event stores pend_x */
-#define RK_EXT 2u   /* on_event tries ext_apply (pend_top, pend_rc) */
-
 /* cxm__ret_month from the cache only: -1 on a miss (the caller then takes
    the general path, which fills it). */
 static CXM_INLINE int32_t month_cached(const cxm_ret *m, int32_t day) {
@@ -1397,10 +1400,41 @@ CXM_NOINLINE_ static void on_event_tail(cxm_ctx *ctx, cxm_ret *m, const cxm_evvi
   if (ev->type == CXM_EV_PURCHASE) purchase_book(m, m->pend_x0, m->pend_top, ev->day);
 }
 
+/* on_event of a new customer's first activity (RK_NEW: x is 0, its cell
+   pend_cell): fast_inorder's start without the state to unpack: the new
+   state, the start on its day in the cell's start accumulator, the
+   coverage's end in the ring (stage_start). Returns 0, having changed
+   nothing, when the day lies before the ring's window. */
+CXM_NOINLINE_ static int new_start(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
+                                   const cxm_evview *ev) {
+  int32_t d = ev->day, x1 = d + m->window;
+  int pur = ev->type == CXM_EV_PURCHASE;
+  if (CXM_UNLIKELY((int64_t)x1 - m->rbase >= m->rlen))
+    ring_advance(ctx, m, x1 - (int32_t)m->rlen + 1);
+  if (CXM_UNLIKELY(d < m->rbase)) return 0;
+  if (pur) purchase_book(m, 0, RET_NONE, d);
+  ret_side_put(m, ri, (uint64_t)(uint32_t)(d + 2) | (uint64_t)ev->ch << 32 |
+                          (uint64_t)(1u + (uint32_t)pur) << 42);
+  ret_cell *c = &m->cells[m->pend_cell];
+  if (c->sday != d) {
+    if (c->snz) start_out(ctx, m, c);
+    c->sday = d;
+  }
+  c->sv[R_ACTIVE] += 1; /* churned and life: 0 (first = last = d) */
+  c->sv[R_STARTS] += 1;
+  c->snz = 1;
+  c->ring[(uint32_t)x1 & (m->rlen - 1)] -= 1; /* active -1, life d - first = 0 */
+  if (CXM_UNLIKELY((m->rpoints += 2) >= RET_RING_POINTS)) ring_flush(ctx, m);
+  return 1;
+}
+
 /* on_event but ext_apply's case. */
 CXM_NOINLINE_ static void on_event_more(cxm_ctx *ctx, cxm_ret *m, uint32_t ri,
                                         const cxm_evview *ev) {
-  if (m->pend_kind == RK_EXT) {
+  if (m->pend_kind == RK_NEW) {
+    if (new_start(ctx, m, ri, ev)) return;
+    m->pend_kind = 0;
+  } else if (m->pend_kind == RK_EXT) {
     /* the general path, with what prepare_known would have left */
     m->pend_kind = 0;
     m->pend_cell = m->pend_rc->cell;
