@@ -43,9 +43,13 @@ typedef struct attrib {
   /* Linear and position-based weights of touch i of m touches (shares()),
      made once: a purchase adds them up per channel. */
   int32_t lin[MAXK + 1][MAXK], pos[MAXK + 1][MAXK];
-  /* A purchase's weights per column (linear, position based, time decay):
-     zero between purchases. */
-  int64_t wsum[3][CXM_GRID_COLS];
+  /* The two side by side, linear in the high half: a column's sums of
+     either stay within UNIT < 2^32, so one addition adds both. */
+  uint64_t lp[MAXK + 1][MAXK];
+  /* A purchase's weights per column (linear, position based, time decay),
+     side by side so that a touch adds to one place: zero between
+     purchases. */
+  uint64_t wsum[CXM_GRID_COLS][2]; /* [0] as lp[][], [1] time decay */
 } attrib;
 
 static attrib *A(const cxm_ctx *ctx) { return (attrib *)ctx->mod[CXM_MODIX_ATTRIBUTION]; }
@@ -72,6 +76,7 @@ static void shares(attrib *a) {
         int32_t mid = (int32_t)(UNIT / 10 * 2), mq = mid / (m - 2), mr = mid % (m - 2);
         a->pos[m][i] = i == 0 || i == m - 1 ? (int32_t)(UNIT / 10 * 4) : mq + (i - 1 < mr);
       }
+      a->lp[m][i] = (uint64_t)a->lin[m][i] << 32 | (uint32_t)a->pos[m][i];
     }
   }
 }
@@ -177,28 +182,38 @@ static void keep_touch(attrib *a, uint8_t *r, uint32_t t, uint8_t ch) {
 /* Integer weights w[0..n) summing to UNIT in the proportions r[] (r > 0
    everywhere): floors, then one more each to the largest remainders (ties:
    the earlier touch). */
-static void apportion(const double *r, uint32_t n, int64_t *w) {
-  double s = 0, frac[MAXK];
+static CXM_INLINE void apportion(const double *r, uint32_t n, int64_t *w) {
+  double s = 0;
   for (uint32_t i = 0; i < n; i++) s += r[i];
   int64_t left = UNIT;
+  /* A remainder's key: its bits plus one. Remainders are >= +0, whose bit
+     patterns order as the values do; a taken one gets key 0, below all. */
+  uint64_t key[MAXK];
   for (uint32_t i = 0; i < n; i++) {
     double ideal = r[i] / s * (double)UNIT;
     w[i] = (int64_t)ideal; /* ideal >= 0: truncation is the floor */
-    frac[i] = ideal - (double)w[i];
+    double frac = ideal - (double)w[i];
+    memcpy(&key[i], &frac, 8);
+    key[i]++;
     left -= w[i];
   }
-  /* frac[] >= 0; a taken one is marked -1; once all are taken (only when
-     rounding left n units or more) they start again from the first. */
+  /* Once all are taken (only when rounding left n units or more) they
+     start again from the first. */
   uint32_t taken = 0;
   while (left > 0) {
+    /* The first largest (strictly greater replaces): ties to the earlier. */
     uint32_t best = 0;
-    for (uint32_t i = 1; i < n; i++)
-      if (frac[i] > frac[best]) best = i;
+    uint64_t kb = key[0];
+    for (uint32_t i = 1; i < n; i++) {
+      int gt = key[i] > kb;
+      best = gt ? i : best;
+      kb = gt ? key[i] : kb;
+    }
     w[best]++;
-    frac[best] = -1.0;
+    key[best] = 0;
     left--;
     if (++taken == n) {
-      for (uint32_t i = 0; i < n; i++) frac[i] = 0;
+      for (uint32_t i = 0; i < n; i++) key[i] = 1; /* all equal: from the first */
       taken = 0;
     }
   }
@@ -228,6 +243,13 @@ static CXM_INLINE void credit_add(credit *c, int64_t w, const amount *x) {
   if (CXM_UNLIKELY(c->acc >= FOLD)) fold(c);
 }
 
+/* credit_add for an amount with hi == 0. */
+static CXM_INLINE void credit_add_lo(credit *c, int64_t w, const amount *x) {
+  c->orders += w;
+  c->acc += (uint64_t)x->lo * (uint64_t)w;
+  if (CXM_UNLIKELY(c->acc >= FOLD)) fold(c);
+}
+
 /* The whole purchase to one column: what credit_add gives for w = UNIT. */
 static CXM_INLINE void credit_whole(credit *c, const amount *x) {
   c->orders += UNIT;
@@ -247,37 +269,54 @@ static void norm(const credit *c, int64_t *minor, int64_t *nano) {
   *nano = (int64_t)(c->acc % (uint64_t)UNIT);
 }
 
-static uint32_t col_of(uint8_t ch) { return ch == CXM_CH_NONE ? 0 : 1u + ch; }
+/* CXM_CH_NONE (0xFF) wraps to column 0, channel c to 1 + c. */
+static uint32_t col_of(uint8_t ch) { return (uint8_t)(ch + 1u); }
+typedef char col_of_wraps[CXM_CH_NONE == 0xFFu && CXM_GRID_COLS <= 256 ? 1 : -1];
 
 /* Credits add exactly whatever their grouping, so each model's weights are
    summed per channel (in a->wsum, by column) and each channel is credited
    once per model: the same sums as crediting touch by touch. First and last
    touch are the whole purchase to one channel each. */
 static void attribute_spread(attrib *a, const uint32_t *tt, const uint8_t *tc,
-                             uint32_t m, uint32_t t, double hl, const amount *x) {
+                             uint32_t m, uint32_t t, double hl, int64_t minor) {
   double r[MAXK];
   int64_t dw[MAXK];
   for (uint32_t i = 0; i < m; i++) r[i] = exp2(-(double)(t - tt[i]) / hl);
   apportion(r, m, dw);
-  const int32_t *ln = a->lin[m], *ps = a->pos[m];
-  int64_t *wl = a->wsum[0], *wp = a->wsum[1], *wt = a->wsum[2];
-  uint32_t cols[MAXK], ns = 0;
+  const uint64_t *lp = a->lp[m];
+  uint8_t cols[MAXK];
+  uint32_t ns = 0;
   for (uint32_t i = 0; i < m; i++) {
     uint32_t c = col_of(tc[i]);
-    if (!wl[c]) cols[ns++] = c; /* a linear weight is never 0: m <= 32 */
-    wl[c] += ln[i];
-    wp[c] += ps[i];
-    wt[c] += dw[i];
+    uint64_t *w = a->wsum[c];
+    cols[ns] = (uint8_t)c;
+    ns += !w[0]; /* a linear weight is never 0: m <= 32 */
+    w[0] += lp[i];
+    w[1] += (uint64_t)dw[i];
   }
-  credit_whole(&a->cr[col_of(tc[0])][CXM_ATTR_FIRST_TOUCH - 1], x);
-  credit_whole(&a->cr[col_of(tc[m - 1])][CXM_ATTR_LAST_TOUCH - 1], x);
+  amount x = {minor, minor / UNIT, minor % UNIT};
+  credit_whole(&a->cr[col_of(tc[0])][CXM_ATTR_FIRST_TOUCH - 1], &x);
+  credit_whole(&a->cr[col_of(tc[m - 1])][CXM_ATTR_LAST_TOUCH - 1], &x);
+  /* Amounts under 10^9 minor units (all but the largest) have no whole
+     part to multiply: the same sums without it. */
+  if (CXM_LIKELY(x.hi == 0)) {
+    for (uint32_t j = 0; j < ns; j++) {
+      uint64_t *w = a->wsum[cols[j]];
+      credit *cr = a->cr[cols[j]];
+      credit_add_lo(&cr[CXM_ATTR_LINEAR - 1], (int64_t)(w[0] >> 32), &x);
+      credit_add_lo(&cr[CXM_ATTR_POSITION_BASED - 1], (int64_t)(uint32_t)w[0], &x);
+      credit_add_lo(&cr[CXM_ATTR_TIME_DECAY - 1], (int64_t)w[1], &x);
+      w[0] = w[1] = 0;
+    }
+    return;
+  }
   for (uint32_t j = 0; j < ns; j++) {
-    uint32_t c = cols[j];
-    credit *cr = a->cr[c];
-    credit_add(&cr[CXM_ATTR_LINEAR - 1], wl[c], x);
-    credit_add(&cr[CXM_ATTR_POSITION_BASED - 1], wp[c], x);
-    credit_add(&cr[CXM_ATTR_TIME_DECAY - 1], wt[c], x);
-    wl[c] = wp[c] = wt[c] = 0;
+    uint64_t *w = a->wsum[cols[j]];
+    credit *cr = a->cr[cols[j]];
+    credit_add(&cr[CXM_ATTR_LINEAR - 1], (int64_t)(w[0] >> 32), &x);
+    credit_add(&cr[CXM_ATTR_POSITION_BASED - 1], (int64_t)(uint32_t)w[0], &x);
+    credit_add(&cr[CXM_ATTR_TIME_DECAY - 1], (int64_t)w[1], &x);
+    w[0] = w[1] = 0;
   }
 }
 
@@ -286,36 +325,36 @@ void cxm__attribution_purchase(cxm_ctx *ctx, uint32_t ri, const cxm_evview *ev) 
   if (!a || ri >= a->ring.rows.cap) return; /* prepare() ran: cannot happen */
   const uint8_t *r = rec_of(a, ri);
   uint32_t t = ev->t, k = a->ring.k, hdr = r[0];
+  const uint8_t *times = r + 1 + k;
   uint32_t lookback = (uint32_t)(ctx->opt[CXM_OPT_LOOKBACK_DAYS] * 86400);
   /* Touches in [t - lookback, t]: a run of the time-ordered ring, found from
      its newest end (the slot before the header's). Kept newest first at the
-     end of the arrays. */
+     end of the arrays; `diff` tells whether their channels differ from the
+     newest's. */
   uint32_t tt[MAXK], n = hdr & FULL ? k : hdr, s = hdr & (FULL - 1), lo = MAXK;
   uint8_t tc[MAXK];
+  uint32_t diff = 0;
   for (uint32_t i = 0; i < n; i++) {
     s = (s ? s : k) - 1;
-    uint32_t ts = time_at(a, r, s);
+    uint32_t ts;
+    memcpy(&ts, times + 4 * (size_t)s, 4);
     if (ts > t) continue;
     if (t - ts > lookback) break;
     lo--;
     tt[lo] = ts;
     tc[lo] = r[1 + s];
+    diff |= (uint32_t)(tc[lo] ^ tc[MAXK - 1]);
   }
   uint32_t m = MAXK - lo;
-  amount x = {ev->minor, ev->minor / UNIT, ev->minor % UNIT};
-  uint8_t one = ev->ch; /* no touch: the purchase's own channel */
-  if (m > 0) {
-    one = tc[lo];
-    for (uint32_t i = lo + 1; i < MAXK; i++)
-      if (tc[i] != one) {
-        double hl = (double)ctx->opt[CXM_OPT_HALF_LIFE_DAYS] * 86400.0;
-        attribute_spread(a, tt + lo, tc + lo, m, t, hl, &x);
-        return;
-      }
+  if (diff) {
+    double hl = (double)ctx->opt[CXM_OPT_HALF_LIFE_DAYS] * 86400.0;
+    attribute_spread(a, tt + lo, tc + lo, m, t, hl, ev->minor);
+    return;
   }
   /* All credit to one channel under every model (each model's weights sum
-     to UNIT). */
-  credit *cr = a->cr[col_of(one)];
+     to UNIT); no touch: the purchase's own channel. */
+  amount x = {ev->minor, 0, 0};
+  credit *cr = a->cr[col_of(m ? tc[MAXK - 1] : ev->ch)];
   for (int md = 0; md < NMODEL; md++) credit_whole(&cr[md], &x);
 }
 
