@@ -25,6 +25,10 @@
  *             (also for a new customer leaving set 0). Cannot fail.
  *   on_event  after the core counted an accepted customer event, when the
  *             module's bit is still set in ev->pend. Cannot fail.
+ *             Neither prepare nor on_event may read the handle's accepted
+ *             count and time range (n_accepted, first_time, last_time,
+ *             started): the batch's fast path keeps them in its run until
+ *             the general path, monitoring or the call's end needs them.
  *   save/load the module's state as bytes (little endian through cxm_wbuf /
  *             cxm_rbuf); load runs on a fresh handle whose core state
  *             (records, labels, options) is already loaded, and a failure
