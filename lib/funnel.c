@@ -29,7 +29,10 @@
 #define SK_BYTES ((size_t)CXM_QS_NBUCKETS * sizeof(uint32_t))
 
 typedef struct fcell {
-  int64_t n[NSTAGE];          /* customers at or past stage k + 1 */
+  /* nx[s], s = 1..4: customers whose highest stage is s (a step changes
+     two counts, not up to four); nx[0] takes the other half of a first
+     stage's change and is never read. Those at or past a stage: at_or_past(). */
+  int64_t nx[NSTAGE + 1];
   uint32_t *sk[NSTAGE];       /* sk[k], k >= 1: durations of step k -> k + 1 */
   uint64_t skn[NSTAGE];       /* samples in sk[k] */
 } fcell;
@@ -318,10 +321,19 @@ static void plan(const cxm_ctx *ctx, const funnel *f, int64_t ri,
   }
 }
 
-/* One cell's part of add_to_cells: `add` per stage (d inside [lo, hi),
-   else 0, so that the four counts change without a loop bound). */
-static CXM_INLINE void add_cell(fcell *c, const int64_t *add, int k, uint32_t b) {
-  for (int s = 0; s < NSTAGE; s++) c->n[s] += add[s];
+/* Customers at or past stage s + 1 (s = 0..3): the snapshot's and the
+   queries' figure. */
+static int64_t at_or_past(const fcell *c, int s) {
+  uint64_t n = 0; /* wraps as load()'s differences did */
+  for (int j = s + 1; j <= NSTAGE; j++) n += (uint64_t)c->nx[j];
+  return (int64_t)n;
+}
+
+/* One cell's part of add_to_cells: d customers go from highest stage lo to
+   hi (at or past stages lo + 1 .. hi: d more). */
+static CXM_INLINE void add_cell(fcell *c, int lo, int hi, int64_t d, int k, uint32_t b) {
+  c->nx[lo] -= d;
+  c->nx[hi] += d;
   if (k) {
     c->sk[k][b]++;
     c->skn[k]++;
@@ -333,22 +345,20 @@ static CXM_INLINE void add_cell(fcell *c, const int64_t *add, int k, uint32_t b)
    cells and sketches exist). */
 static void add_to_cells(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
                          int lo, int hi, int64_t d, int k, uint32_t dt) {
-  int64_t add[NSTAGE] = {0, 0, 0, 0};
-  for (int s = lo; s < hi; s++) add[s] = d;
   uint32_t b = k ? cxm__qs_bucket(dt) : 0;
   const fsetrows *e = rows_of(ctx, f, set);
   if (CXM_LIKELY(e != NULL)) {
     uint32_t c1 = col_of(ch);
     for (uint32_t i = 0; i < e->n; i++) {
-      add_cell(e->r[i]->c[0], add, k, b);
-      if (c1) add_cell(e->r[i]->c[c1], add, k, b);
+      add_cell(e->r[i]->c[0], lo, hi, d, k, b);
+      if (c1) add_cell(e->r[i]->c[c1], lo, hi, d, k, b);
     }
     return;
   }
   uint32_t rows[1 + CXM_SEGMENTS_PER_CUSTOMER_MAX], cols[2];
   uint32_t nr = set_rows(ctx, set, rows), nc = chan_cols(ch, cols);
   for (uint32_t i = 0; i < nr; i++)
-    for (uint32_t j = 0; j < nc; j++) add_cell(cell_at(f, rows[i], cols[j]), add, k, b);
+    for (uint32_t j = 0; j < nc; j++) add_cell(cell_at(f, rows[i], cols[j]), lo, hi, d, k, b);
 }
 
 static void add_counts(cxm_ctx *ctx, funnel *f, uint32_t set, uint8_t ch,
@@ -435,7 +445,7 @@ int cxm__funnel_save(const cxm_ctx *ctx, cxm_wbuf *w) {
       if (!x) continue;
       cxm__w_u32(w, r);
       cxm__w_u32(w, c);
-      for (int s = 0; s < NSTAGE; s++) cxm__w_i64(w, x->n[s]);
+      for (int s = 0; s < NSTAGE; s++) cxm__w_i64(w, at_or_past(x, s));
       for (int k = 1; k < NSTAGE; k++) {
         uint32_t nz = 0;
         for (uint32_t b = 0; x->sk[k] && b < CXM_QS_NBUCKETS; b++) nz += x->sk[k][b] != 0;
@@ -488,7 +498,12 @@ int cxm__funnel_load(cxm_ctx *ctx, cxm_rbuf *r) {
     if (!valid_row(ctx, row) || !valid_col(ctx, col)) return CXM_E_CORRUPT;
     if ((rc = ensure_cell(ctx, f, row, col, 0))) return rc;
     fcell *x = f->rows[row]->c[col];
-    for (int s = 0; s < NSTAGE; s++) x->n[s] = cxm__r_i64(r);
+    int64_t n[NSTAGE];
+    for (int s = 0; s < NSTAGE; s++) n[s] = cxm__r_i64(r);
+    /* Differences in uint64_t: a corrupt snapshot's counts wrap, and save
+       gives them back as they were. */
+    for (int s = 1; s < NSTAGE; s++) x->nx[s] = (int64_t)((uint64_t)n[s - 1] - (uint64_t)n[s]);
+    x->nx[NSTAGE] = n[NSTAGE - 1];
     for (int k = 1; k < NSTAGE; k++) {
       if (!cxm__r_u8(r)) continue;
       if ((rc = ensure_cell(ctx, f, row, col, k))) return rc;
@@ -556,7 +571,8 @@ void cxm__funnel_merge_apply(cxm_ctx *dst, const cxm_ctx *src, const cxm_remap *
       const fcell *x = s->rows[r]->c[c];
       if (!x) continue;
       fcell *y = cell_at(d, map_row(map, r), map_col(map, c));
-      for (int k = 0; k < NSTAGE; k++) y->n[k] += x->n[k];
+      for (int k = 1; k <= NSTAGE; k++)
+        y->nx[k] = (int64_t)((uint64_t)y->nx[k] + (uint64_t)x->nx[k]);
       for (int k = 1; k < NSTAGE; k++) {
         if (!x->sk[k]) continue;
         for (uint32_t b = 0; b < CXM_QS_NBUCKETS; b++) y->sk[k][b] += x->sk[k][b];
@@ -655,8 +671,8 @@ int cxm_funnel_get(cxm_ctx *ctx, int32_t segment, int32_t channel, int32_t stage
   const funnel *f = F(ctx);
   const fcell *c = f ? cell_at(f, row, col) : NULL;
   int k = stage - 1;
-  int64_t here = c ? c->n[k] : 0;
-  int64_t prev = c && k > 0 ? c->n[k - 1] : 0;
+  int64_t here = c ? at_or_past(c, k) : 0;
+  int64_t prev = c && k > 0 ? at_or_past(c, k - 1) : 0;
   if (customers) *customers = here;
   if (conversion) *conversion = k > 0 && prev > 0 ? (double)here / (double)prev : NAN;
   if (dropped) *dropped = k > 0 ? prev - here : 0;
