@@ -660,8 +660,11 @@ CXM_COLD static int side_reserve(cxm_ctx *ctx, cxm_ret *m, uint64_t need) {
 static inline int32_t day_of_time(const cxm_ctx *ctx, uint32_t t) {
   int64_t v = (int64_t)t + ctx->utc_offset;
   /* Stored times are non-negative: an unsigned division unless the offset
-     takes the first day of 1970 below zero. */
-  return v >= 0 ? (int32_t)((uint64_t)v / 86400u) : (int32_t)cxm__day_of(ctx, t);
+     takes the first day of 1970 below zero; 86400 = 128 * 675, and v / 128
+     fits 32 bits, whose division by a constant leaves rdx alone (prepare's
+     fast path then needs no saved register). */
+  return v >= 0 ? (int32_t)((uint32_t)((uint64_t)v >> 7) / 675u)
+                : (int32_t)cxm__day_of(ctx, t);
 }
 
 /* The day of the customer's newest event, RET_NONE before its first. */
